@@ -1,0 +1,66 @@
+package xllm.kv;
+
+import java.util.Arrays;
+
+/**
+ * The physical KV blocks of one sequence, in logical order: token {@code i} lives in block
+ * {@code blockAt(i / blockSize)}, slot {@code i % blockSize}. Owned by the engine loop thread.
+ */
+public final class BlockTable {
+    private int[] blocks = new int[8];
+    private int size;
+
+    public int blockAt(int logicalIndex) {
+        if (logicalIndex >= size) {
+            throw new IndexOutOfBoundsException("logical block " + logicalIndex + " of " + size);
+        }
+        return blocks[logicalIndex];
+    }
+
+    public void append(int block) {
+        if (size == blocks.length) {
+            blocks = Arrays.copyOf(blocks, size * 2);
+        }
+        blocks[size++] = block;
+    }
+
+    public int size() {
+        return size;
+    }
+
+    /** Token capacity of the blocks held. */
+    public int capacity(int blockSize) {
+        return size * blockSize;
+    }
+
+    /**
+     * Allocates blocks until {@code tokens} tokens fit. Returns false, leaving the table unchanged,
+     * when the allocator runs out.
+     */
+    public boolean ensureCapacity(int tokens, int blockSize, BlockAllocator allocator) {
+        int needed = (tokens + blockSize - 1) / blockSize - size;
+        if (needed <= 0) {
+            return true;
+        }
+        if (allocator.freeBlocks() < needed) {
+            return false;
+        }
+        for (int i = 0; i < needed; i++) {
+            append(allocator.allocate());
+        }
+        return true;
+    }
+
+    /** Releases every block to the allocator and empties the table. */
+    public void releaseAll(BlockAllocator allocator) {
+        for (int i = size - 1; i >= 0; i--) {
+            allocator.release(blocks[i]);
+        }
+        size = 0;
+    }
+
+    /** Direct view for the kernels: valid entries are {@code [0, size())}. */
+    public int[] rawBlocks() {
+        return blocks;
+    }
+}

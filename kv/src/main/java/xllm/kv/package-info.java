@@ -1,0 +1,2 @@
+/** Paged KV memory. */
+package xllm.kv;
