@@ -5,6 +5,12 @@ module xllm.engine {
     requires jdk.incubator.vector;
     requires com.fasterxml.jackson.databind;
     requires jinjava;
+    requires org.agrona;
 
     exports xllm.engine.tokenizer;
+    exports xllm.engine.weights;
+    exports xllm.engine.model;
+    exports xllm.engine.kernel;
+    exports xllm.engine.runner;
+    exports xllm.engine.sample;
 }

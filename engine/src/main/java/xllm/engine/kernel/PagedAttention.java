@@ -1,0 +1,90 @@
+package xllm.engine.kernel;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+import xllm.kv.BlockTable;
+import xllm.kv.PageArena;
+
+/**
+ * Scaled dot-product attention of one query head over the keys and values a sequence keeps in the paged
+ * KV arena. A slot stores the keys of all KV heads, then their values. Any thread; the caller supplies
+ * a scratch row for the scores.
+ */
+public final class PagedAttention {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+    private PagedAttention() {
+    }
+
+    /**
+     * Attends query {@code q[qOffset .. +headDim)} to positions {@code [0, contextLength)} of KV head
+     * {@code kvHead}, writing the weighted values to {@code out[outOffset .. +headDim)}.
+     */
+    public static void attend(PageArena arena, int layer, BlockTable table, int contextLength,
+                              float[] q, int qOffset, int kvHead, int numKvHeads, int headDim, float scale,
+                              float[] out, int outOffset, float[] scores) {
+        MemorySegment kv = arena.memory();
+        int blockSize = arena.blockSize();
+        long keyShift = (long) kvHead * headDim * Float.BYTES;
+        long valueShift = (long) (numKvHeads + kvHead) * headDim * Float.BYTES;
+        long slotBytes = (long) arena.floatsPerSlot() * Float.BYTES;
+
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < contextLength; j += blockSize) {
+            long base = arena.slotOffset(table.blockAt(j / blockSize), layer, 0) + keyShift;
+            int inBlock = Math.min(blockSize, contextLength - j);
+            for (int s = 0; s < inBlock; s++) {
+                float score = dot(q, qOffset, kv, base + s * slotBytes, headDim) * scale;
+                scores[j + s] = score;
+                max = Math.max(max, score);
+            }
+        }
+        float sum = 0;
+        for (int j = 0; j < contextLength; j++) {
+            float e = (float) Math.exp(scores[j] - max);
+            scores[j] = e;
+            sum += e;
+        }
+        float inv = 1f / sum;
+        java.util.Arrays.fill(out, outOffset, outOffset + headDim, 0f);
+        for (int j = 0; j < contextLength; j += blockSize) {
+            long base = arena.slotOffset(table.blockAt(j / blockSize), layer, 0) + valueShift;
+            int inBlock = Math.min(blockSize, contextLength - j);
+            for (int s = 0; s < inBlock; s++) {
+                accumulate(out, outOffset, kv, base + s * slotBytes, scores[j + s] * inv, headDim);
+            }
+        }
+    }
+
+    static float dot(float[] q, int qOffset, MemorySegment kv, long offset, int n) {
+        FloatVector acc = FloatVector.zero(S);
+        int k = 0;
+        int bound = S.loopBound(n);
+        for (; k < bound; k += S.length()) {
+            acc = FloatVector.fromMemorySegment(S, kv, offset + (long) k * Float.BYTES, LE)
+                    .fma(FloatVector.fromArray(S, q, qOffset + k), acc);
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; k < n; k++) {
+            sum += q[qOffset + k] * kv.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, offset + (long) k * Float.BYTES);
+        }
+        return sum;
+    }
+
+    static void accumulate(float[] out, int outOffset, MemorySegment kv, long offset, float weight, int n) {
+        int k = 0;
+        int bound = S.loopBound(n);
+        for (; k < bound; k += S.length()) {
+            FloatVector.fromMemorySegment(S, kv, offset + (long) k * Float.BYTES, LE)
+                    .fma(FloatVector.broadcast(S, weight), FloatVector.fromArray(S, out, outOffset + k))
+                    .intoArray(out, outOffset + k);
+        }
+        for (; k < n; k++) {
+            out[outOffset + k] += weight * kv.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, offset + (long) k * Float.BYTES);
+        }
+    }
+}

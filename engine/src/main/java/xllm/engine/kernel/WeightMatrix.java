@@ -1,0 +1,36 @@
+package xllm.engine.kernel;
+
+import xllm.engine.weights.Tensor;
+
+/**
+ * A 2-D weight {@code [rows, cols]} in its stored format, multiplied against a batch of activation rows.
+ * Each storage format is its own class with its own kernel (decoding happens inside the kernel, the
+ * weights stay as mapped). Immutable; {@link #multiply} may run on many threads over disjoint rows.
+ */
+public sealed interface WeightMatrix permits F32Matrix, Bf16Matrix, F16Matrix {
+    int rows();
+
+    int cols();
+
+    /**
+     * For every token {@code t < tokens} and row {@code r} in {@code [rowStart, rowEnd)}:
+     * {@code out[outOffset + t*outStride + r] = dot(W[r], x[t*cols() ...])}. The per-element arithmetic
+     * does not depend on {@code tokens} or on the row range, so a sequence's result is the same whatever
+     * batch it runs in.
+     */
+    void multiply(float[] x, int tokens, float[] out, int outOffset, int outStride, int rowStart, int rowEnd);
+
+    /** Row {@code r} decoded to floats (embedding lookup). */
+    void copyRow(int row, float[] dst, int dstOffset);
+
+    static WeightMatrix of(Tensor t) {
+        if (t.rank() != 2) {
+            throw new IllegalArgumentException("tensor " + t.name() + " must be 2-D, has shape " + java.util.Arrays.toString(t.shape()));
+        }
+        return switch (t.dtype()) {
+            case F32 -> new F32Matrix(t);
+            case BF16 -> new Bf16Matrix(t);
+            case F16 -> new F16Matrix(t);
+        };
+    }
+}

@@ -1,0 +1,100 @@
+package xllm.engine.model;
+
+import java.util.List;
+import xllm.engine.kernel.Gemm;
+import xllm.engine.kernel.VectorKernels;
+import xllm.engine.kernel.WeightMatrix;
+import xllm.engine.weights.WeightSource;
+
+/**
+ * A decoder-only transformer as the Llama, Qwen and DeepSeek families build it: token embedding, a stack
+ * of {@link DecoderLayer}s (whatever attention and feed-forward each uses), a final RMSNorm and the LM
+ * head, applied only to the tokens that sample.
+ */
+public final class DecoderModel implements CausalLM {
+    private final ModelConfig config;
+    private final WeightSource weights;
+    private final WeightMatrix embedding;
+    private final List<DecoderLayer> layers;
+    private final float[] finalNorm;
+    private final WeightMatrix lmHead;
+    private final int kvFloatsPerSlot;
+
+    public DecoderModel(ModelConfig config, WeightSource weights, WeightMatrix embedding, List<DecoderLayer> layers,
+                        float[] finalNorm, WeightMatrix lmHead) {
+        this.config = config;
+        this.weights = weights;
+        this.embedding = embedding;
+        this.layers = List.copyOf(layers);
+        this.finalNorm = finalNorm;
+        this.lmHead = lmHead;
+        this.kvFloatsPerSlot = layers.stream().mapToInt(l -> l.attention().kvFloatsPerSlot()).max().orElseThrow();
+    }
+
+    @Override
+    public void forward(ForwardPass pass, float[] logits) {
+        StepBatch batch = pass.batch();
+        Workspace ws = pass.workspace();
+        int tokens = batch.numTokens();
+        int hidden = config.hiddenSize();
+        float[] x = ws.get(Workspace.Role.HIDDEN, tokens * hidden);
+        float[] normed = ws.get(Workspace.Role.NORMED, tokens * hidden);
+        float[] out = ws.get(Workspace.Role.OUT, tokens * hidden);
+        for (int t = 0; t < tokens; t++) {
+            int token = batch.token(t);
+            if (token < 0 || token >= embedding.rows()) {
+                throw new IllegalArgumentException("token id " + token + " is outside the vocabulary of " + embedding.rows());
+            }
+            embedding.copyRow(token, x, t * hidden);
+        }
+        float eps = config.rmsNormEps();
+        for (int l = 0; l < layers.size(); l++) {
+            DecoderLayer layer = layers.get(l);
+            normRows(x, layer.attentionNorm(), eps, normed, tokens, hidden);
+            layer.attention().forward(pass, l, normed, out);
+            VectorKernels.add(x, 0, out, 0, tokens * hidden);
+            normRows(x, layer.feedForwardNorm(), eps, normed, tokens, hidden);
+            layer.feedForward().forward(pass, normed, out);
+            VectorKernels.add(x, 0, out, 0, tokens * hidden);
+        }
+        int sampled = batch.numSampled();
+        if (sampled == 0) {
+            return;
+        }
+        float[] last = ws.get(Workspace.Role.LOGITS_INPUT, sampled * hidden);
+        for (int row = 0; row < sampled; row++) {
+            VectorKernels.rmsNorm(x, batch.sampledTokenIndex(row) * hidden, finalNorm, eps, last, row * hidden, hidden);
+        }
+        Gemm.multiply(pass.pool(), lmHead, last, sampled, logits);
+    }
+
+    private static void normRows(float[] x, float[] weight, float eps, float[] out, int tokens, int hidden) {
+        for (int t = 0; t < tokens; t++) {
+            VectorKernels.rmsNorm(x, t * hidden, weight, eps, out, t * hidden, hidden);
+        }
+    }
+
+    @Override
+    public ModelConfig config() {
+        return config;
+    }
+
+    @Override
+    public int kvFloatsPerSlot() {
+        return kvFloatsPerSlot;
+    }
+
+    @Override
+    public int numLayers() {
+        return layers.size();
+    }
+
+    public int vocabSize() {
+        return lmHead.rows();
+    }
+
+    @Override
+    public void close() {
+        weights.close();
+    }
+}

@@ -1,0 +1,121 @@
+package xllm.engine.model;
+
+import xllm.engine.kernel.Gemm;
+import xllm.engine.kernel.PagedAttention;
+import xllm.engine.kernel.Rope;
+import xllm.engine.kernel.VectorKernels;
+import xllm.engine.kernel.WeightMatrix;
+import xllm.kv.BlockTable;
+import xllm.kv.PageArena;
+
+/**
+ * Grouped-query attention of the Llama family: q/k/v projections (Qwen2 adds biases, Qwen3 a per-head
+ * RMSNorm of q and k), rotary positions, the new keys and values stored in the paged cache, attention
+ * over each sequence's whole context, and the output projection. Uses buffers Q, K, V, ATTENTION.
+ */
+public final class GqaAttention implements AttentionLayer {
+    private final WeightMatrix wq;
+    private final WeightMatrix wk;
+    private final WeightMatrix wv;
+    private final WeightMatrix wo;
+    private final float[] bq;
+    private final float[] bk;
+    private final float[] bv;
+    private final float[] qNorm;
+    private final float[] kNorm;
+    private final float normEps;
+    private final Rope rope;
+    private final int numHeads;
+    private final int numKvHeads;
+    private final int headDim;
+    private final float scale;
+
+    public GqaAttention(WeightMatrix wq, WeightMatrix wk, WeightMatrix wv, WeightMatrix wo,
+                        float[] bq, float[] bk, float[] bv, float[] qNorm, float[] kNorm, float normEps,
+                        Rope rope, int numHeads, int numKvHeads, int headDim) {
+        this.wq = wq;
+        this.wk = wk;
+        this.wv = wv;
+        this.wo = wo;
+        this.bq = bq;
+        this.bk = bk;
+        this.bv = bv;
+        this.qNorm = qNorm;
+        this.kNorm = kNorm;
+        this.normEps = normEps;
+        this.rope = rope;
+        this.numHeads = numHeads;
+        this.numKvHeads = numKvHeads;
+        this.headDim = headDim;
+        this.scale = (float) (1.0 / Math.sqrt(headDim));
+    }
+
+    @Override
+    public int kvFloatsPerSlot() {
+        return 2 * numKvHeads * headDim;
+    }
+
+    @Override
+    public void forward(ForwardPass pass, int layer, float[] normed, float[] out) {
+        StepBatch batch = pass.batch();
+        Workspace ws = pass.workspace();
+        int tokens = batch.numTokens();
+        int qDim = numHeads * headDim;
+        int kvDim = numKvHeads * headDim;
+        float[] q = ws.get(Workspace.Role.Q, tokens * qDim);
+        float[] k = ws.get(Workspace.Role.K, tokens * kvDim);
+        float[] v = ws.get(Workspace.Role.V, tokens * kvDim);
+        float[] attn = ws.get(Workspace.Role.ATTENTION, tokens * qDim);
+        Gemm.multiply(pass.pool(), wq, normed, tokens, q);
+        Gemm.multiply(pass.pool(), wk, normed, tokens, k);
+        Gemm.multiply(pass.pool(), wv, normed, tokens, v);
+        rope.ensurePositions(batch.maxPosition());
+
+        PageArena arena = pass.kv();
+        int blockSize = arena.blockSize();
+        pass.pool().parallelFor(tokens, 1, (start, end, worker) -> {
+            for (int t = start; t < end; t++) {
+                int position = batch.position(t);
+                prepareHeads(q, t * qDim, numHeads, bq, qNorm, position);
+                prepareHeads(k, t * kvDim, numKvHeads, bk, kNorm, position);
+                addBias(v, t * kvDim, bv);
+                BlockTable table = batch.table(batch.sequenceOf(t));
+                int block = table.blockAt(position / blockSize);
+                arena.writeSlot(block, layer, position % blockSize, k, t * kvDim, kvDim, 0);
+                arena.writeSlot(block, layer, position % blockSize, v, t * kvDim, kvDim, kvDim);
+            }
+        });
+
+        ws.reserveScratch(batch.maxPosition() + 1);
+        int group = numHeads / numKvHeads;
+        pass.pool().parallelFor(tokens * numHeads, 1, (start, end, worker) -> {
+            float[] scores = ws.scratch(worker);
+            for (int i = start; i < end; i++) {
+                int t = i / numHeads;
+                int h = i % numHeads;
+                BlockTable table = batch.table(batch.sequenceOf(t));
+                PagedAttention.attend(arena, layer, table, batch.position(t) + 1,
+                        q, t * qDim + h * headDim, h / group, numKvHeads, headDim, scale,
+                        attn, t * qDim + h * headDim, scores);
+            }
+        });
+        Gemm.multiply(pass.pool(), wo, attn, tokens, out);
+    }
+
+    private void prepareHeads(float[] x, int offset, int heads, float[] bias, float[] norm, int position) {
+        addBias(x, offset, bias);
+        for (int h = 0; h < heads; h++) {
+            int o = offset + h * headDim;
+            if (norm != null) {
+                VectorKernels.rmsNorm(x, o, norm, normEps, x, o, headDim);
+            }
+            rope.rotateHalf(x, o, position);
+        }
+    }
+
+    private static void addBias(float[] x, int offset, float[] bias) {
+        if (bias != null) {
+            VectorKernels.add(x, offset, bias, 0, bias.length);
+        }
+    }
+}

@@ -1,0 +1,49 @@
+package xllm.engine.model;
+
+import java.util.Arrays;
+
+/**
+ * Activation buffers of a forward pass, grown to the largest step seen and then reused, so that steady
+ * state allocates nothing. Layers index them by role. Owned by the engine loop; the per-worker scratch
+ * rows are each touched by one compute thread.
+ */
+public final class Workspace {
+    /** Buffer roles; each layer type documents which it uses. */
+    public enum Role { HIDDEN, NORMED, Q, K, V, ATTENTION, GATE, UP, OUT, LOGITS_INPUT, EXTRA1, EXTRA2, EXTRA3 }
+
+    private final float[][] buffers = new float[Role.values().length][];
+    private final float[][] workerScratch;
+
+    public Workspace(int workers) {
+        Arrays.fill(buffers, new float[0]);
+        this.workerScratch = new float[workers][0];
+    }
+
+    /** The buffer for {@code role}, at least {@code size} floats (contents undefined). */
+    public float[] get(Role role, int size) {
+        float[] b = buffers[role.ordinal()];
+        if (b.length < size) {
+            b = new float[Math.max(size, b.length + b.length / 2)];
+            buffers[role.ordinal()] = b;
+        }
+        return b;
+    }
+
+    /** Per-compute-thread scratch of at least {@code size} floats; sized by {@link #reserveScratch} first. */
+    public float[] scratch(int worker) {
+        return workerScratch[worker];
+    }
+
+    /** Grows every worker's scratch to {@code size} floats; call on the engine loop before parallel work. */
+    public void reserveScratch(int size) {
+        for (int w = 0; w < workerScratch.length; w++) {
+            if (workerScratch[w].length < size) {
+                workerScratch[w] = new float[Math.max(size, workerScratch[w].length * 2)];
+            }
+        }
+    }
+
+    public int workers() {
+        return workerScratch.length;
+    }
+}

@@ -1,0 +1,7 @@
+package xllm.engine.runner;
+
+import xllm.api.FinishReason;
+
+/** The generated token ids of one request and why generation ended. */
+public record GenerationResult(int[] promptIds, int[] tokenIds, FinishReason finishReason) {
+}

@@ -1,0 +1,73 @@
+package xllm.engine.runner;
+
+import xllm.engine.kernel.ComputePool;
+import xllm.engine.model.CausalLM;
+import xllm.engine.model.ForwardPass;
+import xllm.engine.model.StepBatch;
+import xllm.engine.model.Workspace;
+import xllm.kv.BlockAllocator;
+import xllm.kv.PageArena;
+
+/**
+ * Executes one batch at a time on a model: owns the paged KV arena and its block allocator, the reusable
+ * activation buffers and the logits buffer. The scheduler decides; the runner only executes.
+ * Owned by one engine loop thread.
+ */
+public final class ModelRunner implements AutoCloseable {
+    private final CausalLM model;
+    private final ComputePool pool;
+    private final PageArena arena;
+    private final BlockAllocator allocator;
+    private final Workspace workspace;
+    private final int vocabSize;
+    private float[] logits = new float[0];
+
+    public ModelRunner(CausalLM model, ComputePool pool, int numBlocks, int blockSize) {
+        this.model = model;
+        this.pool = pool;
+        this.arena = new PageArena(numBlocks, blockSize, model.numLayers(), model.kvFloatsPerSlot());
+        this.allocator = new BlockAllocator(numBlocks);
+        this.workspace = new Workspace(pool.threads());
+        this.vocabSize = model.config().vocabSize();
+    }
+
+    /** Blocks that fit in {@code bytes} of KV memory for {@code model} (at least one). */
+    public static int blocksForBudget(CausalLM model, long bytes, int blockSize) {
+        long perBlock = PageArena.bytesPerToken(model.numLayers(), model.kvFloatsPerSlot()) * blockSize;
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, bytes / perBlock));
+    }
+
+    /**
+     * Runs one forward pass. Returns the logits buffer: row {@code batch.sampleRow(seq)} holds the next-token
+     * logits of sequence {@code seq}, {@code vocabSize()} floats each. Valid until the next call.
+     */
+    public float[] execute(StepBatch batch) {
+        int needed = batch.numSampled() * vocabSize;
+        if (logits.length < needed) {
+            logits = new float[Math.max(needed, logits.length * 2)];
+        }
+        model.forward(new ForwardPass(batch, arena, workspace, pool), logits);
+        return logits;
+    }
+
+    public CausalLM model() {
+        return model;
+    }
+
+    public BlockAllocator allocator() {
+        return allocator;
+    }
+
+    public int blockSize() {
+        return arena.blockSize();
+    }
+
+    public int vocabSize() {
+        return vocabSize;
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+}

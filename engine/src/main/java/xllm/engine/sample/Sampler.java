@@ -1,0 +1,157 @@
+package xllm.engine.sample;
+
+import java.util.Arrays;
+import org.agrona.collections.IntHashSet;
+import xllm.api.SamplingParams;
+
+/**
+ * Picks the next token from a row of logits: penalties, then greedy or temperature sampling with
+ * top-k, top-p and min-p truncation. Reuses its scratch arrays, so sampling allocates nothing.
+ * Owned by the engine loop thread.
+ */
+public final class Sampler {
+    private final int vocabSize;
+    private final float[] work;
+    private final long[] order;
+
+    public Sampler(int vocabSize) {
+        this.vocabSize = vocabSize;
+        this.work = new float[vocabSize];
+        this.order = new long[vocabSize];
+    }
+
+    /** The next token for {@code state}, from {@code logits[offset .. offset + vocab)} (left unchanged). */
+    public int sample(float[] logits, int offset, SequenceSampling state) {
+        SamplingParams p = state.params();
+        float[] x = work;
+        System.arraycopy(logits, offset, x, 0, vocabSize);
+        if (p.hasPenalties()) {
+            applyPenalties(x, state, p);
+        }
+        if (p.isGreedy()) {
+            return argmax(x);
+        }
+        float invTemperature = 1f / p.temperature();
+        boolean truncate = (p.topK() > 0 && p.topK() < vocabSize) || p.topP() < 1f || p.minP() > 0f;
+        if (!truncate) {
+            return sampleFull(x, invTemperature, state);
+        }
+        for (int i = 0; i < vocabSize; i++) {
+            order[i] = descendingKey(x[i], i);
+        }
+        Arrays.sort(order);
+        int candidates = p.topK() > 0 ? Math.min(p.topK(), vocabSize) : vocabSize;
+        float max = x[index(order[0])];
+        double total = 0;
+        for (int i = 0; i < candidates; i++) {
+            int id = index(order[i]);
+            float prob = (float) Math.exp((x[id] - max) * invTemperature);
+            x[id] = prob;
+            total += prob;
+        }
+        // min-p: relative to the most likely token, whose unnormalized probability is 1
+        if (p.minP() > 0f) {
+            int kept = 1;
+            while (kept < candidates && x[index(order[kept])] >= p.minP()) {
+                kept++;
+            }
+            total = 0;
+            for (int i = 0; i < kept; i++) {
+                total += x[index(order[i])];
+            }
+            candidates = kept;
+        }
+        if (p.topP() < 1f) {
+            double cumulative = 0;
+            int kept = 0;
+            while (kept < candidates) {
+                cumulative += x[index(order[kept])];
+                kept++;
+                if (cumulative >= p.topP() * total) {
+                    break;
+                }
+            }
+            candidates = kept;
+            total = cumulative;
+        }
+        double u = state.nextDouble() * total;
+        double acc = 0;
+        for (int i = 0; i < candidates; i++) {
+            int id = index(order[i]);
+            acc += x[id];
+            if (u < acc) {
+                return id;
+            }
+        }
+        return index(order[candidates - 1]);
+    }
+
+    private int sampleFull(float[] x, float invTemperature, SequenceSampling state) {
+        float max = x[argmax(x)];
+        double total = 0;
+        for (int i = 0; i < vocabSize; i++) {
+            float prob = (float) Math.exp((x[i] - max) * invTemperature);
+            x[i] = prob;
+            total += prob;
+        }
+        double u = state.nextDouble() * total;
+        double acc = 0;
+        for (int i = 0; i < vocabSize; i++) {
+            acc += x[i];
+            if (u < acc) {
+                return i;
+            }
+        }
+        return argmax(x);
+    }
+
+    private static void applyPenalties(float[] x, SequenceSampling state, SamplingParams p) {
+        float rep = p.repetitionPenalty();
+        if (rep != 1f) {
+            IntHashSet.IntIterator prompt = state.promptTokens().iterator();
+            while (prompt.hasNext()) {
+                int id = prompt.nextValue();
+                penalizeRepeat(x, id, rep);
+            }
+            state.generatedCounts().forEach((id, count) -> {
+                if (!state.seenInPrompt(id)) {
+                    penalizeRepeat(x, id, rep);
+                }
+            });
+        }
+        if (p.presencePenalty() != 0f || p.frequencyPenalty() != 0f) {
+            state.generatedCounts().forEach((id, count) ->
+                    x[id] -= p.presencePenalty() + p.frequencyPenalty() * count);
+        }
+    }
+
+    private static void penalizeRepeat(float[] x, int id, float penalty) {
+        if (id >= 0 && id < x.length) {
+            x[id] = x[id] > 0 ? x[id] / penalty : x[id] * penalty;
+        }
+    }
+
+    /** Index of the largest logit; the lowest index wins a tie, as torch.argmax does. */
+    public static int argmax(float[] x) {
+        int best = 0;
+        float bestValue = x[0];
+        for (int i = 1; i < x.length; i++) {
+            if (x[i] > bestValue) {
+                bestValue = x[i];
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    /** Sort key: ascending keys give descending values, ties by ascending index. */
+    private static long descendingKey(float value, int index) {
+        int bits = Float.floatToIntBits(value);
+        int ordered = bits ^ ((bits >> 31) & 0x7fffffff);
+        return ((long) ~ordered << 32) | index;
+    }
+
+    private static int index(long key) {
+        return (int) key;
+    }
+}

@@ -1,0 +1,75 @@
+package xllm.engine.weights;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+
+/**
+ * A named, typed view of mapped weight bytes. The data segment is read-only and lives as long as the
+ * file mapping that produced it.
+ */
+public record Tensor(String name, DType dtype, long[] shape, MemorySegment data) {
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED;
+
+    public long elementCount() {
+        long n = 1;
+        for (long d : shape) {
+            n *= d;
+        }
+        return n;
+    }
+
+    public int rank() {
+        return shape.length;
+    }
+
+    public int dim(int i) {
+        return Math.toIntExact(shape[i]);
+    }
+
+    /** Element {@code index} decoded to float. */
+    public float get(long index) {
+        return switch (dtype) {
+            case F32 -> data.getAtIndex(F32, index);
+            case BF16 -> bf16ToFloat(data.getAtIndex(I16, index));
+            case F16 -> Float.float16ToFloat(data.getAtIndex(I16, index));
+        };
+    }
+
+    /** Decodes {@code count} elements starting at {@code from} into {@code dst[dstOffset...]}. */
+    public void copyTo(long from, float[] dst, int dstOffset, int count) {
+        if (dtype == DType.F32) {
+            MemorySegment.copy(data, F32, from * Float.BYTES, dst, dstOffset, count);
+            return;
+        }
+        for (int i = 0; i < count; i++) {
+            dst[dstOffset + i] = get(from + i);
+        }
+    }
+
+    /** The whole tensor decoded to a new float array (for small tensors: norms, biases). */
+    public float[] toFloatArray() {
+        float[] out = new float[Math.toIntExact(elementCount())];
+        copyTo(0, out, 0, out.length);
+        return out;
+    }
+
+    /** Checks the shape, naming the tensor and both shapes when they differ. */
+    public Tensor requireShape(long... expected) {
+        if (!Arrays.equals(shape, expected)) {
+            throw new IllegalArgumentException("tensor " + name + " has shape " + Arrays.toString(shape)
+                    + ", expected " + Arrays.toString(expected));
+        }
+        return this;
+    }
+
+    public static float bf16ToFloat(short bits) {
+        return Float.intBitsToFloat((bits & 0xFFFF) << 16);
+    }
+
+    @Override
+    public String toString() {
+        return name + dtype + Arrays.toString(shape);
+    }
+}
