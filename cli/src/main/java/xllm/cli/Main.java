@@ -1,11 +1,54 @@
 package xllm.cli;
 
-/** Entry point of the {@code xllm} command. */
+import xllm.engine.weights.ModelFileException;
+
+/** Entry point of the {@code xllm} command: dispatches to a subcommand; errors are one line on stderr. */
 public final class Main {
+    private static final String USAGE = """
+            usage: xllm <command> [options]
+              generate   complete a prompt with a model
+              tokenize   print the token ids of a text
+              bench      measure throughput (bench offline)
+            Run "xllm <command> --help" for a command's options.""";
+
     private Main() {
     }
 
     public static void main(String[] args) {
-        System.out.println("xllm");
+        System.exit(run(args));
+    }
+
+    static int run(String[] args) {
+        if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h")) {
+            System.out.println(USAGE);
+            return args.length == 0 ? 2 : 0;
+        }
+        try {
+            if (args.length > 1 && (args[1].equals("--help") || args[1].equals("-h"))) {
+                System.out.println(usageOf(args[0]));
+                return 0;
+            }
+            return switch (args[0]) {
+                case "generate" -> GenerateCommand.run(args);
+                case "tokenize" -> TokenizeCommand.run(args);
+                case "bench" -> BenchCommand.run(args);
+                default -> throw new UsageException("unknown command \"" + args[0] + "\" (commands: generate, tokenize, bench)");
+            };
+        } catch (UsageException e) {
+            System.err.println("xllm: " + e.getMessage());
+            return 2;
+        } catch (ModelFileException | IllegalArgumentException e) {
+            System.err.println("xllm: " + e.getMessage());
+            return 1;
+        }
+    }
+
+    private static String usageOf(String command) {
+        return switch (command) {
+            case "generate" -> GenerateCommand.USAGE;
+            case "tokenize" -> TokenizeCommand.USAGE;
+            case "bench" -> BenchCommand.USAGE;
+            default -> USAGE;
+        };
     }
 }

@@ -51,86 +51,97 @@ public final class F32Matrix implements WeightMatrix {
 
     @Override
     public void multiply(float[] x, int tokens, float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
-        final int vecEnd = S.loopBound(cols);
         int r = rowStart;
         for (; r + 4 <= rowEnd; r += 4) {
-            long b0 = r * rowBytes, b1 = b0 + rowBytes, b2 = b1 + rowBytes, b3 = b2 + rowBytes;
             int t = 0;
             for (; t + 4 <= tokens; t += 4) {
-                int x0 = t * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
-                FloatVector a00 = FloatVector.zero(S), a01 = a00, a02 = a00, a03 = a00;
-                FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-                FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
-                FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
-                for (int k = 0; k < vecEnd; k += S.length()) {
-                    FloatVector v0 = FloatVector.fromArray(S, x, x0 + k);
-                    FloatVector v1 = FloatVector.fromArray(S, x, x1 + k);
-                    FloatVector v2 = FloatVector.fromArray(S, x, x2 + k);
-                    FloatVector v3 = FloatVector.fromArray(S, x, x3 + k);
-                    FloatVector w = load(b0, k);
-                    a00 = w.fma(v0, a00); a01 = w.fma(v1, a01); a02 = w.fma(v2, a02); a03 = w.fma(v3, a03);
-                    w = load(b1, k);
-                    a10 = w.fma(v0, a10); a11 = w.fma(v1, a11); a12 = w.fma(v2, a12); a13 = w.fma(v3, a13);
-                    w = load(b2, k);
-                    a20 = w.fma(v0, a20); a21 = w.fma(v1, a21); a22 = w.fma(v2, a22); a23 = w.fma(v3, a23);
-                    w = load(b3, k);
-                    a30 = w.fma(v0, a30); a31 = w.fma(v1, a31); a32 = w.fma(v2, a32); a33 = w.fma(v3, a33);
-                }
-                int o = outOffset + t * outStride + r;
-                out[o] = finish(a00, b0, x, x0, vecEnd);
-                out[o + 1] = finish(a10, b1, x, x0, vecEnd);
-                out[o + 2] = finish(a20, b2, x, x0, vecEnd);
-                out[o + 3] = finish(a30, b3, x, x0, vecEnd);
-                o += outStride;
-                out[o] = finish(a01, b0, x, x1, vecEnd);
-                out[o + 1] = finish(a11, b1, x, x1, vecEnd);
-                out[o + 2] = finish(a21, b2, x, x1, vecEnd);
-                out[o + 3] = finish(a31, b3, x, x1, vecEnd);
-                o += outStride;
-                out[o] = finish(a02, b0, x, x2, vecEnd);
-                out[o + 1] = finish(a12, b1, x, x2, vecEnd);
-                out[o + 2] = finish(a22, b2, x, x2, vecEnd);
-                out[o + 3] = finish(a32, b3, x, x2, vecEnd);
-                o += outStride;
-                out[o] = finish(a03, b0, x, x3, vecEnd);
-                out[o + 1] = finish(a13, b1, x, x3, vecEnd);
-                out[o + 2] = finish(a23, b2, x, x3, vecEnd);
-                out[o + 3] = finish(a33, b3, x, x3, vecEnd);
+                tile4x4(x, t, out, outOffset + t * outStride + r, outStride, r);
             }
             for (; t < tokens; t++) {
-                int x0 = t * cols;
-                FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
-                for (int k = 0; k < vecEnd; k += S.length()) {
-                    FloatVector v = FloatVector.fromArray(S, x, x0 + k);
-                    a0 = load(b0, k).fma(v, a0);
-                    a1 = load(b1, k).fma(v, a1);
-                    a2 = load(b2, k).fma(v, a2);
-                    a3 = load(b3, k).fma(v, a3);
-                }
-                int o = outOffset + t * outStride + r;
-                out[o] = finish(a0, b0, x, x0, vecEnd);
-                out[o + 1] = finish(a1, b1, x, x0, vecEnd);
-                out[o + 2] = finish(a2, b2, x, x0, vecEnd);
-                out[o + 3] = finish(a3, b3, x, x0, vecEnd);
+                tile4x1(x, t, out, outOffset + t * outStride + r, r);
             }
         }
         for (; r < rowEnd; r++) {
-            long b0 = r * rowBytes;
             for (int t = 0; t < tokens; t++) {
+                long b0 = r * rowBytes;
                 int x0 = t * cols;
                 FloatVector a0 = FloatVector.zero(S);
-                for (int k = 0; k < vecEnd; k += S.length()) {
+                for (int k = 0, vecEnd = S.loopBound(cols); k < vecEnd; k += S.length()) {
                     a0 = load(b0, k).fma(FloatVector.fromArray(S, x, x0 + k), a0);
                 }
-                out[outOffset + t * outStride + r] = finish(a0, b0, x, x0, vecEnd);
+                out[outOffset + t * outStride + r] = finish(a0, b0, x, x0);
             }
         }
     }
 
+    /** Rows r..r+3 against tokens t..t+3: each weight vector decoded once, used four times. */
+    private void tile4x4(float[] x, int t, float[] out, int o, int outStride, int r) {
+        final int vecEnd = S.loopBound(cols);
+        long b0 = r * rowBytes, b1 = b0 + rowBytes, b2 = b1 + rowBytes, b3 = b2 + rowBytes;
+        int x0 = t * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
+        FloatVector a00 = FloatVector.zero(S), a01 = a00, a02 = a00, a03 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        for (int k = 0; k < vecEnd; k += S.length()) {
+            FloatVector v0 = FloatVector.fromArray(S, x, x0 + k);
+            FloatVector v1 = FloatVector.fromArray(S, x, x1 + k);
+            FloatVector v2 = FloatVector.fromArray(S, x, x2 + k);
+            FloatVector v3 = FloatVector.fromArray(S, x, x3 + k);
+            FloatVector w = load(b0, k);
+            a00 = w.fma(v0, a00); a01 = w.fma(v1, a01); a02 = w.fma(v2, a02); a03 = w.fma(v3, a03);
+            w = load(b1, k);
+            a10 = w.fma(v0, a10); a11 = w.fma(v1, a11); a12 = w.fma(v2, a12); a13 = w.fma(v3, a13);
+            w = load(b2, k);
+            a20 = w.fma(v0, a20); a21 = w.fma(v1, a21); a22 = w.fma(v2, a22); a23 = w.fma(v3, a23);
+            w = load(b3, k);
+            a30 = w.fma(v0, a30); a31 = w.fma(v1, a31); a32 = w.fma(v2, a32); a33 = w.fma(v3, a33);
+        }
+        // reduced here, not in a helper taking vectors: vectors passed to a non-inlined call get boxed
+        out[o] = finish(a00, b0, x, x0);
+        out[o + 1] = finish(a10, b1, x, x0);
+        out[o + 2] = finish(a20, b2, x, x0);
+        out[o + 3] = finish(a30, b3, x, x0);
+        o += outStride;
+        out[o] = finish(a01, b0, x, x1);
+        out[o + 1] = finish(a11, b1, x, x1);
+        out[o + 2] = finish(a21, b2, x, x1);
+        out[o + 3] = finish(a31, b3, x, x1);
+        o += outStride;
+        out[o] = finish(a02, b0, x, x2);
+        out[o + 1] = finish(a12, b1, x, x2);
+        out[o + 2] = finish(a22, b2, x, x2);
+        out[o + 3] = finish(a32, b3, x, x2);
+        o += outStride;
+        out[o] = finish(a03, b0, x, x3);
+        out[o + 1] = finish(a13, b1, x, x3);
+        out[o + 2] = finish(a23, b2, x, x3);
+        out[o + 3] = finish(a33, b3, x, x3);
+    }
+
+    /** Rows r..r+3 against one token: the decode shape. */
+    private void tile4x1(float[] x, int t, float[] out, int o, int r) {
+        final int vecEnd = S.loopBound(cols);
+        long b0 = r * rowBytes, b1 = b0 + rowBytes, b2 = b1 + rowBytes, b3 = b2 + rowBytes;
+        int x0 = t * cols;
+        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+        for (int k = 0; k < vecEnd; k += S.length()) {
+            FloatVector v = FloatVector.fromArray(S, x, x0 + k);
+            a0 = load(b0, k).fma(v, a0);
+            a1 = load(b1, k).fma(v, a1);
+            a2 = load(b2, k).fma(v, a2);
+            a3 = load(b3, k).fma(v, a3);
+        }
+        out[o] = finish(a0, b0, x, x0);
+        out[o + 1] = finish(a1, b1, x, x0);
+        out[o + 2] = finish(a2, b2, x, x0);
+        out[o + 3] = finish(a3, b3, x, x0);
+    }
+
     /** Lane sum plus the scalar tail: the same order on every path, so tiling never changes a result. */
-    private float finish(FloatVector acc, long rowBase, float[] x, int xBase, int vecEnd) {
+    private float finish(FloatVector acc, long rowBase, float[] x, int xBase) {
         float sum = acc.reduceLanes(VectorOperators.ADD);
-        for (int k = vecEnd; k < cols; k++) {
+        for (int k = S.loopBound(cols); k < cols; k++) {
             sum += scalar(rowBase, k) * x[xBase + k];
         }
         return sum;

@@ -1,0 +1,182 @@
+package xllm.cli;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.Set;
+import java.util.stream.Stream;
+import xllm.engine.model.StepBatch;
+import xllm.engine.runner.ModelRunner;
+import xllm.engine.sample.Sampler;
+import xllm.kv.BlockTable;
+
+/**
+ * {@code xllm bench offline}: prefill and decode throughput of the engine itself, no HTTP. Prefill runs
+ * one prompt of {@code --prompt-len} tokens; decode runs {@code --gen-len} steps for each batch size
+ * (sequences start from an 8-token prompt). Each figure is the median of {@code --repeats} runs.
+ */
+final class BenchCommand {
+    static final String USAGE = """
+            usage: xllm bench offline [--model DIR] [--batch 1,8,32] [--prompt-len 512] [--gen-len 128]
+                                      [--repeats 3] [--threads N] [--output text|json]""";
+
+    private static final int DECODE_PROMPT = 8;
+
+    private BenchCommand() {
+    }
+
+    static int run(String[] argv) {
+        if (argv.length < 2 || !argv[1].equals("offline")) {
+            throw new UsageException("bench needs a mode: bench offline");
+        }
+        Args args = Args.parse("bench offline", argv, 2,
+                Set.of("--model", "--batch", "--prompt-len", "--gen-len", "--repeats", "--threads", "--output", "--kv-cache-mb"), Set.of());
+        int[] batches = args.has("--batch") ? args.integers("--batch") : new int[] {1, 8, 32};
+        int promptLen = args.integer("--prompt-len", 512);
+        int genLen = args.integer("--gen-len", 128);
+        int repeats = args.integer("--repeats", 3);
+        if (promptLen < 1 || genLen < 1 || repeats < 1 || Arrays.stream(batches).anyMatch(b -> b < 1)) {
+            throw new UsageException("--batch, --prompt-len, --gen-len and --repeats must be positive");
+        }
+        Path dir = LoadedModel.resolveDirectory(args);
+        try (LoadedModel loaded = LoadedModel.open(dir, GenerateCommand.threads(args), GenerateCommand.kvBytes(args))) {
+            int maxPositions = loaded.model.config().maxPositions();
+            if (promptLen >= maxPositions || DECODE_PROMPT + genLen >= maxPositions) {
+                throw new UsageException("--prompt-len and --gen-len must fit the model's context of " + maxPositions);
+            }
+            ModelRunner runner = loaded.runner;
+            SplittableRandom random = new SplittableRandom(42);
+            int vocab = runner.vocabSize();
+            // warm-up: compile the kernels before timing
+            prefill(runner, randomTokens(random, vocab, Math.min(promptLen, 64)));
+            decode(runner, random, 2, 16);
+
+            double[] prefillRuns = new double[repeats];
+            for (int r = 0; r < repeats; r++) {
+                prefillRuns[r] = promptLen / prefill(runner, randomTokens(random, vocab, promptLen));
+            }
+            Map<String, Double> decodeTokS = new LinkedHashMap<>();
+            for (int b : batches) {
+                double[] runs = new double[repeats];
+                for (int r = 0; r < repeats; r++) {
+                    runs[r] = (double) b * genLen / decode(runner, random, b, genLen);
+                }
+                decodeTokS.put(Integer.toString(b), round(median(runs)));
+            }
+            double prefillTokS = median(prefillRuns);
+            double weightGb = weightBytes(dir) / 1e9;
+            Double batch1 = decodeTokS.get("1");
+            Map<String, Object> result = new LinkedHashMap<>();
+            result.put("prefill_tok_s", round(prefillTokS));
+            result.put("decode_tok_s", decodeTokS);
+            result.put("peak_rss_mb", peakRssMb());
+            result.put("decode_gbps", batch1 == null ? null : round(batch1 * weightGb));
+            if (args.string("--output", "text").equals("json")) {
+                System.out.println(Json.line(result));
+            } else {
+                System.out.printf("model %s, %d threads%n", dir, loaded.pool.threads());
+                System.out.printf("prefill (%d tokens): %.1f tok/s%n", promptLen, prefillTokS);
+                decodeTokS.forEach((b, v) -> System.out.printf("decode batch %s (%d steps): %.1f tok/s aggregate%n", b, genLen, v));
+                System.out.printf("peak RSS %d MB; batch-1 decode reads %.2f GB/s of weights%n",
+                        result.get("peak_rss_mb"), batch1 == null ? 0.0 : batch1 * weightGb);
+            }
+        }
+        return 0;
+    }
+
+    /** Seconds to prefill {@code prompt} as one chunk. */
+    private static double prefill(ModelRunner runner, int[] prompt) {
+        BlockTable table = new BlockTable();
+        StepBatch batch = new StepBatch();
+        require(table.ensureCapacity(prompt.length, runner.blockSize(), runner.allocator()));
+        batch.add(table, prompt, 0, prompt.length, 0, true);
+        long start = System.nanoTime();
+        runner.execute(batch);
+        double seconds = (System.nanoTime() - start) / 1e9;
+        table.releaseAll(runner.allocator());
+        return seconds;
+    }
+
+    /** Seconds for {@code steps} greedy decode steps of {@code batchSize} sequences together. */
+    private static double decode(ModelRunner runner, SplittableRandom random, int batchSize, int steps) {
+        int vocab = runner.vocabSize();
+        BlockTable[] tables = new BlockTable[batchSize];
+        int[][] tokens = new int[batchSize][];
+        StepBatch batch = new StepBatch();
+        for (int s = 0; s < batchSize; s++) {
+            tables[s] = new BlockTable();
+            tokens[s] = Arrays.copyOf(randomTokens(random, vocab, DECODE_PROMPT), DECODE_PROMPT + steps + 1);
+            require(tables[s].ensureCapacity(DECODE_PROMPT + steps + 1, runner.blockSize(), runner.allocator()));
+            batch.add(tables[s], tokens[s], 0, DECODE_PROMPT, 0, true);
+        }
+        float[] logits = runner.execute(batch);
+        int length = DECODE_PROMPT;
+        long start = System.nanoTime();
+        for (int step = 0; step < steps; step++) {
+            for (int s = 0; s < batchSize; s++) {
+                tokens[s][length] = argmax(logits, batch.sampleRow(s) * vocab, vocab);
+            }
+            batch.clear();
+            for (int s = 0; s < batchSize; s++) {
+                batch.add(tables[s], tokens[s], length, 1, length, true);
+            }
+            logits = runner.execute(batch);
+            length++;
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        for (BlockTable t : tables) {
+            t.releaseAll(runner.allocator());
+        }
+        return seconds;
+    }
+
+    private static int argmax(float[] logits, int offset, int vocab) {
+        return Sampler.argmax(Arrays.copyOfRange(logits, offset, offset + vocab));
+    }
+
+    private static void require(boolean allocated) {
+        if (!allocated) {
+            throw new UsageException("the KV cache is too small for this benchmark: raise --kv-cache-mb");
+        }
+    }
+
+    private static int[] randomTokens(SplittableRandom random, int vocab, int n) {
+        return random.ints(n, 0, vocab).toArray();
+    }
+
+    private static double median(double[] runs) {
+        double[] sorted = runs.clone();
+        Arrays.sort(sorted);
+        return sorted[sorted.length / 2];
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 10) / 10.0;
+    }
+
+    private static long weightBytes(Path dir) {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.filter(p -> p.toString().endsWith(".safetensors")).mapToLong(p -> p.toFile().length()).sum();
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
+    /** Peak resident set (VmHWM) of this process, in MB; 0 where /proc is unavailable. */
+    private static long peakRssMb() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return 0;
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,68 @@
+package xllm.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import xllm.engine.kernel.ComputePool;
+import xllm.engine.model.CausalLM;
+import xllm.engine.model.ModelLoader;
+import xllm.engine.runner.ModelRunner;
+import xllm.engine.tokenizer.Tokenizer;
+
+/** A model directory loaded for a command: weights, runner with its KV arena, and the tokenizer if present. */
+final class LoadedModel implements AutoCloseable {
+    static final String DEFAULT_MODEL = "pycoder-22m";
+    static final int BLOCK_SIZE = 16;
+
+    final Path dir;
+    final CausalLM model;
+    final ComputePool pool;
+    final ModelRunner runner;
+    final Tokenizer tokenizer;
+
+    private LoadedModel(Path dir, CausalLM model, ComputePool pool, ModelRunner runner, Tokenizer tokenizer) {
+        this.dir = dir;
+        this.model = model;
+        this.pool = pool;
+        this.runner = runner;
+        this.tokenizer = tokenizer;
+    }
+
+    static LoadedModel open(Path dir, int threads, long kvCacheBytes) {
+        Tokenizer tokenizer = hasTokenizer(dir) ? Tokenizer.load(dir) : null;
+        CausalLM model = ModelLoader.load(dir);
+        ComputePool pool = new ComputePool(threads);
+        ModelRunner runner = new ModelRunner(model, pool, ModelRunner.blocksForBudget(model, kvCacheBytes, BLOCK_SIZE), BLOCK_SIZE);
+        return new LoadedModel(dir, model, pool, runner, tokenizer);
+    }
+
+    static boolean hasTokenizer(Path dir) {
+        return Files.isRegularFile(dir.resolve("tokenizer.json"));
+    }
+
+    /** {@code --model DIR}, or the bundled default model under the installation directory. */
+    static Path resolveDirectory(Args args) {
+        String given = args.string("--model", null);
+        Path dir;
+        if (given != null) {
+            dir = Path.of(given);
+        } else {
+            dir = Path.of(System.getProperty("xllm.home", ".")).resolve("models").resolve(DEFAULT_MODEL);
+        }
+        if (!Files.isDirectory(dir)) {
+            throw new UsageException("model directory " + dir + " does not exist");
+        }
+        return dir;
+    }
+
+    /** End-of-sequence ids the tokenizer adds to the model's own. */
+    int[] tokenizerEos() {
+        return tokenizer == null || tokenizer.eosTokenId() < 0 ? new int[0] : new int[] {tokenizer.eosTokenId()};
+    }
+
+    @Override
+    public void close() {
+        runner.close();
+        pool.close();
+        model.close();
+    }
+}

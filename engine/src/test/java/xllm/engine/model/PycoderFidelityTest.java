@@ -1,0 +1,83 @@
+package xllm.engine.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import xllm.api.SamplingParams;
+import xllm.engine.TestData;
+import xllm.engine.kernel.ComputePool;
+import xllm.engine.runner.GenerationRequest;
+import xllm.engine.runner.GenerationResult;
+import xllm.engine.runner.ModelRunner;
+import xllm.engine.runner.OfflineGenerator;
+import xllm.engine.runner.TokenListener;
+import xllm.kv.BlockTable;
+
+/**
+ * The bundled BF16 models against Hugging Face transformers (float32 over the bf16 weights): logits at the
+ * first and last prompt position, greedy continuations, and the same continuations when all prompts
+ * share one batch.
+ */
+class PycoderFidelityTest {
+
+    @ParameterizedTest
+    @ValueSource(strings = {"pycoder-22m", "pycoder-draft-4m"})
+    void firstAndLastLogitsMatchReference(String name) {
+        Path dir = TestData.model(name);
+        JsonNode golden = Golden.read(dir.resolve("golden.json"));
+        try (CausalLM model = ModelLoader.load(dir);
+             ComputePool pool = new ComputePool(2);
+             ModelRunner runner = new ModelRunner(model, pool, 256, 16)) {
+            for (JsonNode c : golden.get("cases")) {
+                int[] prompt = Golden.ints(c.get("prompt_ids"));
+                BlockTable table = new BlockTable();
+                StepBatch batch = new StepBatch();
+                assertTrue(table.ensureCapacity(prompt.length, runner.blockSize(), runner.allocator()));
+                batch.add(table, prompt, 0, 1, 0, true);
+                double first = Golden.relativeError(runner.execute(batch), 0, Golden.floats(c.get("first_logits")));
+                assertTrue(first < ArchitectureFidelityTest.TOLERANCE, name + " first-position relative error " + first);
+                batch.clear();
+                batch.add(table, prompt, 0, prompt.length, 0, true);
+                double last = Golden.relativeError(runner.execute(batch), 0, Golden.floats(c.get("last_logits")));
+                assertTrue(last < ArchitectureFidelityTest.TOLERANCE, name + " last-position relative error " + last);
+                table.releaseAll(runner.allocator());
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"pycoder-22m", "pycoder-draft-4m"})
+    void greedyContinuationsMatchReferenceAloneAndBatched(String name) {
+        Path dir = TestData.model(name);
+        JsonNode golden = Golden.read(dir.resolve("golden.json"));
+        List<GenerationRequest> requests = new ArrayList<>();
+        List<int[]> expected = new ArrayList<>();
+        for (JsonNode c : golden.get("cases")) {
+            int[] greedy = Golden.ints(c.get("greedy_ids"));
+            expected.add(greedy);
+            requests.add(new GenerationRequest(Golden.ints(c.get("prompt_ids")),
+                    SamplingParams.builder().temperature(0).maxTokens(greedy.length).ignoreEos(true).build()));
+        }
+        try (CausalLM model = ModelLoader.load(dir);
+             ComputePool pool = new ComputePool(2);
+             ModelRunner runner = new ModelRunner(model, pool, 256, 16)) {
+            OfflineGenerator generator = new OfflineGenerator(runner, 512);
+            for (int i = 0; i < requests.size(); i++) {
+                GenerationResult alone = generator.generate(List.of(requests.get(i)), TokenListener.NONE).get(0);
+                assertArrayEquals(expected.get(i), alone.tokenIds(), name + " prompt " + i + " alone");
+            }
+            List<GenerationResult> together = generator.generate(requests, TokenListener.NONE);
+            for (int i = 0; i < requests.size(); i++) {
+                assertArrayEquals(expected.get(i), together.get(i).tokenIds(), name + " prompt " + i + " in a batch of " + requests.size());
+            }
+            assertEquals(runner.allocator().totalBlocks(), runner.allocator().freeBlocks(), "all KV blocks returned");
+        }
+    }
+}
