@@ -1,0 +1,46 @@
+package xllm.api;
+
+import java.util.List;
+
+/**
+ * The service as the API layer sees it: text in and out through the model's tokenizer, generation by
+ * token ids. Thread-safe: called from many request threads at once.
+ */
+public interface InferenceService {
+    ModelInfo model();
+
+    /** False while the model is still loading. */
+    boolean ready();
+
+    int[] tokenize(String text, boolean addSpecialTokens);
+
+    String detokenize(int[] ids, boolean skipSpecialTokens);
+
+    /** Streaming detokenizer for one request: feed ids, get text deltas that never split a character. */
+    TextStream newTextStream();
+
+    /** The model's chat template applied to {@code messages}; refuses models without one. */
+    String renderChat(List<ChatMessage> messages, boolean addGenerationPrompt);
+
+    /** End-of-sequence token ids (the model's and the tokenizer's). */
+    int[] eosTokenIds();
+
+    /**
+     * Queues a generation; output arrives on {@code sink}. Throws {@link ServiceException} for a context
+     * overflow (400) or a full waiting queue (429).
+     */
+    void submit(GenerateRequest request, TokenSink sink);
+
+    /** Stops a request early; its sink gets {@link FinishReason#ABORT}. Unknown ids are ignored. */
+    void abort(String requestId);
+
+    /** Prometheus text exposition of the service's metrics. */
+    String metricsText();
+
+    /** Incremental detokenization of one stream of tokens. Not thread-safe. */
+    interface TextStream {
+        String next(int tokenId);
+
+        String flush();
+    }
+}
