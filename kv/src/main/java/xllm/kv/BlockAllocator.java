@@ -1,36 +1,70 @@
 package xllm.kv;
 
 import java.util.Arrays;
+import org.agrona.collections.Long2LongHashMap;
 
 /**
- * Hands out KV blocks by id and takes them back when their last holder releases them. Reference counts
- * let several sequences share one block (a common prefix). Owned by the engine loop thread; not
- * thread-safe.
+ * Hands out KV blocks by id and takes them back when their last holder releases them; reference counts
+ * let sequences share blocks. With prefix caching, a full block may be registered under its
+ * {@link BlockHashes} key: when released it keeps its contents, stays findable by key, and is evicted in
+ * least-recently-used order only when no never-cached block is left.
+ *
+ * <p>Owned by the engine loop thread; not thread-safe. Allocates nothing after construction except
+ * when the key map grows.
  */
 public final class BlockAllocator {
+    private static final int NONE = -1;
+
+    private final int blockSize;
     private final int[] refCounts;
     private final int[] freeStack;
     private int freeCount;
 
+    private final long[] keys;
+    private final int[] blockTokens;
+    private final Long2LongHashMap blockOfKey = new Long2LongHashMap(NONE);
+    // evictable cached blocks (refcount 0, key set), oldest at head: an intrusive doubly linked list
+    private final int[] lruPrev;
+    private final int[] lruNext;
+    private int lruHead = NONE;
+    private int lruTail = NONE;
+    private int lruCount;
+
     public BlockAllocator(int numBlocks) {
-        if (numBlocks < 1) {
-            throw new IllegalArgumentException("numBlocks must be positive, got " + numBlocks);
+        this(numBlocks, 1);
+    }
+
+    public BlockAllocator(int numBlocks, int blockSize) {
+        if (numBlocks < 1 || blockSize < 1) {
+            throw new IllegalArgumentException("numBlocks and blockSize must be positive, got " + numBlocks + ", " + blockSize);
         }
+        this.blockSize = blockSize;
         this.refCounts = new int[numBlocks];
         this.freeStack = new int[numBlocks];
-        // Pop order 0, 1, 2, ... keeps a fresh run's memory access sequential.
+        // pop order 0, 1, 2, ... keeps a fresh run's memory access sequential
         for (int i = 0; i < numBlocks; i++) {
             freeStack[i] = numBlocks - 1 - i;
         }
         this.freeCount = numBlocks;
+        this.keys = new long[numBlocks];
+        this.blockTokens = new int[numBlocks * blockSize];
+        this.lruPrev = new int[numBlocks];
+        this.lruNext = new int[numBlocks];
     }
 
-    /** A free block with reference count 1, or -1 when none is left. */
+    /** A block with reference count 1, or -1 when none is left; evicts the oldest cached block if needed. */
     public int allocate() {
-        if (freeCount == 0) {
-            return -1;
+        int block;
+        if (freeCount > 0) {
+            block = freeStack[--freeCount];
+        } else if (lruHead != NONE) {
+            block = lruHead;
+            unlink(block);
+            blockOfKey.remove(keys[block]);
+            keys[block] = 0;
+        } else {
+            return NONE;
         }
-        int block = freeStack[--freeCount];
         refCounts[block] = 1;
         return block;
     }
@@ -43,40 +77,114 @@ public final class BlockAllocator {
         refCounts[block]++;
     }
 
-    /** Drops one holder; returns true when this was the last one and the block is free again. */
+    /** Drops one holder; returns true when this was the last one. */
     public boolean release(int block) {
         int count = refCounts[block];
         if (count <= 0) {
             throw new IllegalStateException("double release of block " + block);
         }
         refCounts[block] = count - 1;
-        if (count == 1) {
-            freeStack[freeCount++] = block;
-            return true;
+        if (count > 1) {
+            return false;
         }
-        return false;
+        if (keys[block] != 0) {
+            append(block);
+        } else {
+            freeStack[freeCount++] = block;
+        }
+        return true;
+    }
+
+    /**
+     * Registers a full block under {@code key}, its {@code blockSize} tokens being
+     * {@code tokens[from ..]}. A key already held by another block is left as it is.
+     */
+    public void register(int block, long key, int[] tokens, int from) {
+        if (keys[block] != 0 || blockOfKey.containsKey(key)) {
+            return;
+        }
+        keys[block] = key;
+        blockOfKey.put(key, block);
+        System.arraycopy(tokens, from, blockTokens, block * blockSize, blockSize);
+    }
+
+    /**
+     * The cached block under {@code key} holding exactly {@code tokens[from .. from+blockSize)}, retained
+     * for the caller; -1 on a miss.
+     */
+    public int acquireCached(long key, int[] tokens, int from) {
+        long found = blockOfKey.get(key);
+        if (found == NONE) {
+            return NONE;
+        }
+        int block = (int) found;
+        if (!Arrays.equals(blockTokens, block * blockSize, (block + 1) * blockSize, tokens, from, from + blockSize)) {
+            return NONE;
+        }
+        if (refCounts[block] == 0) {
+            unlink(block);
+        }
+        refCounts[block]++;
+        return block;
     }
 
     public int refCount(int block) {
         return refCounts[block];
     }
 
+    /** Blocks that {@link #allocate} can hand out: never-cached plus evictable cached ones. */
     public int freeBlocks() {
-        return freeCount;
+        return freeCount + lruCount;
+    }
+
+    /** Released blocks still holding cached prefixes. */
+    public int cachedFreeBlocks() {
+        return lruCount;
     }
 
     public int totalBlocks() {
         return refCounts.length;
     }
 
-    /** Fraction of blocks in use, 0 to 1. */
+    public int blockSize() {
+        return blockSize;
+    }
+
+    /** Fraction of blocks held by live sequences, 0 to 1 (cached free blocks count as free). */
     public double usage() {
-        return 1.0 - (double) freeCount / refCounts.length;
+        return 1.0 - (double) freeBlocks() / refCounts.length;
+    }
+
+    private void append(int block) {
+        lruPrev[block] = lruTail;
+        lruNext[block] = NONE;
+        if (lruTail != NONE) {
+            lruNext[lruTail] = block;
+        } else {
+            lruHead = block;
+        }
+        lruTail = block;
+        lruCount++;
+    }
+
+    private void unlink(int block) {
+        int prev = lruPrev[block];
+        int next = lruNext[block];
+        if (prev != NONE) {
+            lruNext[prev] = next;
+        } else {
+            lruHead = next;
+        }
+        if (next != NONE) {
+            lruPrev[next] = prev;
+        } else {
+            lruTail = prev;
+        }
+        lruCount--;
     }
 
     @Override
     public String toString() {
-        return "BlockAllocator[free=" + freeCount + "/" + refCounts.length + ", inUse="
-                + Arrays.stream(refCounts).filter(c -> c > 0).count() + "]";
+        return "BlockAllocator[free=" + freeCount + ", cachedFree=" + lruCount + ", total=" + refCounts.length + "]";
     }
 }

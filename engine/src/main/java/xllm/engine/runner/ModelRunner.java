@@ -26,7 +26,7 @@ public final class ModelRunner implements AutoCloseable {
         this.model = model;
         this.pool = pool;
         this.arena = new PageArena(numBlocks, blockSize, model.numLayers(), model.kvFloatsPerSlot());
-        this.allocator = new BlockAllocator(numBlocks);
+        this.allocator = new BlockAllocator(numBlocks, blockSize);
         this.workspace = new Workspace(pool.threads());
         this.vocabSize = model.config().vocabSize();
     }

@@ -1,0 +1,71 @@
+package xllm.kv;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import org.junit.jupiter.api.Test;
+
+class BlockAllocatorTest {
+    private static final int BS = 4;
+
+    @Test
+    void sharedBlockIsFreedByItsLastHolderOnly() {
+        BlockAllocator a = new BlockAllocator(2, BS);
+        int b = a.allocate();
+        a.retain(b);
+        assertEquals(false, a.release(b));
+        assertEquals(1, a.freeBlocks());
+        assertEquals(true, a.release(b));
+        assertEquals(2, a.freeBlocks());
+        assertThrows(IllegalStateException.class, () -> a.release(b));
+    }
+
+    @Test
+    void exhaustedAllocatorSaysSo() {
+        BlockAllocator a = new BlockAllocator(1, BS);
+        a.allocate();
+        assertEquals(-1, a.allocate());
+    }
+
+    @Test
+    void releasedPrefixBlockIsFoundAgainByItsTokens() {
+        BlockAllocator a = new BlockAllocator(4, BS);
+        int[] tokens = {1, 2, 3, 4, 5, 6, 7, 8};
+        long k0 = BlockHashes.chain(BlockHashes.ROOT, tokens, 0, BS);
+        long k1 = BlockHashes.chain(k0, tokens, BS, BS);
+        int b0 = a.allocate();
+        int b1 = a.allocate();
+        a.register(b0, k0, tokens, 0);
+        a.register(b1, k1, tokens, BS);
+        a.release(b0);
+        a.release(b1);
+        assertEquals(0.0, a.usage(), "cached free blocks count as free");
+        assertEquals(b0, a.acquireCached(k0, tokens, 0));
+        assertEquals(b1, a.acquireCached(k1, tokens, BS));
+        assertEquals(2, a.freeBlocks());
+        int[] other = {1, 2, 3, 9};
+        assertEquals(-1, a.acquireCached(BlockHashes.chain(BlockHashes.ROOT, other, 0, BS), other, 0));
+        assertNotEquals(k0, BlockHashes.chain(BlockHashes.ROOT, other, 0, BS));
+    }
+
+    @Test
+    void cachedBlocksAreEvictedOldestFirstAndOnlyWhenNothingElseIsFree() {
+        BlockAllocator a = new BlockAllocator(3, BS);
+        int[] t = {1, 1, 1, 1, 2, 2, 2, 2};
+        long ka = BlockHashes.chain(BlockHashes.ROOT, t, 0, BS);
+        long kb = BlockHashes.chain(BlockHashes.ROOT, t, BS, BS);
+        int first = a.allocate();
+        int second = a.allocate();
+        a.register(first, ka, t, 0);
+        a.register(second, kb, t, BS);
+        a.release(first);
+        a.release(second);
+        int fresh = a.allocate();
+        assertNotEquals(first, fresh);
+        assertNotEquals(second, fresh);
+        assertEquals(first, a.allocate(), "the least recently released cached block goes first");
+        assertEquals(-1, a.acquireCached(ka, t, 0), "evicted blocks are no longer found");
+        assertEquals(second, a.acquireCached(kb, t, BS));
+    }
+}
