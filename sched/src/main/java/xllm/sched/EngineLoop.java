@@ -1,0 +1,116 @@
+package xllm.sched;
+
+import com.lmax.disruptor.EventPoller;
+import com.lmax.disruptor.RingBuffer;
+import com.lmax.disruptor.YieldingWaitStrategy;
+import java.util.concurrent.locks.LockSupport;
+import xllm.api.GenerateRequest;
+import xllm.api.TokenSink;
+import xllm.engine.runner.ModelRunner;
+
+/**
+ * The thread of one engine instance. Request threads publish submissions and aborts on a
+ * multi-producer Disruptor ring; the loop drains it, runs a step, and repeats, parking briefly when idle.
+ * {@link #submit} and {@link #abort} may be called from any thread; the rest runs on the loop thread.
+ */
+final class EngineLoop implements AutoCloseable {
+    private static final int RING_SIZE = 4096;
+    private static final long IDLE_PARK_NANOS = 2_000_000L;
+
+    private final EngineCore core;
+    private final RingBuffer<IngressEvent> ring;
+    private final EventPoller<IngressEvent> poller;
+    private final EventPoller.Handler<IngressEvent> drain;
+    private final Thread thread;
+    private volatile boolean closed;
+    private volatile int running;
+    private volatile int waiting;
+    private volatile double kvUsage;
+
+    EngineLoop(String name, ModelRunner runner, SchedulerConfig config, ServiceMetrics metrics, int[] eosIds) {
+        this.core = new EngineCore(runner, config, metrics, eosIds);
+        this.ring = RingBuffer.createMultiProducer(IngressEvent::new, RING_SIZE, new YieldingWaitStrategy());
+        this.poller = ring.newPoller();
+        ring.addGatingSequences(poller.getSequence());
+        this.drain = (event, sequence, endOfBatch) -> {
+            if (event.request != null) {
+                core.submit(event.request, event.sink, event.arrivalNanos);
+            } else if (event.abortId != null) {
+                core.abort(event.abortId);
+            }
+            event.clear();
+            return true;
+        };
+        this.thread = Thread.ofPlatform().name(name).daemon().unstarted(this::run);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    /** Publishes a submission; false when the ring is full. */
+    boolean submit(GenerateRequest request, TokenSink sink) {
+        long arrival = System.nanoTime();
+        boolean published = ring.tryPublishEvent((event, seq) -> {
+            event.request = request;
+            event.sink = sink;
+            event.arrivalNanos = arrival;
+        });
+        LockSupport.unpark(thread);
+        return published;
+    }
+
+    void abort(String requestId) {
+        ring.publishEvent((event, seq) -> event.abortId = requestId);
+        LockSupport.unpark(thread);
+    }
+
+    int running() {
+        return running;
+    }
+
+    int waiting() {
+        return waiting;
+    }
+
+    double kvUsage() {
+        return kvUsage;
+    }
+
+    private void run() {
+        while (!closed) {
+            boolean polled;
+            try {
+                polled = poller.poll(drain) == EventPoller.PollState.PROCESSING;
+            } catch (Exception e) {
+                throw new IllegalStateException("ingress ring failed", e);
+            }
+            boolean worked;
+            try {
+                worked = core.step();
+            } catch (RuntimeException e) {
+                System.err.println("xllm: engine step failed, aborting its requests: " + e);
+                core.abortAll();
+                worked = false;
+            }
+            running = core.numRunning();
+            waiting = core.numWaiting();
+            kvUsage = core.kvUsage();
+            if (!worked && !polled) {
+                LockSupport.parkNanos(this, IDLE_PARK_NANOS);
+            }
+        }
+        core.abortAll();
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        LockSupport.unpark(thread);
+        try {
+            thread.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,84 @@
+package xllm.sched;
+
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.DoubleSupplier;
+import xllm.api.FinishReason;
+
+/**
+ * The service's Prometheus metrics, named as vLLM names them so that existing dashboards work.
+ * Counters and histograms are written by engine threads and read by the metrics endpoint.
+ */
+public final class ServiceMetrics {
+    private static final double[] TTFT = {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0};
+    private static final double[] ITL = {0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0};
+    private static final double[] LONG = {0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
+
+    final Histogram timeToFirstToken = new Histogram("vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.", TTFT);
+    final Histogram interTokenLatency = new Histogram("vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.", ITL);
+    final Histogram e2eLatency = new Histogram("vllm:e2e_request_latency_seconds", "Histogram of end to end request latency in seconds.", LONG);
+    final Histogram queueTime = new Histogram("vllm:request_queue_time_seconds", "Histogram of time spent in WAITING phase for request.", LONG);
+    final LongAdder prefixCacheQueries = new LongAdder();
+    final LongAdder prefixCacheHits = new LongAdder();
+    final LongAdder preemptions = new LongAdder();
+    final LongAdder promptTokens = new LongAdder();
+    final LongAdder generationTokens = new LongAdder();
+    private final LongAdder[] success = new LongAdder[FinishReason.values().length];
+
+    private final String labels;
+    private volatile DoubleSupplier running = () -> 0;
+    private volatile DoubleSupplier waiting = () -> 0;
+    private volatile DoubleSupplier kvUsage = () -> 0;
+
+    public ServiceMetrics(String modelName) {
+        this.labels = "model_name=\"" + modelName.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+        for (int i = 0; i < success.length; i++) {
+            success[i] = new LongAdder();
+        }
+    }
+
+    void gauges(DoubleSupplier running, DoubleSupplier waiting, DoubleSupplier kvUsage) {
+        this.running = running;
+        this.waiting = waiting;
+        this.kvUsage = kvUsage;
+    }
+
+    void finished(FinishReason reason) {
+        success[reason.ordinal()].increment();
+    }
+
+    /** The Prometheus text exposition (format 0.0.4). */
+    public String render() {
+        StringBuilder out = new StringBuilder(8192);
+        gauge(out, "vllm:num_requests_running", "Number of requests in model execution batches.", running.getAsDouble());
+        gauge(out, "vllm:num_requests_waiting", "Number of requests waiting to be processed.", waiting.getAsDouble());
+        gauge(out, "vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.", kvUsage.getAsDouble());
+        counter(out, "vllm:prefix_cache_queries", "Prefix cache queries, in terms of number of queried tokens.", prefixCacheQueries.sum());
+        counter(out, "vllm:prefix_cache_hits", "Prefix cache hits, in terms of number of cached tokens.", prefixCacheHits.sum());
+        counter(out, "vllm:num_preemptions", "Cumulative number of preemption from the engine.", preemptions.sum());
+        counter(out, "vllm:prompt_tokens", "Number of prefill tokens processed.", promptTokens.sum());
+        counter(out, "vllm:generation_tokens", "Number of generation tokens processed.", generationTokens.sum());
+        out.append("# HELP vllm:request_success_total Count of successfully processed requests.\n");
+        out.append("# TYPE vllm:request_success_total counter\n");
+        for (FinishReason r : FinishReason.values()) {
+            out.append("vllm:request_success_total{").append(labels).append(",finished_reason=\"").append(r.wireName())
+                    .append("\"} ").append(success[r.ordinal()].sum()).append('\n');
+        }
+        timeToFirstToken.render(out, labels);
+        interTokenLatency.render(out, labels);
+        e2eLatency.render(out, labels);
+        queueTime.render(out, labels);
+        return out.toString();
+    }
+
+    private void gauge(StringBuilder out, String name, String help, double value) {
+        out.append("# HELP ").append(name).append(' ').append(help).append('\n');
+        out.append("# TYPE ").append(name).append(" gauge\n");
+        out.append(name).append('{').append(labels).append("} ").append(value).append('\n');
+    }
+
+    private void counter(StringBuilder out, String name, String help, long value) {
+        out.append("# HELP ").append(name).append("_total ").append(help).append('\n');
+        out.append("# TYPE ").append(name).append("_total counter\n");
+        out.append(name).append("_total{").append(labels).append("} ").append(value).append('\n');
+    }
+}
