@@ -7,7 +7,7 @@ import xllm.engine.weights.Tensor;
  * Each storage format is its own class with its own kernel (decoding happens inside the kernel, the
  * weights stay as mapped). Immutable; {@link #multiply} may run on many threads over disjoint rows.
  */
-public sealed interface WeightMatrix permits F32Matrix, Bf16Matrix, F16Matrix {
+public sealed interface WeightMatrix permits F32Matrix, Bf16Matrix, F16Matrix, QuantizedMatrix {
     int rows();
 
     int cols();
@@ -31,6 +31,7 @@ public sealed interface WeightMatrix permits F32Matrix, Bf16Matrix, F16Matrix {
             case F32 -> new F32Matrix(t);
             case BF16 -> new Bf16Matrix(t);
             case F16 -> new F16Matrix(t);
+            case Q8_0, Q4_0 -> new QuantizedMatrix(t);
         };
     }
 }

@@ -25,6 +25,7 @@ public final class GqaAttention implements AttentionLayer {
     private final float[] kNorm;
     private final float normEps;
     private final Rope rope;
+    private final boolean ropeInterleaved;
     private final int numHeads;
     private final int numKvHeads;
     private final int headDim;
@@ -32,7 +33,7 @@ public final class GqaAttention implements AttentionLayer {
 
     public GqaAttention(WeightMatrix wq, WeightMatrix wk, WeightMatrix wv, WeightMatrix wo,
                         float[] bq, float[] bk, float[] bv, float[] qNorm, float[] kNorm, float normEps,
-                        Rope rope, int numHeads, int numKvHeads, int headDim) {
+                        Rope rope, boolean ropeInterleaved, int numHeads, int numKvHeads, int headDim) {
         this.wq = wq;
         this.wk = wk;
         this.wv = wv;
@@ -44,6 +45,7 @@ public final class GqaAttention implements AttentionLayer {
         this.kNorm = kNorm;
         this.normEps = normEps;
         this.rope = rope;
+        this.ropeInterleaved = ropeInterleaved;
         this.numHeads = numHeads;
         this.numKvHeads = numKvHeads;
         this.headDim = headDim;
@@ -73,11 +75,13 @@ public final class GqaAttention implements AttentionLayer {
 
         PageArena arena = pass.kv();
         int blockSize = arena.blockSize();
+        ws.reserveScratch(Math.max(batch.maxPosition() + 1, headDim));
         pass.pool().parallelFor(tokens, 1, (start, end, worker) -> {
             for (int t = start; t < end; t++) {
                 int position = batch.position(t);
-                prepareHeads(q, t * qDim, numHeads, bq, qNorm, position);
-                prepareHeads(k, t * kvDim, numKvHeads, bk, kNorm, position);
+                float[] scratch = ws.scratch(worker);
+                prepareHeads(q, t * qDim, numHeads, bq, qNorm, position, scratch);
+                prepareHeads(k, t * kvDim, numKvHeads, bk, kNorm, position, scratch);
                 addBias(v, t * kvDim, bv);
                 BlockTable table = batch.table(batch.sequenceOf(t));
                 int block = table.blockAt(position / blockSize);
@@ -102,14 +106,19 @@ public final class GqaAttention implements AttentionLayer {
         Gemm.multiply(pass.pool(), wo, attn, tokens, out);
     }
 
-    private void prepareHeads(float[] x, int offset, int heads, float[] bias, float[] norm, int position) {
+    private void prepareHeads(float[] x, int offset, int heads, float[] bias, float[] norm, int position, float[] scratch) {
         addBias(x, offset, bias);
         for (int h = 0; h < heads; h++) {
             int o = offset + h * headDim;
             if (norm != null) {
                 VectorKernels.rmsNorm(x, o, norm, normEps, x, o, headDim);
             }
-            rope.rotateHalf(x, o, position);
+            if (ropeInterleaved) {
+                // de-interleaves q and k alike, which leaves their dot products unchanged
+                rope.rotateInterleaved(x, o, position, scratch);
+            } else {
+                rope.rotateHalf(x, o, position);
+            }
         }
     }
 

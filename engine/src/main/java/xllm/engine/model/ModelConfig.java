@@ -46,7 +46,7 @@ public record ModelConfig(
     }
 
     static JsonNode readJson(Path file) {
-        if (!Files.isRegularFile(file)) {
+        if (!Files.exists(file) || Files.isDirectory(file)) {
             throw new ModelFileException(file, "not found (is this a Hugging Face model directory?)");
         }
         try {

@@ -1,12 +1,17 @@
 package xllm.engine.model;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import xllm.engine.kernel.Rope;
 import xllm.engine.kernel.WeightMatrix;
+import xllm.engine.weights.DType;
+import xllm.engine.weights.GgufFile;
+import xllm.engine.weights.GgufWeightNames;
 import xllm.engine.weights.ModelFileException;
+import xllm.engine.weights.QuantizingWeightSource;
 import xllm.engine.weights.SafetensorsDirectory;
 import xllm.engine.weights.Tensor;
 import xllm.engine.weights.WeightSource;
@@ -21,11 +26,42 @@ public final class ModelLoader {
     }
 
     public static CausalLM load(Path dir) {
-        ModelConfig config = ModelConfig.load(dir);
-        WeightSource weights = SafetensorsDirectory.open(dir);
+        return load(dir, null);
+    }
+
+    /**
+     * Loads a Hugging Face directory or a {@code .gguf} file; with {@code quantization} (Q8_0 or Q4_0) the
+     * float 2-D weights are quantized at load.
+     */
+    public static CausalLM load(Path path, DType quantization) {
+        ModelConfig config;
+        WeightSource weights;
+        boolean ropeInterleaved = false;
+        if (Files.isRegularFile(path) && path.getFileName().toString().endsWith(".gguf")) {
+            GgufFile gguf = GgufFile.open(path);
+            try {
+                config = GgufConfig.from(gguf);
+            } catch (RuntimeException e) {
+                gguf.close();
+                throw e;
+            }
+            weights = new GgufWeightNames(gguf);
+            // llama.cpp permutes Llama's q/k rows so that rope pairs adjacent elements
+            ropeInterleaved = config.modelType().equals("llama");
+        } else {
+            config = ModelConfig.load(path);
+            weights = SafetensorsDirectory.open(path);
+        }
+        if (quantization != null) {
+            weights = new QuantizingWeightSource(weights, quantization);
+        }
+        return build(path, config, weights, ropeInterleaved);
+    }
+
+    private static CausalLM build(Path dir, ModelConfig config, WeightSource weights, boolean ropeInterleaved) {
         try {
             return switch (config.modelType()) {
-                case "llama", "mistral", "qwen2", "qwen3" -> denseLlamaFamily(config, weights);
+                case "llama", "mistral", "qwen2", "qwen3" -> denseLlamaFamily(config, weights, ropeInterleaved);
                 default -> throw new ModelFileException(dir.resolve("config.json"),
                         "unsupported model_type \"" + config.modelType() + "\" (supported: llama, mistral, qwen2, qwen3)");
             };
@@ -38,7 +74,7 @@ public final class ModelLoader {
         }
     }
 
-    private static CausalLM denseLlamaFamily(ModelConfig c, WeightSource w) {
+    private static CausalLM denseLlamaFamily(ModelConfig c, WeightSource w, boolean ropeInterleaved) {
         int hidden = c.hiddenSize();
         int qDim = c.numHeads() * c.headDim();
         int kvDim = c.numKvHeads() * c.headDim();
@@ -59,7 +95,7 @@ public final class ModelLoader {
                     optionalVector(w, p + "self_attn.v_proj.bias", kvDim),
                     optionalVector(w, p + "self_attn.q_norm.weight", c.headDim()),
                     optionalVector(w, p + "self_attn.k_norm.weight", c.headDim()),
-                    c.rmsNormEps(), rope, c.numHeads(), c.numKvHeads(), c.headDim());
+                    c.rmsNormEps(), rope, ropeInterleaved, c.numHeads(), c.numKvHeads(), c.headDim());
             DenseFeedForward mlp = new DenseFeedForward(
                     matrix(w, p + "mlp.gate_proj.weight", c.intermediateSize(), hidden),
                     matrix(w, p + "mlp.up_proj.weight", c.intermediateSize(), hidden),

@@ -123,7 +123,7 @@ public final class SafetensorsFile implements AutoCloseable {
         }
         long expectedBytes;
         try {
-            expectedBytes = Math.multiplyExact(elements, dtype.bytes());
+            expectedBytes = dtype.byteSize(elements);
         } catch (ArithmeticException overflow) {
             throw new ModelFileException(path, what + ": shape overflows");
         }

@@ -34,6 +34,17 @@ public record Tensor(String name, DType dtype, long[] shape, MemorySegment data)
             case F32 -> data.getAtIndex(F32, index);
             case BF16 -> bf16ToFloat(data.getAtIndex(I16, index));
             case F16 -> Float.float16ToFloat(data.getAtIndex(I16, index));
+            case Q8_0 -> {
+                long block = (index / 32) * 34;
+                yield Float.float16ToFloat(data.get(I16, block)) * data.get(ValueLayout.JAVA_BYTE, block + 2 + index % 32);
+            }
+            case Q4_0 -> {
+                long block = (index / 32) * 18;
+                int j = (int) (index % 32);
+                int packed = data.get(ValueLayout.JAVA_BYTE, block + 2 + (j & 15)) & 0xFF;
+                int q = (j < 16 ? packed & 0x0F : packed >>> 4) - 8;
+                yield Float.float16ToFloat(data.get(I16, block)) * q;
+            }
         };
     }
 

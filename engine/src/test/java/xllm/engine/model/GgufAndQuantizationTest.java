@@ -1,0 +1,80 @@
+package xllm.engine.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import xllm.api.SamplingParams;
+import xllm.engine.TestData;
+import xllm.engine.kernel.ComputePool;
+import xllm.engine.runner.GenerationRequest;
+import xllm.engine.runner.ModelRunner;
+import xllm.engine.runner.OfflineGenerator;
+import xllm.engine.runner.TokenListener;
+import xllm.engine.weights.DType;
+import xllm.kv.BlockTable;
+
+/** The default model from GGUF files and quantized at load, against the float32 reference. */
+class GgufAndQuantizationTest {
+    static final JsonNode GOLDEN = Golden.read(TestData.model("pycoder-22m").resolve("golden.json"));
+
+    static int[] greedy(CausalLM model, int[] prompt, int n) {
+        try (ComputePool pool = new ComputePool(2); ModelRunner runner = new ModelRunner(model, pool, 64, 16)) {
+            return new OfflineGenerator(runner, 512).generate(List.of(new GenerationRequest(prompt,
+                    SamplingParams.builder().temperature(0).maxTokens(n).ignoreEos(true).build())), TokenListener.NONE).get(0).tokenIds();
+        }
+    }
+
+    static double lastLogitsError(CausalLM model, JsonNode c) {
+        try (ComputePool pool = new ComputePool(2); ModelRunner runner = new ModelRunner(model, pool, 64, 16)) {
+            int[] prompt = Golden.ints(c.get("prompt_ids"));
+            BlockTable table = new BlockTable();
+            table.ensureCapacity(prompt.length, 16, runner.allocator());
+            StepBatch batch = new StepBatch();
+            batch.add(table, prompt, 0, prompt.length, 0, true);
+            return Golden.relativeError(runner.execute(batch), 0, Golden.floats(c.get("last_logits")));
+        }
+    }
+
+    @Test
+    void bf16GgufGivesTheSafetensorsGreedyOutput() {
+        try (CausalLM model = ModelLoader.load(TestData.model("gguf/pycoder-22m-bf16.gguf"))) {
+            assertEquals("qwen2", model.config().modelType());
+            for (JsonNode c : GOLDEN.get("cases")) {
+                assertArrayEquals(Golden.ints(c.get("greedy_ids")), greedy(model, Golden.ints(c.get("prompt_ids")), 32));
+                assertTrue(lastLogitsError(model, c) < 1e-4);
+            }
+        }
+    }
+
+    @Test
+    void q8GgufStaysCloseToTheReference() {
+        try (CausalLM model = ModelLoader.load(TestData.model("gguf/pycoder-22m-q8_0.gguf"))) {
+            JsonNode c = GOLDEN.get("cases").get(0);
+            double err = lastLogitsError(model, c);
+            assertTrue(err < 0.02, "Q8_0 relative logit error " + err);
+            // llama.cpp's greedy output from this file equals the golden continuation
+            assertArrayEquals(Golden.ints(c.get("greedy_ids")), greedy(model, Golden.ints(c.get("prompt_ids")), 32));
+        }
+    }
+
+    @Test
+    void quantizingAtLoadMatchesTheGgufErrorBudget() {
+        Path dir = TestData.model("pycoder-22m");
+        JsonNode c = GOLDEN.get("cases").get(0);
+        try (CausalLM q8 = ModelLoader.load(dir, DType.Q8_0); CausalLM q4 = ModelLoader.load(dir, DType.Q4_0);
+             CausalLM q4File = ModelLoader.load(TestData.model("gguf/pycoder-22m-q4_0.gguf"))) {
+            double e8 = lastLogitsError(q8, c);
+            double e4 = lastLogitsError(q4, c);
+            double e4File = lastLogitsError(q4File, c);
+            assertTrue(e8 < 0.02, "Q8_0 at load: relative logit error " + e8);
+            assertTrue(e4 < 0.3, "Q4_0 at load: relative logit error " + e4);
+            assertTrue(e8 < e4, "8-bit is closer than 4-bit: " + e8 + " vs " + e4);
+            assertTrue(e4 <= 1.5 * e4File, "our Q4_0 is about as close as llama.cpp's file: " + e4 + " vs " + e4File);
+        }
+    }
+}

@@ -1,0 +1,99 @@
+package xllm.tests;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** {@code ./xllm serve} started as a real process on a free port; killed on close. */
+final class ServerProcess implements AutoCloseable {
+    final int port;
+    final Process process;
+    final Path log;
+
+    private ServerProcess(int port, Process process, Path log) {
+        this.port = port;
+        this.process = process;
+        this.log = log;
+    }
+
+    static Path root() {
+        String configured = System.getProperty("xllm.root");
+        Path dir = configured != null ? Path.of(configured) : Path.of("").toAbsolutePath().getParent();
+        return dir.toAbsolutePath();
+    }
+
+    /** Starts the server with {@code args} and waits until the port accepts connections. */
+    static ServerProcess start(String... args) throws IOException, InterruptedException {
+        int port = freePort();
+        List<String> command = new ArrayList<>(List.of(root().resolve("xllm").toString(), "serve", "--port", Integer.toString(port)));
+        command.addAll(List.of(args));
+        Path log = Files.createTempFile("xllm-serve", ".log");
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put("XLLM_NO_BUILD", "1");
+        ServerProcess server = new ServerProcess(port, pb.start(), log);
+        server.awaitPort();
+        return server;
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    private void awaitPort() throws InterruptedException, IOException {
+        HttpClient client = HttpClient.newHttpClient();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException("server exited: " + Files.readString(log));
+            }
+            try {
+                client.send(HttpRequest.newBuilder(uri("/health")).timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.discarding());
+                return;
+            } catch (IOException notYet) {
+                Thread.sleep(50);
+            }
+        }
+        throw new IllegalStateException("server did not open port " + port + ": " + Files.readString(log));
+    }
+
+    /** Waits until /health says 200. */
+    void awaitReady() throws IOException, InterruptedException {
+        HttpClient client = HttpClient.newHttpClient();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline) {
+            int status = client.send(HttpRequest.newBuilder(uri("/health")).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+            if (status == 200) {
+                return;
+            }
+            Thread.sleep(50);
+        }
+        throw new IllegalStateException("server never became ready: " + Files.readString(log));
+    }
+
+    URI uri(String path) {
+        return URI.create("http://127.0.0.1:" + port + path);
+    }
+
+    String baseUrl() {
+        return "http://127.0.0.1:" + port + "/v1";
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(10, TimeUnit.SECONDS)) {
+            process.destroyForcibly().waitFor();
+        }
+    }
+}

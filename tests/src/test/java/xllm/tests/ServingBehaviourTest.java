@@ -1,0 +1,126 @@
+package xllm.tests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.BufferedReader;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Scheduling behaviour a user can observe over HTTP on the default model: prefix reuse, disconnects. */
+class ServingBehaviourTest {
+    static ServerProcess server;
+
+    @BeforeAll
+    static void start() throws Exception {
+        server = ServerProcess.start();
+        server.awaitReady();
+    }
+
+    @AfterAll
+    static void stop() throws InterruptedException {
+        server.close();
+    }
+
+    static String idsJson(int[] ids) {
+        return java.util.Arrays.stream(ids).mapToObj(Integer::toString).collect(Collectors.joining(",", "[", "]"));
+    }
+
+    static int[] randomIds(long seed, int n) {
+        return new SplittableRandom(seed).ints(n, 100, 8000).toArray();
+    }
+
+    @Test
+    void repeatedLongPromptHitsThePrefixCacheAndSkipsItsPrefill() {
+        String body = "{\"model\":\"pycoder-22m\",\"prompt\":" + idsJson(randomIds(7, 1000)) + ",\"max_tokens\":4,\"temperature\":0}";
+        double hitsBefore = Http.metric(server, "vllm:prefix_cache_hits_total");
+        Http.Response first = Http.post(server.uri("/v1/completions"), body);
+        assertEquals(200, first.status(), first.body());
+        double hitsAfterFirst = Http.metric(server, "vllm:prefix_cache_hits_total");
+        Http.Response second = Http.post(server.uri("/v1/completions"), body);
+        assertEquals(200, second.status(), second.body());
+        double hitsAfterSecond = Http.metric(server, "vllm:prefix_cache_hits_total");
+        assertEquals(hitsBefore, hitsAfterFirst, "a new prompt finds nothing cached");
+        assertEquals(992, hitsAfterSecond - hitsAfterFirst, "62 full blocks of the 1000-token prompt are reused");
+        assertEquals(first.json().at("/choices/0/text").asText(), second.json().at("/choices/0/text").asText());
+    }
+
+    @Test
+    void clientDisconnectMidStreamAbortsAndFreesTheKvCache() throws Exception {
+        String body = "{\"model\":\"pycoder-22m\",\"prompt\":" + idsJson(randomIds(8, 300))
+                + ",\"max_tokens\":1500,\"temperature\":0,\"ignore_eos\":true,\"stream\":true}";
+        HttpRequest request = HttpRequest.newBuilder(server.uri("/v1/completions")).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+        HttpResponse<InputStream> response = Http.CLIENT.send(request, HttpResponse.BodyHandlers.ofInputStream());
+        assertEquals(200, response.statusCode());
+        try (InputStream in = response.body()) {
+            BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
+            int chunks = 0;
+            while (chunks < 3) {
+                String line = reader.readLine();
+                if (line != null && line.startsWith("data: {")) {
+                    chunks++;
+                }
+            }
+            assertTrue(Http.metric(server, "vllm:kv_cache_usage_perc") > 0, "the stream holds KV blocks while it runs");
+        }
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (Http.metric(server, "vllm:kv_cache_usage_perc") > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertEquals(0.0, Http.metric(server, "vllm:kv_cache_usage_perc"), "the aborted request released its blocks");
+        assertEquals(0.0, Http.metric(server, "vllm:num_requests_running"));
+    }
+
+    @Test
+    void metricsUseVllmNames() {
+        String text = Http.get(server.uri("/metrics")).body();
+        for (String name : List.of("vllm:time_to_first_token_seconds", "vllm:inter_token_latency_seconds",
+                "vllm:e2e_request_latency_seconds", "vllm:request_queue_time_seconds", "vllm:num_requests_running",
+                "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc", "vllm:prefix_cache_queries", "vllm:prefix_cache_hits",
+                "vllm:num_preemptions", "vllm:prompt_tokens", "vllm:generation_tokens", "vllm:request_success")) {
+            assertTrue(text.contains(name), name + " missing from /metrics");
+        }
+    }
+
+    @Test
+    void tokenizeAndDetokenizeRoundTrip() {
+        Http.Response t = Http.post(server.uri("/tokenize"), "{\"model\":\"pycoder-22m\",\"prompt\":\"def fibonacci(n):\"}");
+        assertEquals(200, t.status(), t.body());
+        JsonNode tokens = t.json().get("tokens");
+        assertEquals("[334,286,515,264,1188,3950,689,939]", tokens.toString());
+        Http.Response d = Http.post(server.uri("/detokenize"), "{\"model\":\"pycoder-22m\",\"tokens\":" + tokens + "}");
+        assertEquals("def fibonacci(n):", d.json().get("prompt").asText());
+    }
+
+    /** Sends the same greedy requests concurrently; returns their texts in order. */
+    static List<String> concurrently(ServerProcess s, List<String> bodies) throws Exception {
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<Http.Response>> futures = new ArrayList<>();
+            for (String b : bodies) {
+                futures.add(pool.submit(() -> Http.post(s.uri("/v1/completions"), b)));
+            }
+            List<String> texts = new ArrayList<>();
+            for (Future<Http.Response> f : futures) {
+                Http.Response r = f.get();
+                assertEquals(200, r.status(), r.body());
+                texts.add(r.json().at("/choices/0/text").asText());
+            }
+            return texts;
+        }
+    }
+}
