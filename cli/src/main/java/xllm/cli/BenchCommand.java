@@ -21,8 +21,11 @@ import xllm.kv.BlockTable;
  */
 final class BenchCommand {
     static final String USAGE = """
-            usage: xllm bench offline [--model DIR] [--batch 1,8,32] [--prompt-len 512] [--gen-len 128]
-                                      [--repeats 3] [--threads N] [--output text|json]""";
+            usage: xllm bench offline [--model DIR|FILE.gguf] [--quantization q8_0|q4_0] [--batch 1,8,32] [--prompt-len 512]
+                                      [--gen-len 128] [--repeats 3] [--threads N] [--output text|json]
+                   xllm bench serve --url URL [--concurrency C] [--num-prompts N] [--input-len I] [--output-len O]
+                                    [--slo-ttft MS] [--slo-tpot MS] [--api-key KEY] [--output text|json]
+                   xllm bench membw [--mb 512]""";
 
     private static final int DECODE_PROMPT = 8;
 
@@ -30,11 +33,18 @@ final class BenchCommand {
     }
 
     static int run(String[] argv) {
+        if (argv.length >= 2 && argv[1].equals("membw")) {
+            return MemoryBandwidth.run(argv);
+        }
+        if (argv.length >= 2 && argv[1].equals("serve")) {
+            return ServeBenchCommand.run(argv);
+        }
         if (argv.length < 2 || !argv[1].equals("offline")) {
-            throw new UsageException("bench needs a mode: bench offline");
+            throw new UsageException("bench needs a mode: bench offline | bench serve | bench membw");
         }
         Args args = Args.parse("bench offline", argv, 2,
-                Set.of("--model", "--batch", "--prompt-len", "--gen-len", "--repeats", "--threads", "--output", "--kv-cache-mb"), Set.of());
+                Set.of("--model", "--batch", "--prompt-len", "--gen-len", "--repeats", "--threads", "--output", "--kv-cache-mb",
+                        "--quantization"), Set.of());
         int[] batches = args.has("--batch") ? args.integers("--batch") : new int[] {1, 8, 32};
         int promptLen = args.integer("--prompt-len", 512);
         int genLen = args.integer("--gen-len", 128);
@@ -43,7 +53,7 @@ final class BenchCommand {
             throw new UsageException("--batch, --prompt-len, --gen-len and --repeats must be positive");
         }
         Path dir = LoadedModel.resolveDirectory(args);
-        try (LoadedModel loaded = LoadedModel.open(dir, GenerateCommand.threads(args), GenerateCommand.kvBytes(args))) {
+        try (LoadedModel loaded = LoadedModel.open(dir, GenerateCommand.threads(args), GenerateCommand.kvBytes(args), LoadedModel.quantization(args))) {
             int maxPositions = loaded.model.config().maxPositions();
             if (promptLen >= maxPositions || DECODE_PROMPT + genLen >= maxPositions) {
                 throw new UsageException("--prompt-len and --gen-len must fit the model's context of " + maxPositions);
@@ -159,6 +169,9 @@ final class BenchCommand {
     }
 
     private static long weightBytes(Path dir) {
+        if (Files.isRegularFile(dir)) {
+            return dir.toFile().length();
+        }
         try (Stream<Path> files = Files.list(dir)) {
             return files.filter(p -> p.toString().endsWith(".safetensors")).mapToLong(p -> p.toFile().length()).sum();
         } catch (IOException e) {

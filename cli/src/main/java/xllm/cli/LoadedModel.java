@@ -7,6 +7,7 @@ import xllm.engine.model.CausalLM;
 import xllm.engine.model.ModelLoader;
 import xllm.engine.runner.ModelRunner;
 import xllm.engine.tokenizer.Tokenizer;
+import xllm.engine.weights.DType;
 
 /** A model directory loaded for a command: weights, runner with its KV arena, and the tokenizer if present. */
 final class LoadedModel implements AutoCloseable {
@@ -27,19 +28,32 @@ final class LoadedModel implements AutoCloseable {
         this.tokenizer = tokenizer;
     }
 
-    static LoadedModel open(Path dir, int threads, long kvCacheBytes) {
+    static LoadedModel open(Path dir, int threads, long kvCacheBytes, DType quantization) {
         Tokenizer tokenizer = hasTokenizer(dir) ? Tokenizer.load(dir) : null;
-        CausalLM model = ModelLoader.load(dir);
+        CausalLM model = ModelLoader.load(dir, quantization);
         ComputePool pool = new ComputePool(threads);
         ModelRunner runner = new ModelRunner(model, pool, ModelRunner.blocksForBudget(model, kvCacheBytes, BLOCK_SIZE), BLOCK_SIZE);
         return new LoadedModel(dir, model, pool, runner, tokenizer);
     }
 
     static boolean hasTokenizer(Path dir) {
-        return Files.isRegularFile(dir.resolve("tokenizer.json"));
+        return Files.isDirectory(dir) && Files.isRegularFile(dir.resolve("tokenizer.json"));
     }
 
-    /** {@code --model DIR}, or the bundled default model under the installation directory. */
+    /** {@code --quantization q8_0|q4_0}, or null to keep the stored format. */
+    static DType quantization(Args args) {
+        String q = args.string("--quantization", null);
+        if (q == null) {
+            return null;
+        }
+        return switch (q.toLowerCase(java.util.Locale.ROOT)) {
+            case "q8_0" -> DType.Q8_0;
+            case "q4_0" -> DType.Q4_0;
+            default -> throw new UsageException("--quantization must be q8_0 or q4_0, got \"" + q + "\"");
+        };
+    }
+
+    /** {@code --model DIR|FILE.gguf}, or the bundled default model under the installation directory. */
     static Path resolveDirectory(Args args) {
         String given = args.string("--model", null);
         Path dir;
@@ -48,8 +62,8 @@ final class LoadedModel implements AutoCloseable {
         } else {
             dir = Path.of(System.getProperty("xllm.home", ".")).resolve("models").resolve(DEFAULT_MODEL);
         }
-        if (!Files.isDirectory(dir)) {
-            throw new UsageException("model directory " + dir + " does not exist");
+        if (!Files.isDirectory(dir) && !(Files.isRegularFile(dir) && dir.toString().endsWith(".gguf"))) {
+            throw new UsageException("model " + dir + " is neither a model directory nor a .gguf file");
         }
         return dir;
     }

@@ -6,9 +6,11 @@ import xllm.engine.weights.ModelFileException;
 public final class Main {
     private static final String USAGE = """
             usage: xllm <command> [options]
+              serve      serve a model with an OpenAI-compatible HTTP API
               generate   complete a prompt with a model
               tokenize   print the token ids of a text
-              bench      measure throughput (bench offline)
+              bench      measure throughput (bench offline | serve | membw)
+              synth      write a random-weight model of a published shape
             Run "xllm <command> --help" for a command's options.""";
 
     private Main() {
@@ -29,10 +31,12 @@ public final class Main {
                 return 0;
             }
             return switch (args[0]) {
+                case "serve" -> ServeCommand.run(args);
                 case "generate" -> GenerateCommand.run(args);
+                case "synth" -> SynthCommand.run(args);
                 case "tokenize" -> TokenizeCommand.run(args);
                 case "bench" -> BenchCommand.run(args);
-                default -> throw new UsageException("unknown command \"" + args[0] + "\" (commands: generate, tokenize, bench)");
+                default -> throw new UsageException("unknown command \"" + args[0] + "\" (commands: serve, generate, tokenize, bench, synth)");
             };
         } catch (UsageException e) {
             System.err.println("xllm: " + e.getMessage());
@@ -40,6 +44,12 @@ public final class Main {
         } catch (ModelFileException | IllegalArgumentException e) {
             System.err.println("xllm: " + e.getMessage());
             return 1;
+        } catch (java.io.IOException e) {
+            System.err.println("xllm: " + e.getMessage());
+            return 1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 130;
         }
     }
 
@@ -48,6 +58,8 @@ public final class Main {
             case "generate" -> GenerateCommand.USAGE;
             case "tokenize" -> TokenizeCommand.USAGE;
             case "bench" -> BenchCommand.USAGE;
+            case "serve" -> ServeCommand.USAGE;
+            case "synth" -> SynthCommand.USAGE;
             default -> USAGE;
         };
     }

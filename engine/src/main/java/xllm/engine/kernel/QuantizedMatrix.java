@@ -2,6 +2,8 @@ package xllm.engine.kernel;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -9,14 +11,16 @@ import xllm.engine.weights.DType;
 import xllm.engine.weights.Tensor;
 
 /**
- * GGUF block-quantized weights (Q8_0, Q4_0) as stored: each 32-element block is widened once per row and
- * tile and dotted against up to four tokens. A block's partial dot is scaled and added in block order,
- * the same on every path, so results do not depend on the batch.
+ * GGUF block-quantized weights (Q8_0, Q4_0) as stored: each 32-element block is widened in registers
+ * once per row and tile and dotted against up to four tokens. Every path adds a block's scaled partial
+ * dot in the same order, so a token's result does not depend on the batch it runs in.
  */
 public final class QuantizedMatrix implements WeightMatrix {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED;
     private static final int BLOCK = 32;
+    private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     private final MemorySegment data;
     private final DType dtype;
@@ -64,29 +68,81 @@ public final class QuantizedMatrix implements WeightMatrix {
 
     @Override
     public void multiply(float[] x, int tokens, float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
+        if (S.length() != 16) {
+            multiplyScalarDecode(x, tokens, out, outOffset, outStride, rowStart, rowEnd);
+            return;
+        }
+        for (int r = rowStart; r < rowEnd; r++) {
+            int t = 0;
+            for (; t + 4 <= tokens; t += 4) {
+                row1x4(r, x, t, out, outOffset + t * outStride + r, outStride);
+            }
+            for (; t < tokens; t++) {
+                out[outOffset + t * outStride + r] = row1x1(r, x, t * cols);
+            }
+        }
+    }
+
+    /** The 16 weights of one half block, unscaled: Q8 bytes, or Q4 nibbles (low half, then high). */
+    private FloatVector half(long block, int part) {
+        if (dtype == DType.Q8_0) {
+            return (FloatVector) ByteVector.fromMemorySegment(B16, data, block + 2 + part * 16L, LE)
+                    .convertShape(VectorOperators.B2F, S, 0);
+        }
+        ByteVector packed = ByteVector.fromMemorySegment(B16, data, block + 2, LE);
+        ByteVector nibbles = part == 0 ? packed.and((byte) 0x0F) : packed.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F);
+        return (FloatVector) nibbles.sub((byte) 8).convertShape(VectorOperators.B2F, S, 0);
+    }
+
+    private float scale(long block) {
+        return Float.float16ToFloat(data.get(I16, block));
+    }
+
+    /** One row against one token; block sums are scaled into a vector accumulator, reduced once. */
+    private float row1x1(int r, float[] x, int x0) {
+        long base = r * rowBytes;
+        int blockBytes = dtype.bytesPerBlock();
+        FloatVector acc = FloatVector.zero(S);
+        for (int b = 0; b < blocksPerRow; b++) {
+            long block = base + (long) b * blockBytes;
+            int k = x0 + b * BLOCK;
+            FloatVector sum = half(block, 0).mul(FloatVector.fromArray(S, x, k));
+            sum = half(block, 1).fma(FloatVector.fromArray(S, x, k + 16), sum);
+            acc = sum.fma(FloatVector.broadcast(S, scale(block)), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** One row against four tokens: each block decoded once, used four times. */
+    private void row1x4(int r, float[] x, int t, float[] out, int o, int outStride) {
+        long base = r * rowBytes;
+        int blockBytes = dtype.bytesPerBlock();
+        int x0 = t * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
+        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+        for (int b = 0; b < blocksPerRow; b++) {
+            long block = base + (long) b * blockBytes;
+            int k = b * BLOCK;
+            FloatVector lo = half(block, 0);
+            FloatVector hi = half(block, 1);
+            FloatVector d = FloatVector.broadcast(S, scale(block));
+            a0 = hi.fma(FloatVector.fromArray(S, x, x0 + k + 16), lo.mul(FloatVector.fromArray(S, x, x0 + k))).fma(d, a0);
+            a1 = hi.fma(FloatVector.fromArray(S, x, x1 + k + 16), lo.mul(FloatVector.fromArray(S, x, x1 + k))).fma(d, a1);
+            a2 = hi.fma(FloatVector.fromArray(S, x, x2 + k + 16), lo.mul(FloatVector.fromArray(S, x, x2 + k))).fma(d, a2);
+            a3 = hi.fma(FloatVector.fromArray(S, x, x3 + k + 16), lo.mul(FloatVector.fromArray(S, x, x3 + k))).fma(d, a3);
+        }
+        out[o] = a0.reduceLanes(VectorOperators.ADD);
+        out[o + outStride] = a1.reduceLanes(VectorOperators.ADD);
+        out[o + 2 * outStride] = a2.reduceLanes(VectorOperators.ADD);
+        out[o + 3 * outStride] = a3.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Portable path for vector shapes other than 16 floats. */
+    private void multiplyScalarDecode(float[] x, int tokens, float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
         float[] block = new float[BLOCK];
         int blockBytes = dtype.bytesPerBlock();
         for (int r = rowStart; r < rowEnd; r++) {
             long base = r * rowBytes;
-            int t = 0;
-            for (; t + 4 <= tokens; t += 4) {
-                int x0 = t * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
-                float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-                for (int b = 0; b < blocksPerRow; b++) {
-                    float scale = decoder.decode(base + (long) b * blockBytes, block, 0);
-                    int k = b * BLOCK;
-                    s0 += scale * blockDot(block, x, x0 + k);
-                    s1 += scale * blockDot(block, x, x1 + k);
-                    s2 += scale * blockDot(block, x, x2 + k);
-                    s3 += scale * blockDot(block, x, x3 + k);
-                }
-                int o = outOffset + t * outStride + r;
-                out[o] = s0;
-                out[o + outStride] = s1;
-                out[o + 2 * outStride] = s2;
-                out[o + 3 * outStride] = s3;
-            }
-            for (; t < tokens; t++) {
+            for (int t = 0; t < tokens; t++) {
                 int x0 = t * cols;
                 float s0 = 0;
                 for (int b = 0; b < blocksPerRow; b++) {
