@@ -5,6 +5,16 @@ module xllm.engine {
     requires jdk.incubator.vector;
     requires com.fasterxml.jackson.databind;
     requires jinjava;
+    // Jinjava is an automatic module and declares no requires: the named modules it loads classes
+    // from at run time are only resolved on the module path if some named module requires them.
+    requires org.apache.commons.lang3;
+    requires com.fasterxml.jackson.dataformat.yaml;
+    requires com.fasterxml.jackson.datatype.jdk8;
+    requires org.slf4j;
+    // Jinjava's expression language resolves properties (loop.last, ...) through java.beans.
+    requires java.desktop;
 
     exports xllm.engine.tokenizer;
+    // Jinjava binds template functions (raise_exception) by reflection and calls setAccessible on them.
+    opens xllm.engine.tokenizer to jinjava;
 }
