@@ -89,7 +89,7 @@ final class AddedVocabulary {
         int n = text.length();
         if (trie.isEmpty()) {
             if (n > 0) {
-                out.add(Fragment.text(text, atStart));
+                out.add(Fragment.plain(text, atStart));
             }
             return;
         }
@@ -110,24 +110,24 @@ final class AddedVocabulary {
                 continue;
             }
             if (token.lstrip()) {
-                while (start > emitted && isWhiteSpace(text.codePointBefore(start))) {
+                while (start > emitted && WhiteSpace.test(text.codePointBefore(start))) {
                     start -= Character.charCount(text.codePointBefore(start));
                 }
             }
             if (token.rstrip()) {
-                while (end < n && isWhiteSpace(text.codePointAt(end))) {
+                while (end < n && WhiteSpace.test(text.codePointAt(end))) {
                     end += Character.charCount(text.codePointAt(end));
                 }
             }
             if (start > emitted) {
-                out.add(Fragment.text(text.substring(emitted, start), atStart && emitted == 0));
+                out.add(Fragment.plain(text.substring(emitted, start), atStart && emitted == 0));
             }
             out.add(new Fragment(token.content(), token.id(), atStart && start == 0));
             emitted = end;
             pos = end;
         }
         if (emitted < n) {
-            out.add(Fragment.text(text.substring(emitted), atStart && emitted == 0));
+            out.add(Fragment.plain(text.substring(emitted), atStart && emitted == 0));
         }
     }
 
@@ -141,12 +141,5 @@ final class AddedVocabulary {
 
     private static boolean isWordChar(int cp) {
         return Character.isLetterOrDigit(cp) || cp == '_';
-    }
-
-    /** Unicode White_Space, which is what Rust's char::is_whitespace tests (unlike Character.isWhitespace). */
-    static boolean isWhiteSpace(int cp) {
-        return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680
-            || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F
-            || cp == 0x205F || cp == 0x3000;
     }
 }

@@ -23,7 +23,7 @@ final class ByteLevelPreTokenizer implements PreTokenizer {
     @Override
     public void split(Fragment piece, List<Fragment> out) {
         Fragment prefixed = addPrefixSpace && !piece.text().startsWith(" ")
-            ? Fragment.text(" " + piece.text(), piece.atStart())
+            ? Fragment.plain(" " + piece.text(), piece.atStart())
             : piece;
         List<Fragment> words;
         if (useRegex) {
@@ -33,7 +33,7 @@ final class ByteLevelPreTokenizer implements PreTokenizer {
             words = List.of(prefixed);
         }
         for (Fragment w : words) {
-            out.add(Fragment.text(ByteAlphabet.encode(w.text()), w.atStart()));
+            out.add(Fragment.plain(ByteAlphabet.encode(w.text()), w.atStart()));
         }
     }
 }

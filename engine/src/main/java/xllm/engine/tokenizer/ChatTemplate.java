@@ -41,6 +41,8 @@ public final class ChatTemplate {
             .withFailOnUnknownTokens(false)
             .withMaxOutputSize(64L << 20)
             .withElResolver(resolver())
+            // Python Jinja semantics Jinjava only has behind flags: "{{-"/"-}}" and "{#-"/"-#}" trim
+            // whitespace, and lists/dicts print as Python would (['a', 'b']).
             .withLegacyOverrides(LegacyOverrides.newBuilder()
                 .withUseTrimmingForNotesAndExpressions(true)
                 .withParseWhitespaceControlStrictly(true)

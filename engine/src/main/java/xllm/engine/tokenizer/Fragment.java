@@ -6,7 +6,7 @@ package xllm.engine.tokenizer;
  * which Metaspace's {@code prepend_scheme: first} depends on.
  */
 record Fragment(String text, int addedId, boolean atStart) {
-    static Fragment text(String text, boolean atStart) {
+    static Fragment plain(String text, boolean atStart) {
         return new Fragment(text, -1, atStart);
     }
 

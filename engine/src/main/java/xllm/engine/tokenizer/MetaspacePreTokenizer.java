@@ -52,7 +52,7 @@ final class MetaspacePreTokenizer implements PreTokenizer {
         if (prependHere && !text.isEmpty() && !text.startsWith(replacement)) {
             text = replacement + text;
         }
-        Fragment replaced = Fragment.text(text, piece.atStart());
+        Fragment replaced = Fragment.plain(text, piece.atStart());
         if (splitter == null) {
             if (!text.isEmpty()) {
                 out.add(replaced);

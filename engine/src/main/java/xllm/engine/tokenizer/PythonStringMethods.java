@@ -86,7 +86,7 @@ final class PythonStringMethods extends ELResolver {
 
     private static boolean strippable(int cp, String chars) {
         if (chars == null) {
-            return AddedVocabulary.isWhiteSpace(cp) || (cp >= 0x1C && cp <= 0x1F);
+            return WhiteSpace.test(cp) || (cp >= 0x1C && cp <= 0x1F);
         }
         return chars.indexOf(cp) >= 0;
     }

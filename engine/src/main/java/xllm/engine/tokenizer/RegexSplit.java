@@ -67,7 +67,7 @@ final class RegexSplit implements PreTokenizer {
         int kept = behavior.combine(starts, ends, matches, count);
         for (int i = 0; i < kept; i++) {
             if (ends[i] > starts[i]) {
-                out.add(Fragment.text(text.substring(starts[i], ends[i]), piece.atStart() && starts[i] == 0));
+                out.add(Fragment.plain(text.substring(starts[i], ends[i]), piece.atStart() && starts[i] == 0));
             }
         }
     }

@@ -43,7 +43,7 @@ interface TextNormalizer {
             case "Strip" -> {
                 boolean left = node.path("strip_left").asBoolean(true);
                 boolean right = node.path("strip_right").asBoolean(true);
-                yield s -> left && right ? s.strip() : left ? s.stripLeading() : right ? s.stripTrailing() : s;
+                yield s -> WhiteSpace.strip(s, left, right);
             }
             case "Precompiled" -> {
                 // SentencePiece's compiled charsmap; an empty one (common in conversions) is the identity.

@@ -184,7 +184,14 @@ public final class Tokenizer {
         return ids.toArray();
     }
 
-    /** Text for {@code ids}; ids no token has are ignored, as in HF. */
+    /**
+     * Text for {@code ids}, exactly as HF decodes them; ids no token has are ignored, as in HF.
+     *
+     * <p>One deliberate difference, shared with {@link IncrementalDecoder} so that streaming and
+     * one-shot decoding always agree: when a run of {@code <0xXX>} byte-fallback tokens is not valid
+     * UTF-8 as a whole, only its invalid bytes become U+FFFD (HF replaces every byte of the run), so
+     * characters already streamed never have to be taken back.
+     */
     public String decode(int[] ids, boolean skipSpecialTokens) {
         IncrementalDecoder decoder = newIncrementalDecoder(skipSpecialTokens);
         StringBuilder out = new StringBuilder(ids.length * 4);
