@@ -3,7 +3,6 @@ package xllm.engine.tokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -79,8 +78,7 @@ final class BpeModel {
         JsonNode vocabNode = json.object(model, "vocab", "model");
         Map<String, Integer> vocab = new HashMap<>(vocabNode.size() * 2);
         int maxId = -1;
-        for (Iterator<Map.Entry<String, JsonNode>> it = vocabNode.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : vocabNode.properties()) {
             JsonNode idNode = e.getValue();
             if (!idNode.canConvertToInt() || !idNode.isIntegralNumber() || idNode.intValue() < 0
                 || idNode.intValue() >= MAX_TOKEN_ID) {

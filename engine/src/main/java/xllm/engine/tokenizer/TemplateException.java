@@ -6,6 +6,8 @@ package xllm.engine.tokenizer;
  * {@link ChatTemplate} recovers the message. Stateless.
  */
 final class TemplateException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
     private TemplateException(String message) {
         super(message);
     }
