@@ -98,7 +98,7 @@ final class GenerateCommand {
             return ids;
         }
         if (loaded.tokenizer == null) {
-            throw new UsageException("model directory " + loaded.dir + " has no tokenizer.json: use --prompt-ids");
+            throw new UsageException("model " + loaded.dir + " has no tokenizer (tokenizer.json or GGUF tokenizer metadata): use --prompt-ids");
         }
         String prompt = args.string("--prompt", "");
         if (args.flag("--chat")) {

@@ -6,6 +6,7 @@ import xllm.engine.kernel.ComputePool;
 import xllm.engine.model.CausalLM;
 import xllm.engine.model.ModelLoader;
 import xllm.engine.runner.ModelRunner;
+import xllm.engine.tokenizer.GgufTokenizer;
 import xllm.engine.tokenizer.Tokenizer;
 import xllm.engine.weights.DType;
 
@@ -29,15 +30,11 @@ final class LoadedModel implements AutoCloseable {
     }
 
     static LoadedModel open(Path dir, int threads, long kvCacheBytes, DType quantization) {
-        Tokenizer tokenizer = hasTokenizer(dir) ? Tokenizer.load(dir) : null;
+        Tokenizer tokenizer = GgufTokenizer.forModel(dir);
         CausalLM model = ModelLoader.load(dir, quantization);
         ComputePool pool = new ComputePool(threads);
         ModelRunner runner = new ModelRunner(model, pool, ModelRunner.blocksForBudget(model, kvCacheBytes, BLOCK_SIZE), BLOCK_SIZE);
         return new LoadedModel(dir, model, pool, runner, tokenizer);
-    }
-
-    static boolean hasTokenizer(Path dir) {
-        return Files.isDirectory(dir) && Files.isRegularFile(dir.resolve("tokenizer.json"));
     }
 
     /** {@code --quantization q8_0|q4_0}, or null to keep the stored format. */

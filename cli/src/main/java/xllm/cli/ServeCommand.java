@@ -14,12 +14,13 @@ import xllm.sched.SchedulerConfig;
  */
 final class ServeCommand {
     static final String USAGE = """
-            usage: xllm serve [--model DIR] [--host 127.0.0.1] [--port 8080] [--api-key KEY] [--served-model-name NAME]
+            usage: xllm serve [--model DIR|FILE.gguf] [--quantization q8_0|q4_0] [--host 127.0.0.1] [--port 8080] [--api-key KEY] [--served-model-name NAME]
                               [--max-num-batched-tokens 2048] [--max-num-seqs 64] [--max-waiting 1024]
                               [--no-prefix-caching] [--block-size 16] [--kv-cache-mb 512] [--threads N] [--max-body-mb 4]""";
 
     private static final Set<String> OPTIONS = Set.of("--model", "--host", "--port", "--api-key", "--served-model-name",
-            "--max-num-batched-tokens", "--max-num-seqs", "--max-waiting", "--block-size", "--kv-cache-mb", "--threads", "--max-body-mb");
+            "--max-num-batched-tokens", "--max-num-seqs", "--max-waiting", "--block-size", "--kv-cache-mb", "--threads", "--max-body-mb",
+            "--quantization");
 
     private ServeCommand() {
     }
@@ -43,7 +44,7 @@ final class ServeCommand {
             throw new UsageException(e.getMessage());
         }
         String name = args.string("--served-model-name", dir.getFileName().toString());
-        EngineService service = EngineService.startLoading(new EngineService.Options(dir, name,
+        EngineService service = EngineService.startLoading(new EngineService.Options(dir, LoadedModel.quantization(args), name,
                 GenerateCommand.threads(args), GenerateCommand.kvBytes(args), blockSize, scheduler));
         ServerOptions options = new ServerOptions(args.string("--host", "127.0.0.1"), port, args.string("--api-key", null),
                 (long) args.integer("--max-body-mb", 4) << 20, name);

@@ -18,6 +18,8 @@ import xllm.engine.model.CausalLM;
 import xllm.engine.model.ModelLoader;
 import xllm.engine.runner.ModelRunner;
 import xllm.engine.tokenizer.ChatTemplate;
+import xllm.engine.tokenizer.GgufTokenizer;
+import xllm.engine.weights.DType;
 import xllm.engine.tokenizer.IncrementalDecoder;
 import xllm.engine.tokenizer.Tokenizer;
 
@@ -28,8 +30,8 @@ import xllm.engine.tokenizer.Tokenizer;
  */
 public final class EngineService implements InferenceService, AutoCloseable {
     /** How to build the engine. */
-    public record Options(Path modelDir, String servedModelName, int threads, long kvCacheBytes, int blockSize,
-                          SchedulerConfig scheduler) {
+    public record Options(Path modelDir, DType quantization, String servedModelName, int threads, long kvCacheBytes,
+                          int blockSize, SchedulerConfig scheduler) {
     }
 
     private final Options options;
@@ -67,8 +69,11 @@ public final class EngineService implements InferenceService, AutoCloseable {
 
     private void load() {
         try {
-            Tokenizer tokenizer = Tokenizer.load(options.modelDir());
-            CausalLM model = ModelLoader.load(options.modelDir());
+            Tokenizer tokenizer = GgufTokenizer.forModel(options.modelDir());
+            if (tokenizer == null) {
+                throw new IllegalArgumentException(options.modelDir() + " has no tokenizer (tokenizer.json or GGUF tokenizer metadata)");
+            }
+            CausalLM model = ModelLoader.load(options.modelDir(), options.quantization());
             ComputePool pool = new ComputePool(options.threads());
             ModelRunner runner = new ModelRunner(model, pool,
                     ModelRunner.blocksForBudget(model, options.kvCacheBytes(), options.blockSize()), options.blockSize());

@@ -62,6 +62,23 @@ public final class Tokenizer {
         }
     }
 
+    /**
+     * Builds a tokenizer from documents shaped like {@code tokenizer.json} and {@code tokenizer_config.json}
+     * (null when absent) that were not read from files, such as those derived from GGUF metadata.
+     * {@code source} names them in errors.
+     */
+    public static Tokenizer fromJson(String source, JsonNode tokenizerJson, JsonNode tokenizerConfig) {
+        TokenizerJson json = TokenizerJson.of(source, tokenizerJson);
+        TokenizerJson config = tokenizerConfig == null ? null : TokenizerJson.of(source, tokenizerConfig);
+        try {
+            return build(json, config, null);
+        } catch (IllegalArgumentException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(source + ": unexpected tokenizer structure: " + e, e);
+        }
+    }
+
     private static Tokenizer build(TokenizerJson json, TokenizerJson config, Path dir) {
         JsonNode root = json.root();
         TextNormalizer normalizer = TextNormalizer.fromJson(root.get("normalizer"), json);
@@ -89,7 +106,7 @@ public final class Tokenizer {
             eos = TokenizerJson.tokenContent(c.get("eos_token"));
             template = chatTemplate(c.get("chat_template"), config);
         }
-        if (template == null) {
+        if (template == null && dir != null) {
             template = templateFile(dir.resolve("chat_template.jinja"));
         }
         int bosId = bos == null ? -1 : idOf(bos, added, model);

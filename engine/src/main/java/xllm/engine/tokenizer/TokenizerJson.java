@@ -51,6 +51,11 @@ final class TokenizerJson {
         return new TokenizerJson(name, root);
     }
 
+    /** An in-memory document, named {@code fileName} in errors (a tokenizer described by a GGUF file). */
+    static TokenizerJson of(String fileName, JsonNode root) {
+        return new TokenizerJson(fileName, root);
+    }
+
     JsonNode root() {
         return root;
     }

@@ -15,7 +15,10 @@ import xllm.engine.runner.GenerationRequest;
 import xllm.engine.runner.ModelRunner;
 import xllm.engine.runner.OfflineGenerator;
 import xllm.engine.runner.TokenListener;
+import xllm.engine.tokenizer.GgufTokenizer;
+import xllm.engine.tokenizer.Tokenizer;
 import xllm.engine.weights.DType;
+import xllm.engine.weights.GgufFile;
 import xllm.kv.BlockTable;
 
 /** The default model from GGUF files and quantized at load, against the float32 reference. */
@@ -48,6 +51,22 @@ class GgufAndQuantizationTest {
                 assertArrayEquals(Golden.ints(c.get("greedy_ids")), greedy(model, Golden.ints(c.get("prompt_ids")), 32));
                 assertTrue(lastLogitsError(model, c) < 1e-4);
             }
+        }
+    }
+
+    @Test
+    void ggufTokenizerMetadataEncodesLikeTokenizerJson() {
+        Tokenizer hf = Tokenizer.load(TestData.model("pycoder-22m"));
+        try (GgufFile gguf = GgufFile.open(TestData.model("gguf/pycoder-22m-q8_0.gguf"))) {
+            Tokenizer fromGguf = GgufTokenizer.fromMetadata(gguf.path().toString(), gguf.metadata());
+            JsonNode cases = Golden.read(TestData.fixture("tokenizers/bytelevel-bpe/golden.json")).get("cases");
+            for (JsonNode c : cases) {
+                String text = c.get("text").asText();
+                assertArrayEquals(Golden.ints(c.get("ids")), fromGguf.encode(text, false), text);
+                assertEquals(hf.decode(Golden.ints(c.get("ids")), false), fromGguf.decode(Golden.ints(c.get("ids")), false));
+            }
+            assertEquals(hf.eosTokenId(), fromGguf.eosTokenId());
+            assertTrue(fromGguf.chatTemplate() != null, "chat template carried over");
         }
     }
 
