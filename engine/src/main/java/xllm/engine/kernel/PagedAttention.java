@@ -43,12 +43,7 @@ public final class PagedAttention {
                 max = Math.max(max, score);
             }
         }
-        float sum = 0;
-        for (int j = 0; j < contextLength; j++) {
-            float e = (float) Math.exp(scores[j] - max);
-            scores[j] = e;
-            sum += e;
-        }
+        float sum = expInPlace(scores, contextLength, max);
         float inv = 1f / sum;
         java.util.Arrays.fill(out, outOffset, outOffset + headDim, 0f);
         for (int j = 0; j < contextLength; j += blockSize) {
@@ -58,6 +53,24 @@ public final class PagedAttention {
                 accumulate(out, outOffset, kv, base + s * slotBytes, scores[j + s] * inv, headDim);
             }
         }
+    }
+
+    /** {@code x[i] = exp(x[i] - max)} for {@code i < n}, vectorized; returns the sum. */
+    static float expInPlace(float[] x, int n, float max) {
+        FloatVector sums = FloatVector.zero(S);
+        int j = 0;
+        for (int bound = S.loopBound(n); j < bound; j += S.length()) {
+            FloatVector e = FloatVector.fromArray(S, x, j).sub(max).lanewise(VectorOperators.EXP);
+            e.intoArray(x, j);
+            sums = sums.add(e);
+        }
+        float sum = sums.reduceLanes(VectorOperators.ADD);
+        for (; j < n; j++) {
+            float e = (float) Math.exp(x[j] - max);
+            x[j] = e;
+            sum += e;
+        }
+        return sum;
     }
 
     static float dot(float[] q, int qOffset, MemorySegment kv, long offset, int n) {
