@@ -31,6 +31,8 @@ final class EchoService implements InferenceService {
     final Map<String, GenerateRequest> submitted = new ConcurrentHashMap<>();
     volatile boolean ready = true;
     volatile boolean overloaded;
+    /** Makes tokenize fail the way a bug would. */
+    volatile boolean broken;
     /** Delay between tokens; 0 emits them back to back. */
     volatile long tickMillis;
 
@@ -52,6 +54,9 @@ final class EchoService implements InferenceService {
 
     @Override
     public int[] tokenize(String text, boolean addSpecialTokens) {
+        if (broken) {
+            throw new IllegalStateException("tokenizer bug");
+        }
         return text.chars().toArray();
     }
 

@@ -46,6 +46,7 @@ class OpenAiServerTest {
     void reset() {
         service.ready = true;
         service.overloaded = false;
+        service.broken = false;
         service.tickMillis = 0;
     }
 
@@ -221,6 +222,14 @@ class OpenAiServerTest {
     void overloadedServiceIs429() throws Exception {
         service.overloaded = true;
         assertError(post("/v1/completions", "{\"prompt\": \"hi\"}"), 429, null);
+    }
+
+    @Test
+    void unexpectedFailureIs500AndTheServerStaysUp() throws Exception {
+        service.broken = true;
+        assertError(post("/v1/completions", "{\"prompt\": \"hi\"}"), 500, null);
+        service.broken = false;
+        ok(post("/v1/completions", "{\"prompt\": \"hi\", \"max_tokens\": 1}"));
     }
 
     @Test
