@@ -51,7 +51,7 @@ final class GuardedHandler implements Handler {
             endpoint.handle(req, res);
         } catch (ServiceException e) {
             fail(res, e.kind().status(), e.kind().type(), e.getMessage(), e.param(), null);
-        } catch (Exception | StackOverflowError e) {
+        } catch (Exception e) {
             LOG.log(System.Logger.Level.ERROR, "request " + req.prologue() + " failed", e);
             fail(res, 500, "InternalServerError", "internal error: " + e, null, e);
         }

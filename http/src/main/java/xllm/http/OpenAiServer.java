@@ -31,6 +31,8 @@ public final class OpenAiServer implements AutoCloseable {
                 .host(options.host())
                 .port(options.port())
                 .shutdownHook(false)
+                // Streamed tokens are small writes; Nagle's algorithm would hold each one back for an ACK.
+                .connectionOptions(socket -> socket.tcpNoDelay(true))
                 .routing(routing -> routes(routing, service, options))
                 .build()
                 .start();

@@ -33,6 +33,8 @@ final class EchoService implements InferenceService {
     volatile boolean overloaded;
     /** Makes tokenize fail the way a bug would. */
     volatile boolean broken;
+    /** Makes detokenizing a generated token fail, after the stream has begun. */
+    volatile boolean brokenTextStream;
     /** Delay between tokens; 0 emits them back to back. */
     volatile long tickMillis;
 
@@ -74,6 +76,9 @@ final class EchoService implements InferenceService {
         return new TextStream() {
             @Override
             public String next(int tokenId) {
+                if (brokenTextStream) {
+                    throw new IllegalStateException("detokenizer bug");
+                }
                 return detokenize(new int[] {tokenId}, true);
             }
 

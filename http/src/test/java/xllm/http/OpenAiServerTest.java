@@ -47,6 +47,7 @@ class OpenAiServerTest {
         service.ready = true;
         service.overloaded = false;
         service.broken = false;
+        service.brokenTextStream = false;
         service.tickMillis = 0;
     }
 
@@ -230,6 +231,15 @@ class OpenAiServerTest {
         assertError(post("/v1/completions", "{\"prompt\": \"hi\"}"), 500, null);
         service.broken = false;
         ok(post("/v1/completions", "{\"prompt\": \"hi\", \"max_tokens\": 1}"));
+    }
+
+    @Test
+    void failureMidStreamEndsWithAnErrorEvent() throws Exception {
+        service.brokenTextStream = true;
+        List<String> events = stream("/v1/chat/completions", """
+                {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 4, "stream": true}""");
+        assertEquals("[DONE]", events.getLast());
+        assertEquals(500, JSON.readTree(events.get(events.size() - 2)).get("error").get("code").asInt());
     }
 
     @Test

@@ -57,7 +57,7 @@ final class CompletionsApi implements GenerationApi {
             return null;
         }
         Choice choice = step.choice();
-        int offset = choice.text().length() - step.text().length() + echoLength(choice, spec);
+        int offset = choice.textLength() - step.text().length() + echoLength(choice, spec);
         ObjectNode lp = logprobs
                 ? LogprobsJson.completion(choice.log(), step.fromToken(), step.toToken(), offset, service)
                 : null;

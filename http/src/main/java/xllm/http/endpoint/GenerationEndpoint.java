@@ -15,6 +15,7 @@ import xllm.http.request.GenerationSpec;
 import xllm.http.request.Prompt;
 import xllm.http.request.RequestBody;
 import xllm.http.request.RequestFields;
+import xllm.http.response.ErrorResponse;
 import xllm.http.response.Json;
 import xllm.http.response.ResponseHead;
 import xllm.http.response.SseStream;
@@ -78,30 +79,41 @@ public final class GenerationEndpoint {
         res.send(Json.bytes(body));
     }
 
+    /** Once the stream has begun, a failure can only be told as a last event, as vLLM does. */
     private void stream(GenerationRun run, GenerationSpec spec, ResponseHead head, ServerResponse res) {
         try (SseStream sse = new SseStream(res)) {
-            for (Choice choice : run.choices()) {
-                ObjectNode opening = api.openingChoice(choice, spec);
-                if (opening != null) {
-                    sse.send(chunk(head, opening));
-                }
-            }
-            run.forEachStep(step -> {
-                ObjectNode choice = api.stepChoice(step, spec, service);
-                if (choice != null) {
-                    sse.send(chunk(head, choice));
-                }
-            });
-            if (spec.includeUsage()) {
-                ObjectNode last = head.body(api.chunkObject());
-                last.putArray("choices");
-                last.set("usage", UsageJson.of(run.usage()));
-                sse.send(last);
+            try {
+                streamChunks(run, spec, head, sse);
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.ERROR, "stream " + head.id() + " failed", e);
+                sse.send(ErrorResponse.body(500, "InternalServerError", "internal error: " + e, null));
             }
             sse.done();
         } catch (IOException e) {
             // The run's close aborts every choice still generating.
             LOG.log(System.Logger.Level.DEBUG, () -> "client left during stream " + head.id() + ": " + e);
+        }
+    }
+
+    private void streamChunks(GenerationRun run, GenerationSpec spec, ResponseHead head, SseStream sse)
+            throws IOException {
+        for (Choice choice : run.choices()) {
+            ObjectNode opening = api.openingChoice(choice, spec);
+            if (opening != null) {
+                sse.send(chunk(head, opening));
+            }
+        }
+        run.forEachStep(step -> {
+            ObjectNode choice = api.stepChoice(step, spec, service);
+            if (choice != null) {
+                sse.send(chunk(head, choice));
+            }
+        });
+        if (spec.includeUsage()) {
+            ObjectNode last = head.body(api.chunkObject());
+            last.putArray("choices");
+            last.set("usage", UsageJson.of(run.usage()));
+            sse.send(last);
         }
     }
 

@@ -95,6 +95,10 @@ public final class Choice {
         return text.toString();
     }
 
+    public int textLength() {
+        return text.length();
+    }
+
     /** Tokens this choice has taken in; after a stop string, the tokens up to the one that completed it. */
     public int completionTokens() {
         return consumed;

@@ -131,6 +131,14 @@ public record GenerationSpec(
     /** Sampling for choice {@code choice} of the request: seeds {@code seed + choice}, or a fresh one. */
     public SamplingParams sampling(int budget, int choice) {
         long choiceSeed = seed != null ? seed + choice : ThreadLocalRandom.current().nextLong();
+        try {
+            return samplingBuilder(budget, choiceSeed).build();
+        } catch (IllegalArgumentException e) {
+            throw invalid(null, e.getMessage());
+        }
+    }
+
+    private SamplingParams.Builder samplingBuilder(int budget, long choiceSeed) {
         return SamplingParams.builder()
                 .temperature(temperature)
                 .topK(topK)
@@ -142,8 +150,7 @@ public record GenerationSpec(
                 .seed(choiceSeed)
                 .maxTokens(budget)
                 .stopTokenIds(stopTokenIds)
-                .ignoreEos(ignoreEos)
-                .build();
+                .ignoreEos(ignoreEos);
     }
 
     private static int chatLogprobs(RequestFields f) {

@@ -15,6 +15,13 @@ public final class ErrorResponse {
     }
 
     public static void send(ServerResponse res, int status, String type, String message, String param) {
+        res.status(status);
+        res.header(HeaderNames.CONTENT_TYPE, "application/json");
+        res.send(Json.bytes(body(status, type, message, param)));
+    }
+
+    /** The error object alone, also sent as the last event of a stream that fails midway. */
+    public static ObjectNode body(int status, String type, String message, String param) {
         ObjectNode error = Json.object();
         error.put("message", message);
         error.put("type", type);
@@ -22,8 +29,6 @@ public final class ErrorResponse {
         error.put("code", status);
         ObjectNode body = Json.object();
         body.set("error", error);
-        res.status(status);
-        res.header(HeaderNames.CONTENT_TYPE, "application/json");
-        res.send(Json.bytes(body));
+        return body;
     }
 }
