@@ -162,6 +162,16 @@ class OpenAiServerTest {
     }
 
     @Test
+    void echoRepeatsThePromptBeforeTheCompletion() throws Exception {
+        JsonNode body = ok(post("/v1/completions", """
+                {"prompt": [104, 105], "max_tokens": 3, "echo": true}"""));
+        assertEquals("hihih", body.get("choices").get(0).get("text").asText());
+        List<String> events = stream("/v1/completions", """
+                {"prompt": "ok", "max_tokens": 1, "echo": true, "stream": true}""");
+        assertEquals("ok", JSON.readTree(events.getFirst()).get("choices").get(0).get("text").asText());
+    }
+
+    @Test
     void completionLogprobsListEveryToken() throws Exception {
         JsonNode body = ok(post("/v1/completions", """
                 {"prompt": "ab", "max_tokens": 2, "logprobs": 2}"""));

@@ -43,7 +43,7 @@ final class ChatApi implements GenerationApi {
     }
 
     @Override
-    public List<Prompt> prompts(RequestFields f, InferenceService service) {
+    public List<Prompt> prompts(RequestFields f, GenerationSpec spec, InferenceService service) {
         return List.of(Prompts.chat(f, service));
     }
 

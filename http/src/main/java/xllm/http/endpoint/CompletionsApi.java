@@ -41,8 +41,8 @@ final class CompletionsApi implements GenerationApi {
     }
 
     @Override
-    public List<Prompt> prompts(RequestFields f, InferenceService service) {
-        return Prompts.completion(f, service);
+    public List<Prompt> prompts(RequestFields f, GenerationSpec spec, InferenceService service) {
+        return Prompts.completion(f, service, spec.echo());
     }
 
     @Override

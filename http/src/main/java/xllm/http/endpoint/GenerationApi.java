@@ -26,7 +26,7 @@ interface GenerationApi {
 
     String chunkObject();
 
-    List<Prompt> prompts(RequestFields f, InferenceService service);
+    List<Prompt> prompts(RequestFields f, GenerationSpec spec, InferenceService service);
 
     /** The choice entry of the chunk sent before any token, or null when there is none. */
     ObjectNode openingChoice(Choice choice, GenerationSpec spec);

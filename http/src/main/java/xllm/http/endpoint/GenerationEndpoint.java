@@ -54,7 +54,7 @@ public final class GenerationEndpoint {
         RequestFields f = RequestBody.read(req, maxBodyBytes);
         model.check(f);
         GenerationSpec spec = GenerationSpec.parse(f, api.chat());
-        List<Prompt> prompts = api.prompts(f, service);
+        List<Prompt> prompts = api.prompts(f, spec, service);
         String id = api.idPrefix() + UUID.randomUUID().toString().replace("-", "");
         ResponseHead head = new ResponseHead(id, System.currentTimeMillis() / 1000, model.name());
         try (GenerationRun run = GenerationRun.submit(service, id, prompts, spec, api.inputField())) {

@@ -4,7 +4,7 @@ package xllm.http.request;
  * A prompt ready for the engine.
  *
  * @param ids the token ids to submit
- * @param text the prompt as text, what {@code echo} repeats
+ * @param text the prompt as text, what {@code echo} repeats; empty for token ids when echo is off
  */
 public record Prompt(int[] ids, String text) {
     public Prompt {

@@ -19,8 +19,13 @@ public final class Prompts {
     private Prompts() {
     }
 
-    /** The prompts of a completion request, one per choice group. */
-    public static List<Prompt> completion(RequestFields f, InferenceService service) {
+    /**
+     * The prompts of a completion request, one per choice group.
+     *
+     * @param needText whether prompts given as token ids need their text (for echo); detokenizing a long
+     *     prompt is not free
+     */
+    public static List<Prompt> completion(RequestFields f, InferenceService service, boolean needText) {
         JsonNode prompt = f.value("prompt");
         require(prompt != null, "prompt", "prompt is required");
         List<Prompt> prompts = new ArrayList<>();
@@ -32,14 +37,14 @@ public final class Prompts {
                 "prompt must be a string, a list of strings, a list of token ids or a list of such lists");
         JsonNode first = prompt.get(0);
         if (first.isNumber()) {
-            prompts.add(fromIds(RequestFields.integers(prompt, "prompt"), service));
+            prompts.add(fromIds(RequestFields.integers(prompt, "prompt"), service, needText));
             return prompts;
         }
         for (JsonNode item : prompt) {
             if (item.isTextual() && first.isTextual()) {
                 prompts.add(fromText(item.textValue(), true, service));
             } else if (item.isArray() && first.isArray()) {
-                prompts.add(fromIds(RequestFields.integers(item, "prompt"), service));
+                prompts.add(fromIds(RequestFields.integers(item, "prompt"), service, needText));
             } else {
                 throw invalid("prompt", "prompt must be a list of strings or a list of token-id lists, not a mix");
             }
@@ -66,10 +71,10 @@ public final class Prompts {
         return new Prompt(ids, text);
     }
 
-    public static Prompt fromIds(int[] ids, InferenceService service) {
+    private static Prompt fromIds(int[] ids, InferenceService service, boolean needText) {
         require(ids.length > 0, "prompt", "the prompt is empty");
         checkVocabulary(ids, service.model().vocabSize(), "prompt");
-        return new Prompt(ids, service.detokenize(ids, false));
+        return new Prompt(ids, needText ? service.detokenize(ids, false) : "");
     }
 
     public static void checkVocabulary(int[] ids, int vocabSize, String field) {
