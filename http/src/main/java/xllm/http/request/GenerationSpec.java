@@ -132,25 +132,22 @@ public record GenerationSpec(
     public SamplingParams sampling(int budget, int choice) {
         long choiceSeed = seed != null ? seed + choice : ThreadLocalRandom.current().nextLong();
         try {
-            return samplingBuilder(budget, choiceSeed).build();
+            return SamplingParams.builder()
+                    .temperature(temperature)
+                    .topK(topK)
+                    .topP(topP)
+                    .minP(minP)
+                    .repetitionPenalty(repetitionPenalty)
+                    .presencePenalty(presencePenalty)
+                    .frequencyPenalty(frequencyPenalty)
+                    .seed(choiceSeed)
+                    .maxTokens(budget)
+                    .stopTokenIds(stopTokenIds)
+                    .ignoreEos(ignoreEos)
+                    .build();
         } catch (IllegalArgumentException e) {
             throw invalid(null, e.getMessage());
         }
-    }
-
-    private SamplingParams.Builder samplingBuilder(int budget, long choiceSeed) {
-        return SamplingParams.builder()
-                .temperature(temperature)
-                .topK(topK)
-                .topP(topP)
-                .minP(minP)
-                .repetitionPenalty(repetitionPenalty)
-                .presencePenalty(presencePenalty)
-                .frequencyPenalty(frequencyPenalty)
-                .seed(choiceSeed)
-                .maxTokens(budget)
-                .stopTokenIds(stopTokenIds)
-                .ignoreEos(ignoreEos);
     }
 
     private static int chatLogprobs(RequestFields f) {
