@@ -67,8 +67,8 @@ class OpenAiClientTest {
             for (Completion chunk : (Iterable<Completion>) stream.stream()::iterator) {
                 for (var choice : chunk.choices()) {
                     text.append(choice.text());
-                    if (choice.finishReason().isPresent()) {
-                        finish = choice.finishReason().get().asString();
+                    if (!choice._finishReason().isNull() && !choice._finishReason().isMissing()) {
+                        finish = choice.finishReason().asString();
                     }
                 }
             }

@@ -1,0 +1,324 @@
+package xllm.cli.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Load against a running OpenAI-compatible server, after {@code vllm bench serve}: a fixed number of
+ * workers (virtual threads) send streaming {@code /v1/completions} of random token-id prompts and time
+ * each chunk as it arrives. Reports throughput, TTFT, TPOT, inter-token latency, end-to-end latency and
+ * goodput under optional SLOs. One call runs one benchmark; the workers share only an HTTP client.
+ */
+public final class ServeBenchmark {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final long SEED = 0;
+    private static final int MIN_TOKEN_ID = 100;
+    private static final int MAX_TOKEN_ID = 8000;
+    private static final Duration HEADERS_TIMEOUT = Duration.ofMinutes(10);
+    private static final int ERRORS_KEPT = 5;
+
+    /** One request's timings; {@code error} is null when it succeeded. */
+    private record Outcome(double ttftMs, double e2eMs, double[] itlMs, int promptTokens, int outputTokens,
+            String error) {
+        static Outcome failed(String error) {
+            return new Outcome(0, 0, new double[0], 0, 0, error);
+        }
+
+        double tpotMs() {
+            return (e2eMs - ttftMs) / (outputTokens - 1);
+        }
+    }
+
+    private ServeBenchmark() {
+    }
+
+    /**
+     * Sends {@code numPrompts} requests of {@code inputLen} prompt tokens and {@code outputLen} generated
+     * tokens, {@code concurrency} at a time, and returns vLLM-named results (times in ms).
+     *
+     * @param url the server's base URL, or its completions endpoint
+     * @param sloTtftMs goodput counts only requests whose TTFT is within this; null: no limit
+     * @param sloTpotMs goodput counts only requests whose TPOT is within this; null: no limit
+     * @param apiKey sent as a bearer token; null for none
+     */
+    public static Map<String, Object> run(URI url, int concurrency, int numPrompts, int inputLen, int outputLen,
+            Double sloTtftMs, Double sloTpotMs, String apiKey) {
+        if (concurrency < 1 || numPrompts < 1 || inputLen < 1 || outputLen < 1) {
+            throw new IllegalArgumentException("concurrency, prompts, input and output lengths must be positive");
+        }
+        URI endpoint = url.getPath().endsWith("/completions") ? url : url.resolve("/v1/completions");
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(10)).build();
+        String model = servedModel(client, endpoint.resolve("/v1/models"), apiKey);
+        List<byte[]> bodies = requestBodies(model, numPrompts, inputLen, outputLen);
+
+        Outcome probe = send(client, endpoint, apiKey, bodies.getFirst());
+        if (probe.error() != null) {
+            throw new IllegalStateException("the server at " + endpoint + " failed the first request: " + probe.error());
+        }
+        Outcome[] outcomes = new Outcome[numPrompts];
+        AtomicInteger next = new AtomicInteger();
+        long start = System.nanoTime();
+        try (ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int w = 0; w < Math.min(concurrency, numPrompts); w++) {
+                workers.submit(() -> {
+                    for (int i = next.getAndIncrement(); i < numPrompts; i = next.getAndIncrement()) {
+                        outcomes[i] = send(client, endpoint, apiKey, bodies.get(i));
+                    }
+                });
+            }
+        }
+        double durationS = (System.nanoTime() - start) / 1e9;
+        return summarize(outcomes, durationS, concurrency, sloTtftMs, sloTpotMs);
+    }
+
+    /** The results as a table, in the layout of {@code vllm bench serve}. */
+    public static String format(Map<String, Object> r) {
+        StringBuilder out = new StringBuilder();
+        out.append(String.format("%s%n", center(" Serving Benchmark Result ", '=')));
+        row(out, "Successful requests:", r.get("completed"));
+        row(out, "Failed requests:", r.get("failed"));
+        row(out, "Maximum request concurrency:", r.get("max_concurrency"));
+        row(out, "Benchmark duration (s):", r.get("duration"));
+        row(out, "Total input tokens:", r.get("total_input_tokens"));
+        row(out, "Total generated tokens:", r.get("total_output_tokens"));
+        row(out, "Request throughput (req/s):", r.get("request_throughput"));
+        if (r.get("request_goodput") != null) {
+            row(out, "Request goodput (req/s):", r.get("request_goodput"));
+        }
+        row(out, "Output token throughput (tok/s):", r.get("output_throughput"));
+        row(out, "Total token throughput (tok/s):", r.get("total_token_throughput"));
+        latency(out, r, "ttft", "TTFT", "Time to First Token");
+        latency(out, r, "tpot", "TPOT", "Time per Output Token (excl. 1st token)");
+        latency(out, r, "itl", "ITL", "Inter-token Latency");
+        latency(out, r, "e2el", "E2EL", "End-to-end Latency");
+        if (r.get("errors") instanceof List<?> errors && !errors.isEmpty()) {
+            out.append(String.format("%s%n", center("Errors", '-')));
+            errors.forEach(e -> out.append(e).append(System.lineSeparator()));
+        }
+        out.append("=".repeat(50)).append(System.lineSeparator());
+        return out.toString();
+    }
+
+    private static String servedModel(HttpClient client, URI models, String apiKey) {
+        try {
+            HttpResponse<String> response = client.send(authorized(HttpRequest.newBuilder(models), apiKey)
+                    .timeout(HEADERS_TIMEOUT).GET().build(), HttpResponse.BodyHandlers.ofString());
+            if (response.statusCode() != 200) {
+                throw new IllegalStateException("GET " + models + " answered " + response.statusCode() + ": "
+                        + response.body());
+            }
+            return JSON.readTree(response.body()).path("data").path(0).path("id").asText(null);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot reach " + models + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while asking " + models, e);
+        }
+    }
+
+    private static List<byte[]> requestBodies(String model, int numPrompts, int inputLen, int outputLen) {
+        SplittableRandom random = new SplittableRandom(SEED);
+        List<byte[]> bodies = new ArrayList<>(numPrompts);
+        for (int i = 0; i < numPrompts; i++) {
+            ObjectNode body = JSON.createObjectNode();
+            if (model != null) {
+                body.put("model", model);
+            }
+            var prompt = body.putArray("prompt");
+            for (int t = 0; t < inputLen; t++) {
+                prompt.add(random.nextInt(MIN_TOKEN_ID, MAX_TOKEN_ID));
+            }
+            body.put("max_tokens", outputLen);
+            body.put("ignore_eos", true);
+            body.put("temperature", 0);
+            body.put("stream", true);
+            body.putObject("stream_options").put("include_usage", true);
+            bodies.add(body.toString().getBytes(StandardCharsets.UTF_8));
+        }
+        return bodies;
+    }
+
+    /** One streamed request, timed from sending to each chunk that carries text. */
+    private static Outcome send(HttpClient client, URI endpoint, String apiKey, byte[] body) {
+        HttpRequest request = authorized(HttpRequest.newBuilder(endpoint), apiKey)
+                .timeout(HEADERS_TIMEOUT)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+                .build();
+        long start = System.nanoTime();
+        try {
+            HttpResponse<InputStream> response = client.send(request, HttpResponse.BodyHandlers.ofInputStream());
+            try (BufferedReader reader = new BufferedReader(
+                    new InputStreamReader(response.body(), StandardCharsets.UTF_8))) {
+                if (response.statusCode() != 200) {
+                    return Outcome.failed("HTTP " + response.statusCode() + ": " + String.join("", reader.lines().toList()));
+                }
+                return readStream(reader, start);
+            }
+        } catch (IOException e) {
+            return Outcome.failed(e.getClass().getSimpleName() + ": " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Outcome.failed("interrupted");
+        }
+    }
+
+    private static Outcome readStream(BufferedReader reader, long start) throws IOException {
+        long first = -1;
+        long last = -1;
+        List<Double> gaps = new ArrayList<>();
+        int chunks = 0;
+        int promptTokens = 0;
+        int outputTokens = -1;
+        for (String line = reader.readLine(); line != null; line = reader.readLine()) {
+            if (!line.startsWith("data:")) {
+                continue;
+            }
+            String data = line.substring("data:".length()).strip();
+            if (data.equals("[DONE]")) {
+                break;
+            }
+            long now = System.nanoTime();
+            JsonNode chunk = JSON.readTree(data);
+            if (chunk.has("error")) {
+                return Outcome.failed("stream error: " + chunk.get("error"));
+            }
+            JsonNode usage = chunk.get("usage");
+            if (usage != null && !usage.isNull()) {
+                promptTokens = usage.path("prompt_tokens").asInt();
+                outputTokens = usage.path("completion_tokens").asInt();
+            }
+            if (!chunk.path("choices").path(0).path("text").asText("").isEmpty()) {
+                if (first < 0) {
+                    first = now;
+                } else {
+                    gaps.add((now - last) / 1e6);
+                }
+                last = now;
+                chunks++;
+            }
+        }
+        if (first < 0) {
+            return Outcome.failed("the stream ended without any text");
+        }
+        double[] itl = gaps.stream().mapToDouble(Double::doubleValue).toArray();
+        return new Outcome((first - start) / 1e6, (last - start) / 1e6, itl, promptTokens,
+                outputTokens >= 0 ? outputTokens : chunks, null);
+    }
+
+    private static Map<String, Object> summarize(Outcome[] outcomes, double durationS, int concurrency,
+            Double sloTtftMs, Double sloTpotMs) {
+        List<Double> ttft = new ArrayList<>();
+        List<Double> tpot = new ArrayList<>();
+        List<Double> itl = new ArrayList<>();
+        List<Double> e2e = new ArrayList<>();
+        Set<String> errors = new LinkedHashSet<>();
+        long inputTokens = 0;
+        long outputTokens = 0;
+        int completed = 0;
+        int good = 0;
+        for (Outcome o : outcomes) {
+            if (o.error() != null) {
+                if (errors.size() < ERRORS_KEPT) {
+                    errors.add(o.error());
+                }
+                continue;
+            }
+            completed++;
+            inputTokens += o.promptTokens();
+            outputTokens += o.outputTokens();
+            ttft.add(o.ttftMs());
+            e2e.add(o.e2eMs());
+            Arrays.stream(o.itlMs()).forEach(itl::add);
+            if (o.outputTokens() > 1) {
+                tpot.add(o.tpotMs());
+            }
+            boolean ttftOk = sloTtftMs == null || o.ttftMs() <= sloTtftMs;
+            boolean tpotOk = sloTpotMs == null || o.outputTokens() <= 1 || o.tpotMs() <= sloTpotMs;
+            good += ttftOk && tpotOk ? 1 : 0;
+        }
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("num_prompts", outcomes.length);
+        r.put("max_concurrency", concurrency);
+        r.put("duration", round(durationS));
+        r.put("completed", completed);
+        r.put("failed", outcomes.length - completed);
+        r.put("total_input_tokens", inputTokens);
+        r.put("total_output_tokens", outputTokens);
+        r.put("request_throughput", round(completed / durationS));
+        r.put("request_goodput", sloTtftMs == null && sloTpotMs == null ? null : round(good / durationS));
+        r.put("output_throughput", round(outputTokens / durationS));
+        r.put("total_token_throughput", round((inputTokens + outputTokens) / durationS));
+        stats(r, "ttft", ttft);
+        stats(r, "tpot", tpot);
+        stats(r, "itl", itl);
+        stats(r, "e2el", e2e);
+        r.put("errors", List.copyOf(errors));
+        return r;
+    }
+
+    private static void stats(Map<String, Object> r, String name, List<Double> values) {
+        double[] sorted = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        r.put("mean_" + name + "_ms", round(Arrays.stream(sorted).average().orElse(0)));
+        r.put("median_" + name + "_ms", round(percentile(sorted, 50)));
+        r.put("p99_" + name + "_ms", round(percentile(sorted, 99)));
+    }
+
+    /** Linear interpolation between closest ranks, as numpy's default percentile. */
+    private static double percentile(double[] sorted, double p) {
+        if (sorted.length == 0) {
+            return 0;
+        }
+        double rank = p / 100 * (sorted.length - 1);
+        int low = (int) Math.floor(rank);
+        int high = Math.min(low + 1, sorted.length - 1);
+        return sorted[low] + (sorted[high] - sorted[low]) * (rank - low);
+    }
+
+    private static double round(double value) {
+        return Math.round(value * 100) / 100.0;
+    }
+
+    private static HttpRequest.Builder authorized(HttpRequest.Builder request, String apiKey) {
+        return apiKey == null ? request : request.header("Authorization", "Bearer " + apiKey);
+    }
+
+    private static void latency(StringBuilder out, Map<String, Object> r, String key, String label, String title) {
+        out.append(String.format("%s%n", center(title, '-')));
+        row(out, "Mean " + label + " (ms):", r.get("mean_" + key + "_ms"));
+        row(out, "Median " + label + " (ms):", r.get("median_" + key + "_ms"));
+        row(out, "P99 " + label + " (ms):", r.get("p99_" + key + "_ms"));
+    }
+
+    private static void row(StringBuilder out, String label, Object value) {
+        out.append(String.format("%-40s %s%n", label, value));
+    }
+
+    private static String center(String title, char fill) {
+        int pad = Math.max(0, 50 - title.length());
+        return String.valueOf(fill).repeat(pad / 2) + title + String.valueOf(fill).repeat(pad - pad / 2);
+    }
+}

@@ -1,0 +1,76 @@
+package xllm.http;
+
+import io.helidon.webserver.WebServer;
+import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.util.Objects;
+import xllm.api.InferenceService;
+import xllm.api.ServiceException;
+import xllm.http.endpoint.GenerationEndpoint;
+import xllm.http.endpoint.ModelsEndpoint;
+import xllm.http.endpoint.ProbeEndpoint;
+import xllm.http.endpoint.ServedModel;
+import xllm.http.endpoint.TokenizeEndpoint;
+
+/**
+ * The OpenAI-compatible HTTP server over one {@link InferenceService}, on Helidon Nima: each request runs
+ * on its own virtual thread with plain blocking code. Thread-safe; {@link #close()} stops it.
+ */
+public final class OpenAiServer implements AutoCloseable {
+    private final WebServer server;
+
+    private OpenAiServer(WebServer server) {
+        this.server = server;
+    }
+
+    /** Binds and starts serving; returns once the port is open. */
+    public static OpenAiServer start(InferenceService service, ServerOptions options) {
+        Objects.requireNonNull(service, "service");
+        WebServer server = WebServer.builder()
+                .host(options.host())
+                .port(options.port())
+                .shutdownHook(false)
+                // Streamed tokens are small writes; Nagle's algorithm would hold each one back for an ACK.
+                .connectionOptions(socket -> socket.tcpNoDelay(true))
+                .routing(routing -> routes(routing, service, options))
+                .build()
+                .start();
+        return new OpenAiServer(server);
+    }
+
+    /** The bound port; the chosen one when the options asked for port 0. */
+    public int port() {
+        return server.port();
+    }
+
+    @Override
+    public void close() {
+        server.stop();
+    }
+
+    private static void routes(HttpRouting.Builder routing, InferenceService service, ServerOptions options) {
+        ServedModel model = new ServedModel(service, options.servedModelName());
+        long maxBody = options.maxBodyBytes();
+        GenerationEndpoint completions = GenerationEndpoint.completions(service, model, maxBody);
+        GenerationEndpoint chat = GenerationEndpoint.chat(service, model, maxBody);
+        ModelsEndpoint models = new ModelsEndpoint(model);
+        TokenizeEndpoint tokenizer = new TokenizeEndpoint(service, model, maxBody);
+        ProbeEndpoint probes = new ProbeEndpoint(service);
+        String key = options.apiKey();
+        routing
+                .get("/health", new GuardedHandler(probes::health, null, null))
+                .get("/metrics", new GuardedHandler(probes::metrics, null, null))
+                .get("/v1/models", new GuardedHandler(models::handle, key, service))
+                .post("/v1/completions", new GuardedHandler(completions::handle, key, service))
+                .post("/v1/chat/completions", new GuardedHandler(chat::handle, key, service))
+                .post("/tokenize", new GuardedHandler(tokenizer::tokenize, null, service))
+                .post("/detokenize", new GuardedHandler(tokenizer::detokenize, null, service))
+                .any(new GuardedHandler(OpenAiServer::notFound, null, null));
+    }
+
+    private static void notFound(ServerRequest req, ServerResponse res) {
+        throw new ServiceException(ServiceException.Kind.NOT_FOUND,
+                "no route for " + req.prologue().method().text() + " " + req.path().path(), null);
+    }
+}

@@ -1,0 +1,175 @@
+package xllm.http.request;
+
+import static xllm.http.request.RequestFields.invalid;
+import static xllm.http.request.RequestFields.require;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import xllm.api.SamplingParams;
+
+/**
+ * What a completion or chat request asks of the generation, validated field by field: sampling, limits,
+ * stop conditions, how many choices and what to report. Shared by all choices of the request.
+ *
+ * @param seed null when the client gave none (each choice then draws its own)
+ * @param maxTokens null when the client gave none: generate up to the rest of the context
+ * @param maxTokensField which field {@code maxTokens} came from, for error messages
+ * @param topLogprobs -1: no log-probabilities; 0: the sampled token's; k: also the k most likely
+ */
+public record GenerationSpec(
+        float temperature,
+        int topK,
+        float topP,
+        float minP,
+        float repetitionPenalty,
+        float presencePenalty,
+        float frequencyPenalty,
+        Long seed,
+        Integer maxTokens,
+        String maxTokensField,
+        List<String> stop,
+        int[] stopTokenIds,
+        boolean ignoreEos,
+        int n,
+        int topLogprobs,
+        boolean echo,
+        int priority,
+        boolean stream,
+        boolean includeUsage) {
+
+    /** More choices than this per request is almost surely a mistake and would flood the engine. */
+    public static final int MAX_N = 128;
+    public static final int MAX_LOGPROBS = 20;
+
+    public GenerationSpec {
+        stop = List.copyOf(stop);
+        stopTokenIds = stopTokenIds.clone();
+    }
+
+    @Override
+    public int[] stopTokenIds() {
+        return stopTokenIds.clone();
+    }
+
+    /** Reads the fields of {@code /v1/completions} ({@code chat} false) or {@code /v1/chat/completions}. */
+    public static GenerationSpec parse(RequestFields f, boolean chat) {
+        refuseUnsupported(f, chat);
+        float temperature = (float) f.number("temperature", 1.0);
+        require(temperature >= 0 && Float.isFinite(temperature), "temperature",
+                "temperature must be a number >= 0, got " + temperature);
+        float topP = (float) f.number("top_p", 1.0);
+        require(topP > 0 && topP <= 1, "top_p", "top_p must be in (0, 1], got " + topP);
+        long topK = f.integer("top_k", 0);
+        require(topK >= -1, "top_k", "top_k must be -1 or 0 (disabled) or at least 1, got " + topK);
+        float minP = (float) f.number("min_p", 0.0);
+        require(minP >= 0 && minP <= 1, "min_p", "min_p must be in [0, 1], got " + minP);
+        float repetition = (float) f.number("repetition_penalty", 1.0);
+        require(repetition > 0 && Float.isFinite(repetition), "repetition_penalty",
+                "repetition_penalty must be a number > 0, got " + repetition);
+        float presence = (float) f.number("presence_penalty", 0.0);
+        require(presence >= -2 && presence <= 2, "presence_penalty",
+                "presence_penalty must be in [-2, 2], got " + presence);
+        float frequency = (float) f.number("frequency_penalty", 0.0);
+        require(frequency >= -2 && frequency <= 2, "frequency_penalty",
+                "frequency_penalty must be in [-2, 2], got " + frequency);
+
+        Long seed = f.has("seed") ? f.integer("seed", 0L) : null;
+        String maxTokensField = chat && f.has("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
+        Integer maxTokens = f.has(maxTokensField)
+                ? f.integer(maxTokensField, 1, 1, Integer.MAX_VALUE)
+                : null;
+        int n = f.integer("n", 1, 1, MAX_N);
+
+        List<String> stop = f.texts("stop");
+        require(stop.stream().noneMatch(String::isEmpty), "stop", "stop strings must not be empty");
+        int[] stopTokenIds = f.integers("stop_token_ids");
+        boolean ignoreEos = f.bool("ignore_eos", false);
+
+        int topLogprobs = chat ? chatLogprobs(f) : f.integer("logprobs", -1, 0, MAX_LOGPROBS);
+        boolean echo = !chat && f.bool("echo", false);
+        require(!(echo && topLogprobs >= 0), "echo",
+                "echo together with logprobs is not supported: prompt log-probabilities are not computed");
+        int priority = f.integer("priority", 0, Integer.MIN_VALUE, Integer.MAX_VALUE);
+
+        boolean stream = f.bool("stream", false);
+        boolean includeUsage = false;
+        JsonNode options = f.value("stream_options");
+        if (options != null) {
+            require(stream, "stream_options", "stream_options can only be set when stream is true");
+            RequestFields streamOptions = new RequestFields(options);
+            includeUsage = streamOptions.bool("include_usage", false);
+        }
+        return new GenerationSpec(temperature, (int) Math.max(0, topK), topP, minP, repetition, presence, frequency,
+                seed, maxTokens, maxTokensField, stop, stopTokenIds, ignoreEos, n, topLogprobs, echo, priority,
+                stream, includeUsage);
+    }
+
+    /**
+     * How many tokens a choice may generate after a prompt of {@code promptLength}: the requested
+     * {@code max_tokens}, or the rest of the context. Refuses a request that cannot fit, in vLLM's words.
+     */
+    public int completionBudget(int promptLength, int maxModelLength, String inputField) {
+        if (promptLength >= maxModelLength) {
+            throw invalid(inputField, "This model's maximum context length is " + maxModelLength
+                    + " tokens. However, your request has " + promptLength
+                    + " input tokens. Please reduce the length of the " + inputField + ".");
+        }
+        if (maxTokens == null) {
+            return maxModelLength - promptLength;
+        }
+        long total = (long) promptLength + maxTokens;
+        if (total > maxModelLength) {
+            throw invalid(maxTokensField, "This model's maximum context length is " + maxModelLength
+                    + " tokens. However, you requested " + total + " tokens (" + promptLength + " in the "
+                    + inputField + ", " + maxTokens + " in the completion). Please reduce the length of the "
+                    + inputField + " or completion.");
+        }
+        return maxTokens;
+    }
+
+    /** Sampling for choice {@code choice} of the request: seeds {@code seed + choice}, or a fresh one. */
+    public SamplingParams sampling(int budget, int choice) {
+        long choiceSeed = seed != null ? seed + choice : ThreadLocalRandom.current().nextLong();
+        try {
+            return SamplingParams.builder()
+                    .temperature(temperature)
+                    .topK(topK)
+                    .topP(topP)
+                    .minP(minP)
+                    .repetitionPenalty(repetitionPenalty)
+                    .presencePenalty(presencePenalty)
+                    .frequencyPenalty(frequencyPenalty)
+                    .seed(choiceSeed)
+                    .maxTokens(budget)
+                    .stopTokenIds(stopTokenIds)
+                    .ignoreEos(ignoreEos)
+                    .build();
+        } catch (IllegalArgumentException e) {
+            throw invalid(null, e.getMessage());
+        }
+    }
+
+    private static int chatLogprobs(RequestFields f) {
+        boolean logprobs = f.bool("logprobs", false);
+        int top = f.integer("top_logprobs", 0, 0, MAX_LOGPROBS);
+        require(logprobs || !f.has("top_logprobs") || top == 0, "top_logprobs",
+                "top_logprobs needs logprobs set to true");
+        return logprobs ? top : -1;
+    }
+
+    private static void refuseUnsupported(RequestFields f, boolean chat) {
+        JsonNode bias = f.value("logit_bias");
+        require(bias == null || bias.isEmpty(), "logit_bias", "logit_bias is not supported");
+        JsonNode bestOf = f.value("best_of");
+        require(bestOf == null || bestOf.asLong() <= Math.max(1, f.integer("n", 1)), "best_of",
+                "best_of larger than n is not supported");
+        if (chat) {
+            JsonNode tools = f.value("tools");
+            require(tools == null || tools.isEmpty(), "tools", "tools are not supported");
+        } else {
+            String suffix = f.text("suffix", "");
+            require(suffix.isEmpty(), "suffix", "suffix is not supported");
+        }
+    }
+}
