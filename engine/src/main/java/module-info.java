@@ -13,4 +13,5 @@ module xllm.engine {
     exports xllm.engine.kernel;
     exports xllm.engine.runner;
     exports xllm.engine.sample;
+    exports xllm.engine.moe;
 }

@@ -6,7 +6,9 @@ import java.util.Optional;
 public enum DType {
     F32(4),
     BF16(2),
-    F16(2);
+    F16(2),
+    /** FP8 E4M3 (OCP "fn" variant: no infinities, max 448), scaled by a separate block-scale tensor. */
+    F8_E4M3(1);
 
     private final int bytes;
 
@@ -19,12 +21,13 @@ public enum DType {
         return bytes;
     }
 
-    /** The dtype named as safetensors names it ("F32", "BF16", "F16"), if supported. */
+    /** The dtype named as safetensors names it ("F32", "BF16", "F16", "F8_E4M3"), if supported. */
     public static Optional<DType> fromSafetensorsName(String name) {
         return switch (name) {
             case "F32" -> Optional.of(F32);
             case "BF16" -> Optional.of(BF16);
             case "F16" -> Optional.of(F16);
+            case "F8_E4M3" -> Optional.of(F8_E4M3);
             default -> Optional.empty();
         };
     }
