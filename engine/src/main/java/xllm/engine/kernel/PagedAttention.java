@@ -10,7 +10,8 @@ import xllm.kv.PageArena;
 
 /**
  * Scaled dot-product attention of one query head over the keys and values a sequence keeps in the paged
- * KV arena. A slot stores the keys of all KV heads, then their values. Any thread; the caller supplies
+ * KV arena: for standard attention a slot stores the keys of all KV heads, then their values; latent
+ * attention scores against its whole slot and averages the latent part. Any thread; the caller supplies
  * a scratch row for the scores.
  */
 public final class PagedAttention {

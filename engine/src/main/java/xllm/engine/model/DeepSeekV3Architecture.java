@@ -14,7 +14,7 @@ import xllm.engine.weights.LoadedWeights;
  * names; FP8 weights arrive dequantized): latent attention with a compressed KV cache in every layer; a
  * dense MLP in the first {@code first_k_dense_replace} layers, then group-limited sigmoid routing over
  * {@code n_routed_experts} plus shared experts; multi-token prediction modules after the last layer are
- * loaded when present. Missing routing fields take Hugging Face's defaults.
+ * loaded when present. Missing routing fields take Hugging Face's defaults. Used by the loading thread.
  */
 final class DeepSeekV3Architecture {
     private DeepSeekV3Architecture() {

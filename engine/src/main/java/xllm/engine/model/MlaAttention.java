@@ -13,7 +13,8 @@ import xllm.kv.PageArena;
  * the rotated rope key shared by all heads ({@code kvLoraRank + qkRopeHeadDim} floats); attention runs
  * in latent space with the up-projection absorbed: each head's no-rope query goes through
  * {@code W_UK^T}, scores against the whole slot, averages the latents, and {@code W_UV} lifts the
- * result to the head's value. Uses buffers Q, K, V, ATTENTION, EXTRA1, EXTRA2 and the worker scratch.
+ * result to the head's value. Called by the engine loop, which splits the work over the compute pool;
+ * uses buffers Q, K, V, ATTENTION, EXTRA1, EXTRA2 and the worker scratch.
  */
 public final class MlaAttention implements AttentionLayer {
     /** Hugging Face's default for q_a_layernorm and kv_a_layernorm, which take no eps from the config. */

@@ -15,6 +15,7 @@ import xllm.engine.weights.WeightSource;
  * Qwen3-MoE ({@code model_type} qwen3_moe): Qwen3 attention with q/k norms, and a softmax-routed
  * mixture of experts in every layer that Hugging Face makes sparse: not listed in
  * {@code mlp_only_layers} and {@code (layer + 1) % decoder_sparse_step == 0}; the others keep a dense MLP.
+ * Used by the loading thread.
  */
 final class Qwen3MoeArchitecture {
     private Qwen3MoeArchitecture() {

@@ -82,7 +82,7 @@ public final class MoeFeedForward implements FeedForward {
         }
 
         int rows = tokens * topK;
-        float[] x = ws.get(Workspace.Role.EXTRA2, Math.max(rows, tokens) * hidden);
+        float[] x = ws.get(Workspace.Role.EXTRA2, rows * hidden);
         float[] gate = ws.get(Workspace.Role.GATE, rows * inner);
         float[] up = ws.get(Workspace.Role.UP, rows * inner);
         float[] y = ws.get(Workspace.Role.EXTRA3, rows * hidden);

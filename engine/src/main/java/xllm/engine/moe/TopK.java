@@ -7,7 +7,7 @@ final class TopK {
 
     /**
      * Writes the indices of the {@code k} largest of {@code scores[offset .. offset+n)} to
-     * {@code out[outOffset ..]}, largest first; equal scores go to the lower index. NaN never wins.
+     * {@code out[outOffset ..]}, largest first; equal scores go to the lower index, NaN loses to any number.
      */
     static void largest(float[] scores, int offset, int n, int k, int[] out, int outOffset) {
         for (int i = 0; i < k; i++) {
@@ -16,7 +16,7 @@ final class TopK {
                 if (taken(out, outOffset, i, j)) {
                     continue;
                 }
-                if (best < 0 || scores[offset + j] > scores[offset + best]) {
+                if (best < 0 || scores[offset + j] > scores[offset + best] || Float.isNaN(scores[offset + best])) {
                     best = j;
                 }
             }

@@ -15,7 +15,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import xllm.api.SamplingParams;
 import xllm.engine.TestData;
 import xllm.engine.kernel.ComputePool;
-import xllm.engine.moe.ExpertPlacement;
+import xllm.engine.moe.ExpertLoadBalancer;
 import xllm.engine.moe.MoeBenchmark;
 import xllm.engine.moe.MoeFeedForward;
 import xllm.engine.runner.GenerationRequest;
@@ -82,7 +82,7 @@ class MixtureOfExpertsModelTest {
             List<MoeFeedForward> moe = MoeBenchmark.moeLayers((DecoderModel) model);
             for (MoeFeedForward layer : moe) {
                 long[] load = layer.tokensPerExpert();
-                layer.setPlacement(ExpertPlacement.balanced(load, layer.numExperts() + 3, pool.threads()));
+                layer.setPlacement(ExpertLoadBalancer.place(load, layer.numExperts() + 3, pool.threads()));
             }
             float[] placed = lastLogits(runner, List.of(other, mine), 1);
             assertNearlyEqual(alone, placed, arch + ": expert placement changes the logits");

@@ -52,7 +52,7 @@ class ExpertPlacementTest {
             for (int slots : new int[] {experts, experts + 1, experts + 4, 2 * experts, 3 * experts + 1}) {
                 for (int groups : new int[] {1, 2, 3, 4}) {
                     ExpertPlacement before = ExpertPlacement.roundRobin(experts, slots, groups);
-                    ExpertPlacement after = ExpertPlacement.balanced(load, slots, groups);
+                    ExpertPlacement after = ExpertLoadBalancer.place(load, slots, groups);
                     String what = "slots " + slots + " groups " + groups + " load " + java.util.Arrays.toString(load);
                     assertEquals(slots, after.slots(), what);
                     int placed = 0;
@@ -82,7 +82,7 @@ class ExpertPlacementTest {
     void skewedLoadReplicatesTheHotExpertAndPacksGroupsEvenly() {
         long[] load = {1000, 10, 10, 10, 10, 10, 10, 10};
         ExpertPlacement before = ExpertPlacement.roundRobin(8, 12, 4);
-        ExpertPlacement after = ExpertPlacement.balanced(load, 12, 4);
+        ExpertPlacement after = ExpertLoadBalancer.place(load, 12, 4);
         assertEquals(5, after.replicas(0), "all four spare slots go to the hot expert");
         // round-robin: experts 0..3 twice, so a slot of expert 0 carries 500 of a mean 1070/12
         assertEquals(500 / (1070.0 / 12), before.imbalance(load), 1e-9);
@@ -105,7 +105,7 @@ class ExpertPlacementTest {
 
     @Test
     void tooFewSlotsAreRefused() {
-        assertThrows(IllegalArgumentException.class, () -> ExpertPlacement.balanced(new long[8], 7, 1));
+        assertThrows(IllegalArgumentException.class, () -> ExpertLoadBalancer.place(new long[8], 7, 1));
         assertThrows(IllegalArgumentException.class, () -> ExpertPlacement.roundRobin(8, 8, 9));
         assertThrows(IllegalArgumentException.class, () -> new ExpertPlacement(3, 1, new int[] {0, 1, 1}, new int[] {0, 0, 0}));
     }
