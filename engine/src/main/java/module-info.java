@@ -21,6 +21,7 @@ module xllm.engine {
     exports xllm.engine.kernel;
     exports xllm.engine.runner;
     exports xllm.engine.sample;
+    exports xllm.engine.moe;
     // Jinjava binds template functions (raise_exception) by reflection and calls setAccessible on them.
     opens xllm.engine.tokenizer to jinjava;
 }

@@ -9,7 +9,9 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.Set;
 import java.util.stream.Stream;
+import xllm.engine.model.ModelConfig;
 import xllm.engine.model.StepBatch;
+import xllm.engine.moe.MoeBenchmark;
 import xllm.engine.runner.ModelRunner;
 import xllm.engine.sample.Sampler;
 import xllm.kv.BlockTable;
@@ -25,7 +27,8 @@ final class BenchCommand {
                                       [--gen-len 128] [--repeats 3] [--threads N] [--output text|json]
                    xllm bench serve --url URL [--concurrency C] [--num-prompts N] [--input-len I] [--output-len O]
                                     [--slo-ttft MS] [--slo-tpot MS] [--api-key KEY] [--output text|json]
-                   xllm bench membw [--mb 512]""";
+                   xllm bench membw [--mb 512]
+                   xllm bench moe --model DIR [--slots N]""";
 
     private static final int DECODE_PROMPT = 8;
 
@@ -36,11 +39,21 @@ final class BenchCommand {
         if (argv.length >= 2 && argv[1].equals("membw")) {
             return MemoryBandwidth.run(argv);
         }
+        if (argv.length >= 2 && argv[1].equals("moe")) {
+            Args args = Args.parse("bench moe", argv, 2, Set.of("--model", "--slots"), Set.of());
+            if (!args.has("--model")) {
+                throw new UsageException("bench moe needs --model DIR (a Qwen3-MoE or DeepSeek-V3 directory)");
+            }
+            int slots = args.integer("--slots", 0);
+            Path dir = LoadedModel.resolveDirectory(args);
+            System.out.print(MoeBenchmark.run(dir, slots > 0 ? slots : expertCount(dir)));
+            return 0;
+        }
         if (argv.length >= 2 && argv[1].equals("serve")) {
             return ServeBenchCommand.run(argv);
         }
         if (argv.length < 2 || !argv[1].equals("offline")) {
-            throw new UsageException("bench needs a mode: bench offline | bench serve | bench membw");
+            throw new UsageException("bench needs a mode: bench offline | bench serve | bench membw | bench moe");
         }
         Args args = Args.parse("bench offline", argv, 2,
                 Set.of("--model", "--batch", "--prompt-len", "--gen-len", "--repeats", "--threads", "--output", "--kv-cache-mb",
@@ -96,6 +109,16 @@ final class BenchCommand {
             }
         }
         return 0;
+    }
+
+    /** Slots for expert placement by default: the routed experts plus a quarter again for replicas. */
+    private static int expertCount(Path dir) {
+        ModelConfig c = ModelConfig.load(dir);
+        int experts = c.raw().path("n_routed_experts").asInt(c.raw().path("num_experts").asInt(0));
+        if (experts <= 0) {
+            throw new UsageException(dir + " is not a mixture-of-experts model");
+        }
+        return experts + Math.max(1, experts / 4);
     }
 
     /** Seconds to prefill {@code prompt} as one chunk. */

@@ -46,13 +46,13 @@ public final class F16Matrix implements WeightMatrix {
     }
 
     @Override
-    public void multiply(float[] x, int tokens, float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
+    public void multiply(float[] x, int xOffset, int tokens, float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
         float[] w = rowBuffer.get();
         int vecEnd = S.loopBound(cols);
         for (int r = rowStart; r < rowEnd; r++) {
             copyRow(r, w, 0);
             for (int t = 0; t < tokens; t++) {
-                int xb = t * cols;
+                int xb = xOffset + t * cols;
                 FloatVector acc = FloatVector.zero(S);
                 for (int k = 0; k < vecEnd; k += S.length()) {
                     acc = FloatVector.fromArray(S, w, k).fma(FloatVector.fromArray(S, x, xb + k), acc);

@@ -50,21 +50,21 @@ public final class F32Matrix implements WeightMatrix {
     }
 
     @Override
-    public void multiply(float[] x, int tokens, float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
+    public void multiply(float[] x, int xOffset, int tokens, float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
         int r = rowStart;
         for (; r + 4 <= rowEnd; r += 4) {
             int t = 0;
             for (; t + 4 <= tokens; t += 4) {
-                tile4x4(x, t, out, outOffset + t * outStride + r, outStride, r);
+                tile4x4(x, xOffset + t * cols, out, outOffset + t * outStride + r, outStride, r);
             }
             for (; t < tokens; t++) {
-                tile4x1(x, t, out, outOffset + t * outStride + r, r);
+                tile4x1(x, xOffset + t * cols, out, outOffset + t * outStride + r, r);
             }
         }
         for (; r < rowEnd; r++) {
             for (int t = 0; t < tokens; t++) {
                 long b0 = r * rowBytes;
-                int x0 = t * cols;
+                int x0 = xOffset + t * cols;
                 FloatVector a0 = FloatVector.zero(S);
                 for (int k = 0, vecEnd = S.loopBound(cols); k < vecEnd; k += S.length()) {
                     a0 = load(b0, k).fma(FloatVector.fromArray(S, x, x0 + k), a0);
@@ -74,11 +74,11 @@ public final class F32Matrix implements WeightMatrix {
         }
     }
 
-    /** Rows r..r+3 against tokens t..t+3: each weight vector decoded once, used four times. */
-    private void tile4x4(float[] x, int t, float[] out, int o, int outStride, int r) {
+    /** Rows r..r+3 against the four tokens from {@code x[x0]}: each weight vector decoded once, used four times. */
+    private void tile4x4(float[] x, int x0, float[] out, int o, int outStride, int r) {
         final int vecEnd = S.loopBound(cols);
         long b0 = r * rowBytes, b1 = b0 + rowBytes, b2 = b1 + rowBytes, b3 = b2 + rowBytes;
-        int x0 = t * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
+        int x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
         FloatVector a00 = FloatVector.zero(S), a01 = a00, a02 = a00, a03 = a00;
         FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
         FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
@@ -119,11 +119,10 @@ public final class F32Matrix implements WeightMatrix {
         out[o + 3] = finish(a33, b3, x, x3);
     }
 
-    /** Rows r..r+3 against one token: the decode shape. */
-    private void tile4x1(float[] x, int t, float[] out, int o, int r) {
+    /** Rows r..r+3 against the token at {@code x[x0]}: the decode shape. */
+    private void tile4x1(float[] x, int x0, float[] out, int o, int r) {
         final int vecEnd = S.loopBound(cols);
         long b0 = r * rowBytes, b1 = b0 + rowBytes, b2 = b1 + rowBytes, b3 = b2 + rowBytes;
-        int x0 = t * cols;
         FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
         for (int k = 0; k < vecEnd; k += S.length()) {
             FloatVector v = FloatVector.fromArray(S, x, x0 + k);

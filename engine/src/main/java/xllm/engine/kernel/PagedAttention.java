@@ -10,7 +10,8 @@ import xllm.kv.PageArena;
 
 /**
  * Scaled dot-product attention of one query head over the keys and values a sequence keeps in the paged
- * KV arena. A slot stores the keys of all KV heads, then their values. Any thread; the caller supplies
+ * KV arena: for standard attention a slot stores the keys of all KV heads, then their values; latent
+ * attention scores against its whole slot and averages the latent part. Any thread; the caller supplies
  * a scratch row for the scores.
  */
 public final class PagedAttention {
@@ -27,10 +28,22 @@ public final class PagedAttention {
     public static void attend(PageArena arena, int layer, BlockTable table, int contextLength,
                               float[] q, int qOffset, int kvHead, int numKvHeads, int headDim, float scale,
                               float[] out, int outOffset, float[] scores) {
+        attend(arena, layer, table, contextLength, q, qOffset, kvHead * headDim, headDim,
+                (numKvHeads + kvHead) * headDim, headDim, scale, out, outOffset, scores);
+    }
+
+    /**
+     * The general form: the key is {@code keyDim} floats at {@code keyOffset} of each slot, the value
+     * {@code valueDim} floats at {@code valueOffset}; they may overlap, as when latent attention scores
+     * against the whole slot and averages its latent part.
+     */
+    public static void attend(PageArena arena, int layer, BlockTable table, int contextLength,
+                              float[] q, int qOffset, int keyOffset, int keyDim, int valueOffset, int valueDim,
+                              float scale, float[] out, int outOffset, float[] scores) {
         MemorySegment kv = arena.memory();
         int blockSize = arena.blockSize();
-        long keyShift = (long) kvHead * headDim * Float.BYTES;
-        long valueShift = (long) (numKvHeads + kvHead) * headDim * Float.BYTES;
+        long keyShift = (long) keyOffset * Float.BYTES;
+        long valueShift = (long) valueOffset * Float.BYTES;
         long slotBytes = (long) arena.floatsPerSlot() * Float.BYTES;
 
         float max = Float.NEGATIVE_INFINITY;
@@ -38,19 +51,19 @@ public final class PagedAttention {
             long base = arena.slotOffset(table.blockAt(j / blockSize), layer, 0) + keyShift;
             int inBlock = Math.min(blockSize, contextLength - j);
             for (int s = 0; s < inBlock; s++) {
-                float score = dot(q, qOffset, kv, base + s * slotBytes, headDim) * scale;
+                float score = dot(q, qOffset, kv, base + s * slotBytes, keyDim) * scale;
                 scores[j + s] = score;
                 max = Math.max(max, score);
             }
         }
         float sum = expInPlace(scores, contextLength, max);
         float inv = 1f / sum;
-        java.util.Arrays.fill(out, outOffset, outOffset + headDim, 0f);
+        java.util.Arrays.fill(out, outOffset, outOffset + valueDim, 0f);
         for (int j = 0; j < contextLength; j += blockSize) {
             long base = arena.slotOffset(table.blockAt(j / blockSize), layer, 0) + valueShift;
             int inBlock = Math.min(blockSize, contextLength - j);
             for (int s = 0; s < inBlock; s++) {
-                accumulate(out, outOffset, kv, base + s * slotBytes, scores[j + s] * inv, headDim);
+                accumulate(out, outOffset, kv, base + s * slotBytes, scores[j + s] * inv, valueDim);
             }
         }
     }

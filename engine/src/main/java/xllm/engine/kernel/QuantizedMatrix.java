@@ -67,18 +67,18 @@ public final class QuantizedMatrix implements WeightMatrix {
     }
 
     @Override
-    public void multiply(float[] x, int tokens, float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
+    public void multiply(float[] x, int xOffset, int tokens, float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
         if (S.length() != 16) {
-            multiplyScalarDecode(x, tokens, out, outOffset, outStride, rowStart, rowEnd);
+            multiplyScalarDecode(x, xOffset, tokens, out, outOffset, outStride, rowStart, rowEnd);
             return;
         }
         for (int r = rowStart; r < rowEnd; r++) {
             int t = 0;
             for (; t + 4 <= tokens; t += 4) {
-                row1x4(r, x, t, out, outOffset + t * outStride + r, outStride);
+                row1x4(r, x, xOffset + t * cols, out, outOffset + t * outStride + r, outStride);
             }
             for (; t < tokens; t++) {
-                out[outOffset + t * outStride + r] = row1x1(r, x, t * cols);
+                out[outOffset + t * outStride + r] = row1x1(r, x, xOffset + t * cols);
             }
         }
     }
@@ -114,10 +114,10 @@ public final class QuantizedMatrix implements WeightMatrix {
     }
 
     /** One row against four tokens: each block decoded once, used four times. */
-    private void row1x4(int r, float[] x, int t, float[] out, int o, int outStride) {
+    private void row1x4(int r, float[] x, int x0, float[] out, int o, int outStride) {
         long base = r * rowBytes;
         int blockBytes = dtype.bytesPerBlock();
-        int x0 = t * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
+        int x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
         FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
         for (int b = 0; b < blocksPerRow; b++) {
             long block = base + (long) b * blockBytes;
@@ -137,13 +137,13 @@ public final class QuantizedMatrix implements WeightMatrix {
     }
 
     /** Portable path for vector shapes other than 16 floats. */
-    private void multiplyScalarDecode(float[] x, int tokens, float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
+    private void multiplyScalarDecode(float[] x, int xOffset, int tokens, float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
         float[] block = new float[BLOCK];
         int blockBytes = dtype.bytesPerBlock();
         for (int r = rowStart; r < rowEnd; r++) {
             long base = r * rowBytes;
             for (int t = 0; t < tokens; t++) {
-                int x0 = t * cols;
+                int x0 = xOffset + t * cols;
                 float s0 = 0;
                 for (int b = 0; b < blocksPerRow; b++) {
                     float scale = decoder.decode(base + (long) b * blockBytes, block, 0);

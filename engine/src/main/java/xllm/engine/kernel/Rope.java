@@ -17,7 +17,7 @@ public final class Rope {
     private int positions;
 
     public Rope(RopeScaling scaling, int rotaryDim) {
-        this(scaling.inverseFrequencies(rotaryDim), rotaryDim, 1f);
+        this(scaling.inverseFrequencies(rotaryDim), rotaryDim, scaling.attentionFactor());
     }
 
     public Rope(double[] inverseFrequencies, int rotaryDim, float attentionScale) {

@@ -66,7 +66,12 @@ public final class VectorKernels {
 
     /** {@code gate[i] = silu(gate[i]) * up[i]}, the SwiGLU activation. */
     public static void siluMul(float[] gate, float[] up, int n) {
-        for (int i = 0; i < n; i++) {
+        siluMul(gate, up, 0, n);
+    }
+
+    /** {@code siluMul} over {@code [offset, offset+n)} of both arrays. */
+    public static void siluMul(float[] gate, float[] up, int offset, int n) {
+        for (int i = offset; i < offset + n; i++) {
             float g = gate[i];
             gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
         }

@@ -14,11 +14,16 @@ public sealed interface WeightMatrix permits F32Matrix, Bf16Matrix, F16Matrix, Q
 
     /**
      * For every token {@code t < tokens} and row {@code r} in {@code [rowStart, rowEnd)}:
-     * {@code out[outOffset + t*outStride + r] = dot(W[r], x[t*cols() ...])}. The per-element arithmetic
-     * does not depend on {@code tokens} or on the row range, so a sequence's result is the same whatever
-     * batch it runs in.
+     * {@code out[outOffset + t*outStride + r] = dot(W[r], x[xOffset + t*cols() ...])}. The per-element
+     * arithmetic does not depend on {@code tokens} or on the row range, so a sequence's result is the same
+     * whatever batch it runs in.
      */
-    void multiply(float[] x, int tokens, float[] out, int outOffset, int outStride, int rowStart, int rowEnd);
+    void multiply(float[] x, int xOffset, int tokens, float[] out, int outOffset, int outStride, int rowStart, int rowEnd);
+
+    /** {@link #multiply(float[], int, int, float[], int, int, int, int)} with the tokens at the start of {@code x}. */
+    default void multiply(float[] x, int tokens, float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
+        multiply(x, 0, tokens, out, outOffset, outStride, rowStart, rowEnd);
+    }
 
     /** Row {@code r} decoded to floats (embedding lookup). */
     void copyRow(int row, float[] dst, int dstOffset);
@@ -32,6 +37,8 @@ public sealed interface WeightMatrix permits F32Matrix, Bf16Matrix, F16Matrix, Q
             case BF16 -> new Bf16Matrix(t);
             case F16 -> new F16Matrix(t);
             case Q8_0, Q4_0 -> new QuantizedMatrix(t);
+            case F8_E4M3 -> throw new IllegalArgumentException("FP8 tensor " + t.name()
+                    + " must be dequantized with its block scales before use (load it through LoadedWeights)");
         };
     }
 }

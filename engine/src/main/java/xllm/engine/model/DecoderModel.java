@@ -19,9 +19,17 @@ public final class DecoderModel implements CausalLM {
     private final float[] finalNorm;
     private final WeightMatrix lmHead;
     private final int kvFloatsPerSlot;
+    private final List<MtpHead> mtpHeads;
 
     public DecoderModel(ModelConfig config, WeightSource weights, WeightMatrix embedding, List<DecoderLayer> layers,
                         float[] finalNorm, WeightMatrix lmHead) {
+        this(config, weights, embedding, layers, finalNorm, lmHead, List.of());
+    }
+
+    /** @param mtpHeads the checkpoint's multi-token prediction modules, loaded but not run by {@link #forward} */
+    public DecoderModel(ModelConfig config, WeightSource weights, WeightMatrix embedding, List<DecoderLayer> layers,
+                        float[] finalNorm, WeightMatrix lmHead, List<MtpHead> mtpHeads) {
+        this.mtpHeads = List.copyOf(mtpHeads);
         this.config = config;
         this.weights = weights;
         this.embedding = embedding;
@@ -91,6 +99,16 @@ public final class DecoderModel implements CausalLM {
 
     public int vocabSize() {
         return lmHead.rows();
+    }
+
+    /** The decoder stack, for inspecting its layers (expert load counters, placements). */
+    public List<DecoderLayer> layers() {
+        return layers;
+    }
+
+    /** Multi-token prediction modules (DeepSeek-V3), in depth order; empty when the checkpoint has none. */
+    public List<MtpHead> mtpHeads() {
+        return mtpHeads;
     }
 
     @Override

@@ -79,7 +79,11 @@ public record ModelConfig(
                     ropeNode.path("factor").asDouble(1),
                     ropeNode.path("low_freq_factor").asDouble(1),
                     ropeNode.path("high_freq_factor").asDouble(4),
-                    ropeNode.path("original_max_position_embeddings").asInt(0));
+                    ropeNode.path("original_max_position_embeddings").asInt(0),
+                    ropeNode.path("beta_fast").asDouble(0),
+                    ropeNode.path("beta_slow").asDouble(0),
+                    ropeNode.path("mscale").asDouble(0),
+                    ropeNode.path("mscale_all_dim").asDouble(0));
             rope.inverseFrequencies(2); // rejects unsupported types now, not at the first request
         }
         int[] eos = ids(generation.get("eos_token_id"));

@@ -13,7 +13,9 @@ public enum DType {
     /** 32 int8 values and an F16 scale: 34 bytes per 32 elements. */
     Q8_0(32, 34),
     /** 32 4-bit values (offset by 8) and an F16 scale: 18 bytes per 32 elements. */
-    Q4_0(32, 18);
+    Q4_0(32, 18),
+    /** FP8 E4M3 (OCP "fn" variant: no infinities, max 448), scaled by a separate block-scale tensor. */
+    F8_E4M3(1, 1);
 
     private final int elementsPerBlock;
     private final int bytesPerBlock;
@@ -43,12 +45,13 @@ public enum DType {
         return Math.multiplyExact(elements / elementsPerBlock, (long) bytesPerBlock);
     }
 
-    /** The dtype named as safetensors names it ("F32", "BF16", "F16"), if supported. */
+    /** The dtype named as safetensors names it ("F32", "BF16", "F16", "F8_E4M3"), if supported. */
     public static Optional<DType> fromSafetensorsName(String name) {
         return switch (name) {
             case "F32" -> Optional.of(F32);
             case "BF16" -> Optional.of(BF16);
             case "F16" -> Optional.of(F16);
+            case "F8_E4M3" -> Optional.of(F8_E4M3);
             default -> Optional.empty();
         };
     }

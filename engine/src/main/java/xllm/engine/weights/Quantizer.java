@@ -14,7 +14,8 @@ public final class Quantizer {
 
     /** Whether {@code t} can be stored as {@code target}: a 2-D float tensor whose rows fill whole blocks. */
     public static boolean canQuantize(Tensor t, DType target) {
-        return t.rank() == 2 && !t.dtype().isBlockQuantized() && t.shape()[1] % target.elementsPerBlock() == 0;
+        boolean floats = t.dtype() == DType.F32 || t.dtype() == DType.BF16 || t.dtype() == DType.F16;
+        return t.rank() == 2 && floats && t.shape()[1] % target.elementsPerBlock() == 0;
     }
 
     /** A new tensor in {@code target} format, allocated in {@code arena}. */

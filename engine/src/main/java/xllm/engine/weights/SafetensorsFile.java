@@ -91,7 +91,7 @@ public final class SafetensorsFile implements AutoCloseable {
         }
         DType dtype = DType.fromSafetensorsName(dtypeNode.asText()).orElseThrow(() ->
                 new ModelFileException(path, what + ": unsupported dtype " + dtypeNode.asText()
-                        + " (supported: F32, BF16, F16)"));
+                        + " (supported: F32, BF16, F16, F8_E4M3)"));
         JsonNode shapeNode = entry.get("shape");
         if (shapeNode == null || !shapeNode.isArray() || shapeNode.size() > 8) {
             throw new ModelFileException(path, what + ": missing or invalid shape");

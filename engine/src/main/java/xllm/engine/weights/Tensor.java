@@ -11,6 +11,7 @@ import java.util.Arrays;
 public record Tensor(String name, DType dtype, long[] shape, MemorySegment data) {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED;
+    private static final float[] E4M3 = e4m3Table();
 
     public long elementCount() {
         long n = 1;
@@ -45,6 +46,7 @@ public record Tensor(String name, DType dtype, long[] shape, MemorySegment data)
                 int q = (j < 16 ? packed & 0x0F : packed >>> 4) - 8;
                 yield Float.float16ToFloat(data.get(I16, block)) * q;
             }
+            case F8_E4M3 -> e4m3ToFloat(data.get(ValueLayout.JAVA_BYTE, index));
         };
     }
 
@@ -77,6 +79,24 @@ public record Tensor(String name, DType dtype, long[] shape, MemorySegment data)
 
     public static float bf16ToFloat(short bits) {
         return Float.intBitsToFloat((bits & 0xFFFF) << 16);
+    }
+
+    /** FP8 E4M3 ("fn": exponent bias 7, subnormals, 0x7F and 0xFF are NaN, no infinities). */
+    public static float e4m3ToFloat(byte bits) {
+        return E4M3[bits & 0xFF];
+    }
+
+    private static float[] e4m3Table() {
+        float[] table = new float[256];
+        for (int b = 0; b < 256; b++) {
+            int exponent = (b >> 3) & 0xF;
+            int mantissa = b & 0x7;
+            float magnitude = exponent == 0xF && mantissa == 0x7 ? Float.NaN
+                    : exponent == 0 ? Math.scalb(mantissa / 8f, -6)
+                    : Math.scalb(1 + mantissa / 8f, exponent - 7);
+            table[b] = (b & 0x80) != 0 ? -magnitude : magnitude;
+        }
+        return table;
     }
 
     @Override

@@ -23,7 +23,7 @@ class ArchitectureFidelityTest {
     static final double TOLERANCE = 1e-4;
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama3", "qwen2", "qwen3"})
+    @ValueSource(strings = {"llama3", "qwen2", "qwen3", "qwen3_moe", "deepseek_v3"})
     void logitsAtEveryPositionMatchReference(String arch) {
         Path dir = TestData.fixture("arch/" + arch);
         JsonNode golden = Golden.read(dir.resolve("golden.json"));
@@ -60,7 +60,7 @@ class ArchitectureFidelityTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama3", "qwen2", "qwen3"})
+    @ValueSource(strings = {"llama3", "qwen2", "qwen3", "qwen3_moe", "deepseek_v3"})
     void greedyContinuationMatchesReference(String arch) {
         Path dir = TestData.fixture("arch/" + arch);
         JsonNode golden = Golden.read(dir.resolve("golden.json"));

@@ -1,0 +1,2 @@
+/** Mixture of experts: routers, grouped expert computation, and expert load balancing (EPLB). */
+package xllm.engine.moe;
