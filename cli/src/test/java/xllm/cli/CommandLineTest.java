@@ -1,0 +1,88 @@
+package xllm.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The command line as a user types it: the generate contract other tools rely on, and one-line errors. */
+class CommandLineTest {
+    record Run(int status, String out, String err) {
+    }
+
+    static Path root;
+
+    @BeforeAll
+    static void locateRoot() {
+        Path dir = Path.of("").toAbsolutePath();
+        while (!Files.isDirectory(dir.resolve("models"))) {
+            dir = dir.getParent();
+        }
+        root = dir;
+        System.setProperty("xllm.home", root.toString());
+    }
+
+    static Run run(String... args) {
+        PrintStream out = System.out;
+        PrintStream err = System.err;
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        ByteArrayOutputStream e = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
+        try {
+            int status = Main.run(args);
+            return new Run(status, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(out);
+            System.setErr(err);
+        }
+    }
+
+    @Test
+    void generateJsonIsOneLineWithTheGoldenContinuation() throws Exception {
+        JsonNode golden = new ObjectMapper().readTree(root.resolve("models/pycoder-22m/golden.json").toFile()).get("cases").get(0);
+        Run r = run("generate", "--prompt", golden.get("prompt").asText(), "--max-tokens", "32", "--temperature", "0",
+                "--ignore-eos", "--output", "json");
+        assertEquals(0, r.status(), r.err());
+        assertEquals(1, r.out().lines().count(), "exactly one line on stdout: " + r.out());
+        JsonNode line = new ObjectMapper().readTree(r.out());
+        assertEquals(golden.get("prompt_ids"), line.get("prompt_ids"));
+        assertEquals(golden.get("greedy_ids"), line.get("token_ids"));
+        assertEquals(golden.get("greedy_text").asText(), line.get("text").asText());
+        assertEquals("length", line.get("finish_reason").asText());
+    }
+
+    @Test
+    void tokenizePrintsIds() {
+        Run r = run("tokenize", "--text", "def fibonacci(n):");
+        assertEquals(0, r.status(), r.err());
+        assertEquals("{\"ids\":[334,286,515,264,1188,3950,689,939]}", r.out().strip());
+    }
+
+    @Test
+    void mistakesGetOneLineNamingTheProblem() {
+        Run unknown = run("generate", "--prompt", "x", "--max-tokenz", "3");
+        assertEquals(2, unknown.status());
+        assertTrue(unknown.err().contains("--max-tokenz") && unknown.err().strip().lines().count() == 1, unknown.err());
+        Run badId = run("generate", "--prompt-ids", "1,99999");
+        assertEquals(2, badId.status());
+        assertTrue(badId.err().contains("99999"), badId.err());
+        Run missing = run("generate", "--model", "/nonexistent/model", "--prompt", "x");
+        assertEquals(2, missing.status());
+        assertTrue(missing.err().contains("/nonexistent/model"), missing.err());
+        Run temperature = run("generate", "--prompt", "x", "--temperature", "-1");
+        assertEquals(2, temperature.status());
+        assertTrue(temperature.err().contains("temperature"), temperature.err());
+        Run command = run("frobnicate");
+        assertEquals(2, command.status());
+        assertTrue(command.err().contains("frobnicate"), command.err());
+    }
+}
