@@ -4,5 +4,6 @@ module xllm.cli {
     requires xllm.sched;
     requires xllm.http;
     requires java.net.http;
+    requires jdk.management;
     requires com.fasterxml.jackson.databind;
 }

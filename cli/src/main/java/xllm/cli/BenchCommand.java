@@ -13,7 +13,6 @@ import xllm.engine.model.ModelConfig;
 import xllm.engine.model.StepBatch;
 import xllm.engine.moe.MoeBenchmark;
 import xllm.engine.runner.ModelRunner;
-import xllm.engine.sample.Sampler;
 import xllm.kv.BlockTable;
 
 /**
@@ -74,9 +73,13 @@ final class BenchCommand {
             ModelRunner runner = loaded.runner;
             SplittableRandom random = new SplittableRandom(42);
             int vocab = runner.vocabSize();
-            // warm-up: compile the kernels before timing
-            prefill(runner, randomTokens(random, vocab, Math.min(promptLen, 64)));
-            decode(runner, random, 2, 16);
+            // warm-up: let the JIT compile every kernel shape (prefill tiles, 4-token and 1-token decode
+            // tiles) with full optimization before anything is timed
+            for (int i = 0; i < 3; i++) {
+                prefill(runner, randomTokens(random, vocab, Math.min(promptLen, 256)));
+                decode(runner, random, 8, 48);
+                decode(runner, random, 1, 48);
+            }
 
             double[] prefillRuns = new double[repeats];
             for (int r = 0; r < repeats; r++) {
@@ -98,12 +101,14 @@ final class BenchCommand {
             result.put("decode_tok_s", decodeTokS);
             result.put("peak_rss_mb", peakRssMb());
             result.put("decode_gbps", batch1 == null ? null : round(batch1 * weightGb));
+            result.put("alloc_bytes_per_step", allocatedPerStep);
             if (args.string("--output", "text").equals("json")) {
                 System.out.println(Json.line(result));
             } else {
                 System.out.printf("model %s, %d threads%n", dir, loaded.pool.threads());
                 System.out.printf("prefill (%d tokens): %.1f tok/s%n", promptLen, prefillTokS);
                 decodeTokS.forEach((b, v) -> System.out.printf("decode batch %s (%d steps): %.1f tok/s aggregate%n", b, genLen, v));
+                System.out.printf("engine thread allocated %d bytes per decode step (last batch size)%n", allocatedPerStep);
                 System.out.printf("peak RSS %d MB; batch-1 decode reads %.2f GB/s of weights%n",
                         result.get("peak_rss_mb"), batch1 == null ? 0.0 : batch1 * weightGb);
             }
@@ -134,6 +139,9 @@ final class BenchCommand {
         return seconds;
     }
 
+    /** Heap bytes the engine thread allocated per decode step in the last {@link #decode} run. */
+    private static long allocatedPerStep;
+
     /** Seconds for {@code steps} greedy decode steps of {@code batchSize} sequences together. */
     private static double decode(ModelRunner runner, SplittableRandom random, int batchSize, int steps) {
         int vocab = runner.vocabSize();
@@ -148,6 +156,8 @@ final class BenchCommand {
         }
         float[] logits = runner.execute(batch);
         int length = DECODE_PROMPT;
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long allocatedBefore = threads.getCurrentThreadAllocatedBytes();
         long start = System.nanoTime();
         for (int step = 0; step < steps; step++) {
             for (int s = 0; s < batchSize; s++) {
@@ -161,6 +171,7 @@ final class BenchCommand {
             length++;
         }
         double seconds = (System.nanoTime() - start) / 1e9;
+        allocatedPerStep = (threads.getCurrentThreadAllocatedBytes() - allocatedBefore) / steps;
         for (BlockTable t : tables) {
             t.releaseAll(runner.allocator());
         }
@@ -168,7 +179,13 @@ final class BenchCommand {
     }
 
     private static int argmax(float[] logits, int offset, int vocab) {
-        return Sampler.argmax(Arrays.copyOfRange(logits, offset, offset + vocab));
+        int best = offset;
+        for (int i = offset + 1; i < offset + vocab; i++) {
+            if (logits[i] > logits[best]) {
+                best = i;
+            }
+        }
+        return best - offset;
     }
 
     private static void require(boolean allocated) {

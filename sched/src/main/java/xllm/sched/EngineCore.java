@@ -1,6 +1,7 @@
 package xllm.sched;
 
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import xllm.api.FinishReason;
 import xllm.api.GenerateRequest;
@@ -68,7 +69,9 @@ final class EngineCore {
         scheduler.completeStep();
         int vocab = runner.vocabSize();
         long now = System.nanoTime();
-        for (Sequence seq : scheduler.scheduled()) {
+        List<Sequence> scheduled = scheduler.scheduled();
+        for (int i = 0; i < scheduled.size(); i++) {
+            Sequence seq = scheduled.get(i);
             int row = batch.sampleRow(seq.batchIndex);
             if (row < 0 || seq.finish != null) {
                 continue;

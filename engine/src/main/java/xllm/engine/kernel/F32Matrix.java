@@ -69,7 +69,7 @@ public final class F32Matrix implements WeightMatrix {
                 for (int k = 0, vecEnd = S.loopBound(cols); k < vecEnd; k += S.length()) {
                     a0 = load(b0, k).fma(FloatVector.fromArray(S, x, x0 + k), a0);
                 }
-                out[outOffset + t * outStride + r] = finish(a0, b0, x, x0);
+                out[outOffset + t * outStride + r] = a0.reduceLanes(VectorOperators.ADD) + tail(b0, x, x0);
             }
         }
     }
@@ -98,25 +98,25 @@ public final class F32Matrix implements WeightMatrix {
             a30 = w.fma(v0, a30); a31 = w.fma(v1, a31); a32 = w.fma(v2, a32); a33 = w.fma(v3, a33);
         }
         // reduced here, not in a helper taking vectors: vectors passed to a non-inlined call get boxed
-        out[o] = finish(a00, b0, x, x0);
-        out[o + 1] = finish(a10, b1, x, x0);
-        out[o + 2] = finish(a20, b2, x, x0);
-        out[o + 3] = finish(a30, b3, x, x0);
+        out[o] = a00.reduceLanes(VectorOperators.ADD) + tail(b0, x, x0);
+        out[o + 1] = a10.reduceLanes(VectorOperators.ADD) + tail(b1, x, x0);
+        out[o + 2] = a20.reduceLanes(VectorOperators.ADD) + tail(b2, x, x0);
+        out[o + 3] = a30.reduceLanes(VectorOperators.ADD) + tail(b3, x, x0);
         o += outStride;
-        out[o] = finish(a01, b0, x, x1);
-        out[o + 1] = finish(a11, b1, x, x1);
-        out[o + 2] = finish(a21, b2, x, x1);
-        out[o + 3] = finish(a31, b3, x, x1);
+        out[o] = a01.reduceLanes(VectorOperators.ADD) + tail(b0, x, x1);
+        out[o + 1] = a11.reduceLanes(VectorOperators.ADD) + tail(b1, x, x1);
+        out[o + 2] = a21.reduceLanes(VectorOperators.ADD) + tail(b2, x, x1);
+        out[o + 3] = a31.reduceLanes(VectorOperators.ADD) + tail(b3, x, x1);
         o += outStride;
-        out[o] = finish(a02, b0, x, x2);
-        out[o + 1] = finish(a12, b1, x, x2);
-        out[o + 2] = finish(a22, b2, x, x2);
-        out[o + 3] = finish(a32, b3, x, x2);
+        out[o] = a02.reduceLanes(VectorOperators.ADD) + tail(b0, x, x2);
+        out[o + 1] = a12.reduceLanes(VectorOperators.ADD) + tail(b1, x, x2);
+        out[o + 2] = a22.reduceLanes(VectorOperators.ADD) + tail(b2, x, x2);
+        out[o + 3] = a32.reduceLanes(VectorOperators.ADD) + tail(b3, x, x2);
         o += outStride;
-        out[o] = finish(a03, b0, x, x3);
-        out[o + 1] = finish(a13, b1, x, x3);
-        out[o + 2] = finish(a23, b2, x, x3);
-        out[o + 3] = finish(a33, b3, x, x3);
+        out[o] = a03.reduceLanes(VectorOperators.ADD) + tail(b0, x, x3);
+        out[o + 1] = a13.reduceLanes(VectorOperators.ADD) + tail(b1, x, x3);
+        out[o + 2] = a23.reduceLanes(VectorOperators.ADD) + tail(b2, x, x3);
+        out[o + 3] = a33.reduceLanes(VectorOperators.ADD) + tail(b3, x, x3);
     }
 
     /** Rows r..r+3 against the token at {@code x[x0]}: the decode shape. */
@@ -131,15 +131,19 @@ public final class F32Matrix implements WeightMatrix {
             a2 = load(b2, k).fma(v, a2);
             a3 = load(b3, k).fma(v, a3);
         }
-        out[o] = finish(a0, b0, x, x0);
-        out[o + 1] = finish(a1, b1, x, x0);
-        out[o + 2] = finish(a2, b2, x, x0);
-        out[o + 3] = finish(a3, b3, x, x0);
+        out[o] = a0.reduceLanes(VectorOperators.ADD) + tail(b0, x, x0);
+        out[o + 1] = a1.reduceLanes(VectorOperators.ADD) + tail(b1, x, x0);
+        out[o + 2] = a2.reduceLanes(VectorOperators.ADD) + tail(b2, x, x0);
+        out[o + 3] = a3.reduceLanes(VectorOperators.ADD) + tail(b3, x, x0);
     }
 
-    /** Lane sum plus the scalar tail: the same order on every path, so tiling never changes a result. */
-    private float finish(FloatVector acc, long rowBase, float[] x, int xBase) {
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+    /**
+     * The columns past the last full vector, summed separately and added to the lane sum the same way on
+     * every path, so tiling never changes a result. Takes no vectors: were it not inlined, passing vectors
+     * would box them.
+     */
+    private float tail(long rowBase, float[] x, int xBase) {
+        float sum = 0;
         for (int k = S.loopBound(cols); k < cols; k++) {
             sum += scalar(rowBase, k) * x[xBase + k];
         }

@@ -1,5 +1,6 @@
 package xllm.engine.model;
 
+import xllm.engine.kernel.ComputePool;
 import xllm.engine.kernel.Gemm;
 import xllm.engine.kernel.PagedAttention;
 import xllm.engine.kernel.Rope;
@@ -73,13 +74,56 @@ public final class GqaAttention implements AttentionLayer {
         Gemm.multiply(pass.pool(), wv, normed, tokens, v);
         rope.ensurePositions(batch.maxPosition());
 
-        PageArena arena = pass.kv();
-        int blockSize = arena.blockSize();
         ws.reserveScratch(Math.max(batch.maxPosition() + 1, headDim));
-        pass.pool().parallelFor(tokens, 1, (start, end, worker) -> {
+        Step step = steps.get();
+        step.begin(pass, layer, q, k, v, attn);
+        try {
+            pass.pool().parallelFor(tokens, 1, step.prepare);
+            pass.pool().parallelFor(tokens * numHeads, 1, step.attend);
+        } finally {
+            step.end();
+        }
+        Gemm.multiply(pass.pool(), wo, attn, tokens, out);
+    }
+
+    /**
+     * The per-token work of one forward call, reused from call to call by the calling thread so that the
+     * parallel loops allocate nothing; the pool's threads read it during the loops.
+     */
+    private final class Step {
+        final ComputePool.RangeTask prepare = this::prepare;
+        final ComputePool.RangeTask attend = this::attend;
+        ForwardPass pass;
+        int layer;
+        float[] q;
+        float[] k;
+        float[] v;
+        float[] attn;
+
+        void begin(ForwardPass pass, int layer, float[] q, float[] k, float[] v, float[] attn) {
+            this.pass = pass;
+            this.layer = layer;
+            this.q = q;
+            this.k = k;
+            this.v = v;
+            this.attn = attn;
+        }
+
+        void end() {
+            pass = null;
+            q = k = v = attn = null;
+        }
+
+        /** Biases, q/k norms and rotary positions, then the new keys and values into the paged cache. */
+        private void prepare(int start, int end, int worker) {
+            StepBatch batch = pass.batch();
+            PageArena arena = pass.kv();
+            int blockSize = arena.blockSize();
+            int qDim = numHeads * headDim;
+            int kvDim = numKvHeads * headDim;
+            float[] scratch = pass.workspace().scratch(worker);
             for (int t = start; t < end; t++) {
                 int position = batch.position(t);
-                float[] scratch = ws.scratch(worker);
                 prepareHeads(q, t * qDim, numHeads, bq, qNorm, position, scratch);
                 prepareHeads(k, t * kvDim, numKvHeads, bk, kNorm, position, scratch);
                 addBias(v, t * kvDim, bv);
@@ -88,23 +132,26 @@ public final class GqaAttention implements AttentionLayer {
                 arena.writeSlot(block, layer, position % blockSize, k, t * kvDim, kvDim, 0);
                 arena.writeSlot(block, layer, position % blockSize, v, t * kvDim, kvDim, kvDim);
             }
-        });
+        }
 
-        ws.reserveScratch(batch.maxPosition() + 1);
-        int group = numHeads / numKvHeads;
-        pass.pool().parallelFor(tokens * numHeads, 1, (start, end, worker) -> {
-            float[] scores = ws.scratch(worker);
+        /** Attention of each (token, head) pair over the token's whole context. */
+        private void attend(int start, int end, int worker) {
+            StepBatch batch = pass.batch();
+            int qDim = numHeads * headDim;
+            int group = numHeads / numKvHeads;
+            float[] scores = pass.workspace().scratch(worker);
             for (int i = start; i < end; i++) {
                 int t = i / numHeads;
                 int h = i % numHeads;
                 BlockTable table = batch.table(batch.sequenceOf(t));
-                PagedAttention.attend(arena, layer, table, batch.position(t) + 1,
+                PagedAttention.attend(pass.kv(), layer, table, batch.position(t) + 1,
                         q, t * qDim + h * headDim, h / group, numKvHeads, headDim, scale,
                         attn, t * qDim + h * headDim, scores);
             }
-        });
-        Gemm.multiply(pass.pool(), wo, attn, tokens, out);
+        }
     }
+
+    private final ThreadLocal<Step> steps = ThreadLocal.withInitial(Step::new);
 
     private void prepareHeads(float[] x, int offset, int heads, float[] bias, float[] norm, int position, float[] scratch) {
         addBias(x, offset, bias);

@@ -21,6 +21,7 @@ public final class ModelRunner implements AutoCloseable {
     private final Workspace workspace;
     private final int vocabSize;
     private float[] logits = new float[0];
+    private ForwardPass pass;
 
     public ModelRunner(CausalLM model, ComputePool pool, int numBlocks, int blockSize) {
         this.model = model;
@@ -46,7 +47,10 @@ public final class ModelRunner implements AutoCloseable {
         if (logits.length < needed) {
             logits = new float[Math.max(needed, logits.length * 2)];
         }
-        model.forward(new ForwardPass(batch, arena, workspace, pool), logits);
+        if (pass == null || pass.batch() != batch) {
+            pass = new ForwardPass(batch, arena, workspace, pool); // once per batch object, not per step
+        }
+        model.forward(pass, logits);
         return logits;
     }
 
