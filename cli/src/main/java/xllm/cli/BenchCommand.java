@@ -10,6 +10,7 @@ import java.util.SplittableRandom;
 import java.util.Set;
 import java.util.stream.Stream;
 import xllm.engine.model.ModelConfig;
+import xllm.engine.weights.DType;
 import xllm.engine.model.StepBatch;
 import xllm.engine.moe.MoeBenchmark;
 import xllm.engine.runner.ModelRunner;
@@ -94,7 +95,7 @@ final class BenchCommand {
                 decodeTokS.put(Integer.toString(b), round(median(runs)));
             }
             double prefillTokS = median(prefillRuns);
-            double weightGb = weightBytes(dir) / 1e9;
+            double weightGb = weightBytesRead(dir, loaded, LoadedModel.quantization(args)) / 1e9;
             Double batch1 = decodeTokS.get("1");
             Map<String, Object> result = new LinkedHashMap<>();
             result.put("prefill_tok_s", round(prefillTokS));
@@ -206,6 +207,20 @@ final class BenchCommand {
 
     private static double round(double v) {
         return Math.round(v * 10) / 10.0;
+    }
+
+    /**
+     * Weight bytes one decode step reads: the stored files, or, when quantized at load, the parameter count
+     * (file bytes over the stored width) times the quantized width.
+     */
+    private static double weightBytesRead(Path dir, LoadedModel loaded, DType quantization) {
+        long stored = weightBytes(dir);
+        if (quantization == null) {
+            return stored;
+        }
+        String dtype = loaded.model.config().raw().path("torch_dtype").asText(loaded.model.config().raw().path("dtype").asText("float32"));
+        int storedWidth = dtype.equals("float32") ? 4 : 2;
+        return (double) stored / storedWidth * quantization.bytesPerBlock() / quantization.elementsPerBlock();
     }
 
     private static long weightBytes(Path dir) {
