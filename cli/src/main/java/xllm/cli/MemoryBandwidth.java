@@ -17,7 +17,7 @@ final class MemoryBandwidth {
     static int run(String[] argv) {
         Args args = Args.parse("bench membw", argv, 2, Set.of("--mb", "--threads"), Set.of());
         long bytes = (long) args.integer("--mb", 512) << 20;
-        try (Arena arena = Arena.ofConfined(); ComputePool pool = new ComputePool(GenerateCommand.threads(args))) {
+        try (Arena arena = Arena.ofShared(); ComputePool pool = new ComputePool(GenerateCommand.threads(args))) {
             MemorySegment src = arena.allocate(bytes, 4096);
             MemorySegment dst = arena.allocate(bytes, 4096);
             src.fill((byte) 1);
