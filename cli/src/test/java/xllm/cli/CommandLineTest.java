@@ -68,6 +68,19 @@ class CommandLineTest {
     }
 
     @Test
+    void benchmarksPrintTheirFigures() throws Exception {
+        Run membw = run("bench", "membw", "--mb", "16");
+        assertEquals(0, membw.status(), membw.err());
+        assertTrue(membw.out().matches("(?s)copy bandwidth: [0-9.]+ GB/s.*"), membw.out());
+        Run offline = run("bench", "offline", "--model", root.resolve("models/pycoder-draft-4m").toString(),
+                "--batch", "1,4", "--prompt-len", "32", "--gen-len", "8", "--repeats", "1", "--output", "json");
+        assertEquals(0, offline.status(), offline.err());
+        JsonNode result = new ObjectMapper().readTree(offline.out());
+        assertTrue(result.get("prefill_tok_s").asDouble() > 0 && result.at("/decode_tok_s/4").asDouble() > 0, offline.out());
+        assertTrue(result.has("peak_rss_mb") && result.has("decode_gbps"), offline.out());
+    }
+
+    @Test
     void mistakesGetOneLineNamingTheProblem() {
         Run unknown = run("generate", "--prompt", "x", "--max-tokenz", "3");
         assertEquals(2, unknown.status());
