@@ -1,12 +1,16 @@
 package xllm.engine.kernel;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * A fixed set of compute threads, sized to the cores, that split one parallel loop at a time. Workers
- * spin briefly after each loop (the next kernel usually follows within microseconds), then park; the
- * calling thread takes part as worker 0. One caller at a time: the engine loop that owns the model.
+ * A fixed set of compute threads, sized to the cores, that split one parallel loop at a time. The loop's
+ * range is cut into chunks that every participant claims from a shared counter, the calling thread
+ * included: when a worker is slow to wake (a busy machine, other processes on the same cores), the
+ * others take its chunks instead of waiting for it. Workers spin briefly after each loop (the next
+ * kernel usually follows within microseconds), then park. One caller at a time: the engine loop that
+ * owns the model.
  */
 public final class ComputePool implements AutoCloseable {
     /** The body of a parallel loop: handles indices {@code [start, end)} on worker {@code worker}. */
@@ -16,14 +20,23 @@ public final class ComputePool implements AutoCloseable {
     }
 
     private static final int SPIN_ITERATIONS = 20_000;
+    /** Chunks per thread: enough for others to take over a late thread's share, few enough to stay cheap. */
+    private static final int CHUNKS_PER_THREAD = 1;
 
     private final Thread[] workers;
-    private final AtomicInteger pending = new AtomicInteger();
+    /**
+     * The loop's generation (high 32 bits), chunk count (16 bits) and next unclaimed chunk (low 16 bits) in
+     * one word: a claim succeeds only while its own loop has chunks left, so a thread late from an earlier
+     * loop can never claim, or misread the parameters of, the next one.
+     */
+    private final AtomicLong claims = new AtomicLong();
+    private final AtomicInteger doneChunks = new AtomicInteger();
     private volatile long generation;
     private volatile boolean closed;
     private volatile RangeTask task;
     private volatile int size;
-    private volatile int grain;
+    private volatile int chunkSize;
+    private volatile int chunks;
     private volatile Throwable failure;
 
     public ComputePool(int threads) {
@@ -47,8 +60,8 @@ public final class ComputePool implements AutoCloseable {
     }
 
     /**
-     * Runs {@code task} over {@code [0, n)} split into one contiguous range per thread, each range a
-     * multiple of {@code grain} (except the last), and returns when every range is done.
+     * Runs {@code task} over {@code [0, n)} in contiguous chunks, each a multiple of {@code grain} long
+     * (except the last), and returns when every chunk is done.
      */
     public void parallelFor(int n, int grain, RangeTask task) {
         if (n <= 0) {
@@ -59,18 +72,23 @@ public final class ComputePool implements AutoCloseable {
             task.run(0, n, 0);
             return;
         }
+        int grains = (n + grain - 1) / grain;
+        int chunkCount = Math.min(grains, Math.min(threads * CHUNKS_PER_THREAD, 0xFFFF));
         this.task = task;
         this.size = n;
-        this.grain = grain;
+        this.chunkSize = (grains + chunkCount - 1) / chunkCount * grain;
+        this.chunks = (n + chunkSize - 1) / chunkSize;
         this.failure = null;
-        pending.set(workers.length);
-        generation++;
+        doneChunks.set(0);
+        long gen = generation + 1;
+        claims.set(gen << 32 | (long) chunks << 16);
+        generation = gen;
         for (Thread w : workers) {
             LockSupport.unpark(w);
         }
-        runShare(0);
+        runChunks(0, gen);
         int spins = 0;
-        while (pending.get() != 0) {
+        while (doneChunks.get() != chunks) {
             if (++spins > SPIN_ITERATIONS) {
                 Thread.yield();
             } else {
@@ -84,17 +102,29 @@ public final class ComputePool implements AutoCloseable {
         }
     }
 
-    private void runShare(int worker) {
+    /** Claims and runs chunks of loop {@code gen} until none is left. */
+    private void runChunks(int worker, long gen) {
+        RangeTask t = task;
+        int length = chunkSize;
         int n = size;
-        int g = grain;
-        int chunks = (n + g - 1) / g;
-        int threads = threads();
-        int startChunk = (int) ((long) chunks * worker / threads);
-        int endChunk = (int) ((long) chunks * (worker + 1) / threads);
-        int start = Math.min(n, startChunk * g);
-        int end = Math.min(n, endChunk * g);
-        if (start < end) {
-            task.run(start, end, worker);
+        while (true) {
+            long claim = claims.get();
+            int c = (int) (claim & 0xFFFF);
+            int total = (int) ((claim >>> 16) & 0xFFFF);
+            if (claim >>> 32 != gen || c >= total) {
+                return;
+            }
+            if (!claims.compareAndSet(claim, claim + 1)) {
+                continue;
+            }
+            try {
+                int start = c * length;
+                t.run(start, Math.min(n, start + length), worker);
+            } catch (Throwable e) {
+                failure = e;
+            } finally {
+                doneChunks.incrementAndGet();
+            }
         }
     }
 
@@ -113,13 +143,7 @@ public final class ComputePool implements AutoCloseable {
                 return;
             }
             seen = generation;
-            try {
-                runShare(worker);
-            } catch (Throwable t) {
-                failure = t;
-            } finally {
-                pending.decrementAndGet();
-            }
+            runChunks(worker, seen);
         }
     }
 

@@ -29,6 +29,7 @@ public final class QuantizedMatrix implements WeightMatrix {
     private final int blocksPerRow;
     private final long rowBytes;
     private final BlockDecoder decoder;
+    private final boolean q8;
 
     QuantizedMatrix(Tensor t) {
         this.data = t.data();
@@ -38,6 +39,7 @@ public final class QuantizedMatrix implements WeightMatrix {
         this.blocksPerRow = cols / BLOCK;
         this.rowBytes = (long) blocksPerRow * dtype.bytesPerBlock();
         this.decoder = dtype == DType.Q8_0 ? new Q8Decoder(data) : new Q4Decoder(data);
+        this.q8 = dtype == DType.Q8_0;
     }
 
     @Override
@@ -72,26 +74,100 @@ public final class QuantizedMatrix implements WeightMatrix {
             multiplyScalarDecode(x, xOffset, tokens, out, outOffset, outStride, rowStart, rowEnd);
             return;
         }
-        for (int r = rowStart; r < rowEnd; r++) {
+        if (tokens < 4) {
+            // the decode shape: kept to one small hot loop so the JIT compiles it early and fully
+            for (int r = rowStart; r < rowEnd; r++) {
+                for (int t = 0; t < tokens; t++) {
+                    out[outOffset + t * outStride + r] = row1x1(r, x, xOffset + t * cols);
+                }
+            }
+            return;
+        }
+        multiplyBatch(x, xOffset, tokens, out, outOffset, outStride, rowStart, rowEnd);
+    }
+
+    /** Four or more tokens: two rows by four tokens per tile, the remainders one at a time. */
+    private void multiplyBatch(float[] x, int xOffset, int tokens, float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
+        int r = rowStart;
+        for (; r + 2 <= rowEnd; r += 2) {
             int t = 0;
             for (; t + 4 <= tokens; t += 4) {
-                row1x4(r, x, xOffset + t * cols, out, outOffset + t * outStride + r, outStride);
+                rows2x4(r, x, xOffset + t * cols, out, outOffset + t * outStride + r, outStride);
             }
             for (; t < tokens; t++) {
+                out[outOffset + t * outStride + r] = row1x1(r, x, xOffset + t * cols);
+                out[outOffset + t * outStride + r + 1] = row1x1(r + 1, x, xOffset + t * cols);
+            }
+        }
+        for (; r < rowEnd; r++) {
+            for (int t = 0; t < tokens; t++) {
                 out[outOffset + t * outStride + r] = row1x1(r, x, xOffset + t * cols);
             }
         }
     }
 
-    /** The 16 weights of one half block, unscaled: Q8 bytes, or Q4 nibbles (low half, then high). */
-    private FloatVector half(long block, int part) {
-        if (dtype == DType.Q8_0) {
-            return (FloatVector) ByteVector.fromMemorySegment(B16, data, block + 2 + part * 16L, LE)
-                    .convertShape(VectorOperators.B2F, S, 0);
+    /** Two rows against four tokens: each x vector loaded once for both rows, each block decoded once. */
+    private void rows2x4(int r, float[] x, int x0, float[] out, int o, int outStride) {
+        long base0 = r * rowBytes;
+        long base1 = base0 + rowBytes;
+        int blockBytes = dtype.bytesPerBlock();
+        int x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
+        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+        FloatVector c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+        for (int b = 0; b < blocksPerRow; b++) {
+            long block0 = base0 + (long) b * blockBytes;
+            long block1 = base1 + (long) b * blockBytes;
+            int k = b * BLOCK;
+            FloatVector lo0 = (q8 ? q8(block0, 0) : q4Low(block0));
+            FloatVector hi0 = (q8 ? q8(block0, 1) : q4High(block0));
+            FloatVector lo1 = (q8 ? q8(block1, 0) : q4Low(block1));
+            FloatVector hi1 = (q8 ? q8(block1, 1) : q4High(block1));
+            FloatVector d0 = FloatVector.broadcast(S, scale(block0));
+            FloatVector d1 = FloatVector.broadcast(S, scale(block1));
+            FloatVector xl = FloatVector.fromArray(S, x, x0 + k);
+            FloatVector xh = FloatVector.fromArray(S, x, x0 + k + 16);
+            a0 = hi0.fma(xh, lo0.mul(xl)).fma(d0, a0);
+            c0 = hi1.fma(xh, lo1.mul(xl)).fma(d1, c0);
+            xl = FloatVector.fromArray(S, x, x1 + k);
+            xh = FloatVector.fromArray(S, x, x1 + k + 16);
+            a1 = hi0.fma(xh, lo0.mul(xl)).fma(d0, a1);
+            c1 = hi1.fma(xh, lo1.mul(xl)).fma(d1, c1);
+            xl = FloatVector.fromArray(S, x, x2 + k);
+            xh = FloatVector.fromArray(S, x, x2 + k + 16);
+            a2 = hi0.fma(xh, lo0.mul(xl)).fma(d0, a2);
+            c2 = hi1.fma(xh, lo1.mul(xl)).fma(d1, c2);
+            xl = FloatVector.fromArray(S, x, x3 + k);
+            xh = FloatVector.fromArray(S, x, x3 + k + 16);
+            a3 = hi0.fma(xh, lo0.mul(xl)).fma(d0, a3);
+            c3 = hi1.fma(xh, lo1.mul(xl)).fma(d1, c3);
         }
+        out[o] = a0.reduceLanes(VectorOperators.ADD);
+        out[o + 1] = c0.reduceLanes(VectorOperators.ADD);
+        out[o + outStride] = a1.reduceLanes(VectorOperators.ADD);
+        out[o + outStride + 1] = c1.reduceLanes(VectorOperators.ADD);
+        out[o + 2 * outStride] = a2.reduceLanes(VectorOperators.ADD);
+        out[o + 2 * outStride + 1] = c2.reduceLanes(VectorOperators.ADD);
+        out[o + 3 * outStride] = a3.reduceLanes(VectorOperators.ADD);
+        out[o + 3 * outStride + 1] = c3.reduceLanes(VectorOperators.ADD);
+    }
+
+    // Each of these stays well under the JIT's inlining limits: a call that is not inlined would box its vector.
+
+    /** Q8_0: the 16 int8 weights of half {@code part} of a block, unscaled. */
+    private FloatVector q8(long block, int part) {
+        return (FloatVector) ByteVector.fromMemorySegment(B16, data, block + 2 + part * 16L, LE).convertShape(VectorOperators.B2F, S, 0);
+    }
+
+    /** Q4_0: the low nibbles of a block's 16 bytes (its first 16 weights), unscaled. */
+    private FloatVector q4Low(long block) {
         ByteVector packed = ByteVector.fromMemorySegment(B16, data, block + 2, LE);
-        ByteVector nibbles = part == 0 ? packed.and((byte) 0x0F) : packed.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F);
-        return (FloatVector) nibbles.sub((byte) 8).convertShape(VectorOperators.B2F, S, 0);
+        return (FloatVector) packed.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2F, S, 0);
+    }
+
+    /** Q4_0: the high nibbles of a block's 16 bytes (its last 16 weights), unscaled. */
+    private FloatVector q4High(long block) {
+        ByteVector packed = ByteVector.fromMemorySegment(B16, data, block + 2, LE);
+        return (FloatVector) packed.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2F, S, 0);
     }
 
     private float scale(long block) {
@@ -106,34 +182,11 @@ public final class QuantizedMatrix implements WeightMatrix {
         for (int b = 0; b < blocksPerRow; b++) {
             long block = base + (long) b * blockBytes;
             int k = x0 + b * BLOCK;
-            FloatVector sum = half(block, 0).mul(FloatVector.fromArray(S, x, k));
-            sum = half(block, 1).fma(FloatVector.fromArray(S, x, k + 16), sum);
+            FloatVector sum = (q8 ? q8(block, 0) : q4Low(block)).mul(FloatVector.fromArray(S, x, k));
+            sum = (q8 ? q8(block, 1) : q4High(block)).fma(FloatVector.fromArray(S, x, k + 16), sum);
             acc = sum.fma(FloatVector.broadcast(S, scale(block)), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
-    }
-
-    /** One row against four tokens: each block decoded once, used four times. */
-    private void row1x4(int r, float[] x, int x0, float[] out, int o, int outStride) {
-        long base = r * rowBytes;
-        int blockBytes = dtype.bytesPerBlock();
-        int x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
-        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
-        for (int b = 0; b < blocksPerRow; b++) {
-            long block = base + (long) b * blockBytes;
-            int k = b * BLOCK;
-            FloatVector lo = half(block, 0);
-            FloatVector hi = half(block, 1);
-            FloatVector d = FloatVector.broadcast(S, scale(block));
-            a0 = hi.fma(FloatVector.fromArray(S, x, x0 + k + 16), lo.mul(FloatVector.fromArray(S, x, x0 + k))).fma(d, a0);
-            a1 = hi.fma(FloatVector.fromArray(S, x, x1 + k + 16), lo.mul(FloatVector.fromArray(S, x, x1 + k))).fma(d, a1);
-            a2 = hi.fma(FloatVector.fromArray(S, x, x2 + k + 16), lo.mul(FloatVector.fromArray(S, x, x2 + k))).fma(d, a2);
-            a3 = hi.fma(FloatVector.fromArray(S, x, x3 + k + 16), lo.mul(FloatVector.fromArray(S, x, x3 + k))).fma(d, a3);
-        }
-        out[o] = a0.reduceLanes(VectorOperators.ADD);
-        out[o + outStride] = a1.reduceLanes(VectorOperators.ADD);
-        out[o + 2 * outStride] = a2.reduceLanes(VectorOperators.ADD);
-        out[o + 3 * outStride] = a3.reduceLanes(VectorOperators.ADD);
     }
 
     /** Portable path for vector shapes other than 16 floats. */
