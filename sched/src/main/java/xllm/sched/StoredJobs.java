@@ -36,17 +36,15 @@ public final class StoredJobs implements JobService, AutoCloseable {
     /** @param concurrency requests of all jobs that run at once */
     public StoredJobs(Path stateDir, int concurrency) {
         this.jobsDir = stateDir.resolve("jobs");
-        try {
-            Files.createDirectories(jobsDir);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create the job directory " + jobsDir + "; choose another with --state-dir", e);
-        }
         this.pool = Executors.newFixedThreadPool(concurrency, Thread.ofVirtual().name("xllm-job-", 0).factory());
     }
 
     @Override
     public void start(Runner value) {
         this.runner = value;
+        if (!Files.isDirectory(jobsDir)) {
+            return; // no job was ever submitted here; the directory appears with the first
+        }
         try (Stream<Path> jobs = Files.list(jobsDir)) {
             for (Path job : jobs.sorted().toList()) {
                 if (!Files.exists(job.resolve("complete"))) {
@@ -67,13 +65,14 @@ public final class StoredJobs implements JobService, AutoCloseable {
         String id = REQUEST_ID_PREFIX + Long.toString(System.currentTimeMillis(), 36)
                 + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
         try {
+            Files.createDirectories(jobsDir);
             Path staging = Files.createTempDirectory(jobsDir, ".new-");
             for (int i = 0; i < requestBodies.size(); i++) {
                 Files.writeString(staging.resolve("request-" + i + ".json"), requestBodies.get(i));
             }
             Files.move(staging, jobsDir.resolve(id), StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot store job under " + jobsDir, e);
+            throw new UncheckedIOException("cannot store a job under " + jobsDir + "; choose another --state-dir", e);
         }
         if (runner != null) {
             enqueue(id);
