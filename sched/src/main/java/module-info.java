@@ -1,8 +1,17 @@
-/** Scheduling: continuous batching per engine instance, the engine loop and the service facade. */
+/**
+ * Scheduling: continuous batching per engine instance, the engine loop and the service facade; the router,
+ * workers, shared-memory channels, journal and supervision of several engine processes on one machine.
+ */
 module xllm.sched {
     requires transitive xllm.engine;
     requires com.lmax.disruptor;
     requires org.agrona;
+    // Chronicle ships automatic modules; the router and workers share queues and a map through them.
+    requires chronicle.queue;
+    requires chronicle.map;
+    requires chronicle.wire;
+    requires chronicle.bytes;
 
     exports xllm.sched;
+    exports xllm.sched.cluster;
 }

@@ -7,6 +7,7 @@ public final class Main {
     private static final String USAGE = """
             usage: xllm <command> [options]
               serve      serve a model with an OpenAI-compatible HTTP API
+              worker     one engine process of serve --workers (started by the router)
               generate   complete a prompt with a model
               tokenize   print the token ids of a text
               bench      measure throughput (bench offline | serve | membw)
@@ -32,11 +33,12 @@ public final class Main {
             }
             return switch (args[0]) {
                 case "serve" -> ServeCommand.run(args);
+                case "worker" -> WorkerCommand.run(args);
                 case "generate" -> GenerateCommand.run(args);
                 case "synth" -> SynthCommand.run(args);
                 case "tokenize" -> TokenizeCommand.run(args);
                 case "bench" -> BenchCommand.run(args);
-                default -> throw new UsageException("unknown command \"" + args[0] + "\" (commands: serve, generate, tokenize, bench, synth)");
+                default -> throw new UsageException("unknown command \"" + args[0] + "\" (commands: serve, worker, generate, tokenize, bench, synth)");
             };
         } catch (UsageException e) {
             System.err.println("xllm: " + e.getMessage());
@@ -59,6 +61,7 @@ public final class Main {
             case "tokenize" -> TokenizeCommand.USAGE;
             case "bench" -> BenchCommand.USAGE;
             case "serve" -> ServeCommand.USAGE;
+            case "worker" -> WorkerCommand.USAGE;
             case "synth" -> SynthCommand.USAGE;
             default -> USAGE;
         };

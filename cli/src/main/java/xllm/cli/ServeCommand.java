@@ -1,12 +1,16 @@
 package xllm.cli;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import xllm.http.OpenAiServer;
 import xllm.http.ServerOptions;
 import xllm.sched.EngineService;
 import xllm.sched.SchedulerConfig;
+import xllm.sched.StoredJobs;
+import xllm.sched.cluster.ClusterService;
 
 /**
  * {@code xllm serve}: the OpenAI-compatible server for one model. The HTTP port opens at once and answers
@@ -16,11 +20,18 @@ final class ServeCommand {
     static final String USAGE = """
             usage: xllm serve [--model DIR|FILE.gguf] [--quantization q8_0|q4_0] [--host 127.0.0.1] [--port 8080] [--api-key KEY] [--served-model-name NAME]
                               [--max-num-batched-tokens 2048] [--max-num-seqs 64] [--max-waiting 1024]
-                              [--no-prefix-caching] [--block-size 16] [--kv-cache-mb 512] [--threads N] [--max-body-mb 4]""";
+                              [--no-prefix-caching] [--block-size 16] [--kv-cache-mb 512] [--threads N] [--max-body-mb 4]
+                              [--workers N [--shm-dir /dev/shm/xllm-PORT]] [--state-dir /var/tmp/xllm-PORT]
+              --workers N   a router process plus N worker processes sharing memory; each worker gets --kv-cache-mb
+                            and its share of the cores (--threads, per worker)
+              --state-dir   where offline jobs (POST /v1/jobs) and their results are kept across restarts""";
 
     private static final Set<String> OPTIONS = Set.of("--model", "--host", "--port", "--api-key", "--served-model-name",
             "--max-num-batched-tokens", "--max-num-seqs", "--max-waiting", "--block-size", "--kv-cache-mb", "--threads", "--max-body-mb",
-            "--quantization");
+            "--quantization", "--workers", "--shm-dir", "--state-dir");
+
+    /** Job requests that run at once, leaving the rest of the capacity to interactive traffic. */
+    private static final int JOB_CONCURRENCY = 4;
 
     private ServeCommand() {
     }
@@ -44,15 +55,20 @@ final class ServeCommand {
             throw new UsageException(e.getMessage());
         }
         String name = args.string("--served-model-name", dir.getFileName().toString());
-        EngineService service = EngineService.startLoading(new EngineService.Options(dir, LoadedModel.quantization(args), name,
-                GenerateCommand.threads(args), GenerateCommand.kvBytes(args), blockSize, scheduler));
         ServerOptions options = new ServerOptions(args.string("--host", "127.0.0.1"), port, args.string("--api-key", null),
                 (long) args.integer("--max-body-mb", 4) << 20, name);
-        OpenAiServer server = OpenAiServer.start(service, options);
+        StoredJobs jobs = new StoredJobs(Path.of(args.string("--state-dir", "/var/tmp/xllm-" + port)), JOB_CONCURRENCY);
+        if (args.has("--workers")) {
+            return serveWithWorkers(args, argv, dir, name, port, blockSize, scheduler, options, jobs);
+        }
+        EngineService service = EngineService.startLoading(new EngineService.Options(dir, LoadedModel.quantization(args), name,
+                GenerateCommand.threads(args), GenerateCommand.kvBytes(args), blockSize, scheduler));
+        OpenAiServer server = OpenAiServer.start(service, jobs, null, options);
         System.err.println("xllm: serving " + name + " on http://" + options.host() + ":" + server.port() + " (loading the model)");
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.close();
+            jobs.close();
             service.close();
             stopped.countDown();
         }));
@@ -64,6 +80,38 @@ final class ServeCommand {
             throw new UsageException("cannot load model " + dir + ": " + service.loadFailure().getMessage());
         }
         System.err.println("xllm: model loaded; ready");
+        stopped.await();
+        return 0;
+    }
+
+    /** The router: HTTP here, the engines in {@code --workers} processes started with this command's model options. */
+    private static int serveWithWorkers(Args args, String[] argv, Path dir, String name, int port, int blockSize,
+            SchedulerConfig scheduler, ServerOptions options, StoredJobs jobs) throws InterruptedException {
+        int workers = args.integer("--workers", 1);
+        if (workers < 1 || workers > 16) {
+            throw new UsageException("--workers must be in 1..16, got " + workers);
+        }
+        int threads = args.has("--threads") ? args.integer("--threads", 1)
+                : Math.max(1, Runtime.getRuntime().availableProcessors() / workers);
+        List<String> command = new ArrayList<>(WorkerCommand.launcher());
+        command.add("worker");
+        command.addAll(WorkerCommand.engineOptions(argv, threads));
+        Path shm = Path.of(args.string("--shm-dir", "/dev/shm/xllm-" + port));
+        ClusterService service = ClusterService.start(new ClusterService.Options(shm, workers, command, dir, name, blockSize, scheduler));
+        OpenAiServer server = OpenAiServer.start(service, jobs, service, options);
+        System.err.println("xllm: serving " + name + " on http://" + options.host() + ":" + server.port() + " with " + workers
+                + " workers of " + threads + " threads (shared memory " + shm + ")");
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            jobs.close();
+            service.close();
+            stopped.countDown();
+        }));
+        while (!service.ready()) {
+            Thread.sleep(20);
+        }
+        System.err.println("xllm: all workers loaded; ready");
         stopped.await();
         return 0;
     }

@@ -6,12 +6,16 @@ import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.util.Objects;
 import xllm.api.InferenceService;
+import xllm.api.JobService;
+import xllm.api.WorkerPool;
 import xllm.api.ServiceException;
 import xllm.http.endpoint.GenerationEndpoint;
+import xllm.http.endpoint.JobsEndpoint;
 import xllm.http.endpoint.ModelsEndpoint;
 import xllm.http.endpoint.ProbeEndpoint;
 import xllm.http.endpoint.ServedModel;
 import xllm.http.endpoint.TokenizeEndpoint;
+import xllm.http.endpoint.WorkersEndpoint;
 
 /**
  * The OpenAI-compatible HTTP server over one {@link InferenceService}, on Helidon Nima: each request runs
@@ -26,6 +30,14 @@ public final class OpenAiServer implements AutoCloseable {
 
     /** Binds and starts serving; returns once the port is open. */
     public static OpenAiServer start(InferenceService service, ServerOptions options) {
+        return start(service, null, null, options);
+    }
+
+    /**
+     * Binds and starts serving, with offline jobs when {@code jobs} is not null (whose runner this starts)
+     * and the workers behind a router when {@code workers} is not null; returns once the port is open.
+     */
+    public static OpenAiServer start(InferenceService service, JobService jobs, WorkerPool workers, ServerOptions options) {
         Objects.requireNonNull(service, "service");
         WebServer server = WebServer.builder()
                 .host(options.host())
@@ -33,7 +45,7 @@ public final class OpenAiServer implements AutoCloseable {
                 .shutdownHook(false)
                 // Streamed tokens are small writes; Nagle's algorithm would hold each one back for an ACK.
                 .connectionOptions(socket -> socket.tcpNoDelay(true))
-                .routing(routing -> routes(routing, service, options))
+                .routing(routing -> routes(routing, service, jobs, workers, options))
                 .build()
                 .start();
         return new OpenAiServer(server);
@@ -49,7 +61,8 @@ public final class OpenAiServer implements AutoCloseable {
         server.stop();
     }
 
-    private static void routes(HttpRouting.Builder routing, InferenceService service, ServerOptions options) {
+    private static void routes(HttpRouting.Builder routing, InferenceService service, JobService jobs, WorkerPool workers,
+            ServerOptions options) {
         ServedModel model = new ServedModel(service, options.servedModelName());
         long maxBody = options.maxBodyBytes();
         GenerationEndpoint completions = GenerationEndpoint.completions(service, model, maxBody);
@@ -58,6 +71,13 @@ public final class OpenAiServer implements AutoCloseable {
         TokenizeEndpoint tokenizer = new TokenizeEndpoint(service, model, maxBody);
         ProbeEndpoint probes = new ProbeEndpoint(service);
         String key = options.apiKey();
+        if (jobs != null) {
+            JobsEndpoint jobsEndpoint = new JobsEndpoint(jobs, completions, maxBody);
+            jobs.start(jobsEndpoint);
+            routing.post("/v1/jobs", new GuardedHandler(jobsEndpoint::submit, key, service))
+                    .get("/v1/jobs/{id}", new GuardedHandler(jobsEndpoint::status, key, null));
+        }
+        routing.get("/admin/workers", new GuardedHandler(new WorkersEndpoint(workers)::handle, key, null));
         routing
                 .get("/health", new GuardedHandler(probes::health, null, null))
                 .get("/metrics", new GuardedHandler(probes::metrics, null, null))

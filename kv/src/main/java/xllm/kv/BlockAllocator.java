@@ -15,6 +15,29 @@ import org.agrona.collections.Long2LongHashMap;
 public final class BlockAllocator {
     private static final int NONE = -1;
 
+    /**
+     * Told when a prefix block becomes findable by its key and when it stops being so, so that a global
+     * index can follow this instance's cache. Called on the engine loop thread in the middle of scheduling:
+     * it must not block or allocate.
+     */
+    public interface CacheListener {
+        void stored(long key);
+
+        void evicted(long key);
+    }
+
+    private static final CacheListener SILENT = new CacheListener() {
+        @Override
+        public void stored(long key) {
+        }
+
+        @Override
+        public void evicted(long key) {
+        }
+    };
+
+    private CacheListener listener = SILENT;
+
     private final int blockSize;
     private final int[] refCounts;
     private final int[] freeStack;
@@ -61,6 +84,7 @@ public final class BlockAllocator {
             block = lruHead;
             unlink(block);
             blockOfKey.remove(keys[block]);
+            listener.evicted(keys[block]);
             keys[block] = 0;
         } else {
             return NONE;
@@ -106,6 +130,12 @@ public final class BlockAllocator {
         keys[block] = key;
         blockOfKey.put(key, block);
         System.arraycopy(tokens, from, blockTokens, block * blockSize, blockSize);
+        listener.stored(key);
+    }
+
+    /** Follows the prefix cache from now on; set before the engine loop starts. */
+    public void listener(CacheListener value) {
+        this.listener = value == null ? SILENT : value;
     }
 
     /**

@@ -68,4 +68,29 @@ class BlockAllocatorTest {
         assertEquals(-1, a.acquireCached(ka, t, 0), "evicted blocks are no longer found");
         assertEquals(second, a.acquireCached(kb, t, BS));
     }
+
+    @Test
+    void listenerFollowsStoredAndEvictedKeys() {
+        BlockAllocator a = new BlockAllocator(1, BS);
+        java.util.List<String> seen = new java.util.ArrayList<>();
+        a.listener(new BlockAllocator.CacheListener() {
+            @Override
+            public void stored(long key) {
+                seen.add("stored " + key);
+            }
+
+            @Override
+            public void evicted(long key) {
+                seen.add("evicted " + key);
+            }
+        });
+        int[] t = {1, 2, 3, 4};
+        long k = BlockHashes.chain(BlockHashes.ROOT, t, 0, BS);
+        int b = a.allocate();
+        a.register(b, k, t, 0);
+        a.register(b, k, t, 0);
+        a.release(b);
+        a.allocate();
+        assertEquals(java.util.List.of("stored " + k, "evicted " + k), seen);
+    }
 }

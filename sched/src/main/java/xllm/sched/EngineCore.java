@@ -37,13 +37,13 @@ final class EngineCore {
         this.maxModelLength = runner.model().config().maxPositions();
     }
 
-    void submit(GenerateRequest request, TokenSink sink, long arrivalNanos) {
+    void submit(GenerateRequest request, int[] emitted, TokenSink sink, long arrivalNanos) {
         if (live.containsKey(request.requestId())) {
             sink.onFinish(FinishReason.ABORT, new Usage(request.promptLength(), 0, 0));
             return;
         }
         int capacity = Math.min(maxModelLength, request.promptLength() + request.params().maxTokens());
-        Sequence seq = new Sequence(request, sink, arrivals++, arrivalNanos, capacity);
+        Sequence seq = new Sequence(request, emitted, sink, arrivals++, arrivalNanos, capacity);
         live.put(request.requestId(), seq);
         scheduler.add(seq);
     }
@@ -173,6 +173,10 @@ final class EngineCore {
 
     double kvUsage() {
         return runner.allocator().usage();
+    }
+
+    int freeBlocks() {
+        return runner.allocator().freeBlocks();
     }
 
     private static boolean contains(int[] ids, int token) {

@@ -26,6 +26,7 @@ final class EngineLoop implements AutoCloseable {
     private volatile int running;
     private volatile int waiting;
     private volatile double kvUsage;
+    private volatile int freeBlocks;
 
     EngineLoop(String name, ModelRunner runner, SchedulerConfig config, ServiceMetrics metrics, int[] eosIds) {
         this.core = new EngineCore(runner, config, metrics, eosIds);
@@ -34,13 +35,14 @@ final class EngineLoop implements AutoCloseable {
         ring.addGatingSequences(poller.getSequence());
         this.drain = (event, sequence, endOfBatch) -> {
             if (event.request != null) {
-                core.submit(event.request, event.sink, event.arrivalNanos);
+                core.submit(event.request, event.emitted, event.sink, event.arrivalNanos);
             } else if (event.abortId != null) {
                 core.abort(event.abortId);
             }
             event.clear();
             return true;
         };
+        this.freeBlocks = runner.allocator().freeBlocks();
         this.thread = Thread.ofPlatform().name(name).daemon().unstarted(this::run);
     }
 
@@ -48,12 +50,13 @@ final class EngineLoop implements AutoCloseable {
         thread.start();
     }
 
-    /** Publishes a submission; false when the ring is full. */
-    boolean submit(GenerateRequest request, TokenSink sink) {
+    /** Publishes a submission, resuming after {@code emitted} output tokens; false when the ring is full. */
+    boolean submit(GenerateRequest request, int[] emitted, TokenSink sink) {
         long arrival = System.nanoTime();
         boolean published = ring.tryPublishEvent((event, seq) -> {
             event.request = request;
             event.sink = sink;
+            event.emitted = emitted;
             event.arrivalNanos = arrival;
         });
         LockSupport.unpark(thread);
@@ -77,6 +80,10 @@ final class EngineLoop implements AutoCloseable {
         return kvUsage;
     }
 
+    int freeBlocks() {
+        return freeBlocks;
+    }
+
     private void run() {
         while (!closed) {
             boolean polled;
@@ -96,6 +103,7 @@ final class EngineLoop implements AutoCloseable {
             running = core.numRunning();
             waiting = core.numWaiting();
             kvUsage = core.kvUsage();
+            freeBlocks = core.freeBlocks();
             if (!worked && !polled) {
                 LockSupport.parkNanos(this, IDLE_PARK_NANOS);
             }

@@ -17,11 +17,10 @@ import xllm.engine.kernel.ComputePool;
 import xllm.engine.model.CausalLM;
 import xllm.engine.model.ModelLoader;
 import xllm.engine.runner.ModelRunner;
-import xllm.engine.tokenizer.ChatTemplate;
 import xllm.engine.tokenizer.GgufTokenizer;
 import xllm.engine.weights.DType;
-import xllm.engine.tokenizer.IncrementalDecoder;
 import xllm.engine.tokenizer.Tokenizer;
+import xllm.kv.BlockAllocator;
 
 /**
  * One model served by one engine instance in this process: the {@link InferenceService} the HTTP layer
@@ -35,31 +34,40 @@ public final class EngineService implements InferenceService, AutoCloseable {
     }
 
     private final Options options;
+    private final BlockAllocator.CacheListener cacheListener;
     private final ServiceMetrics metrics;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final long created = Instant.now().getEpochSecond();
     private volatile Loaded loaded;
     private volatile RuntimeException loadFailure;
 
-    private record Loaded(Tokenizer tokenizer, CausalLM model, ComputePool pool, ModelRunner runner, EngineLoop loop,
-                          int[] eosIds, ModelInfo info) {
+    private record Loaded(ServedText text, CausalLM model, ComputePool pool, ModelRunner runner, EngineLoop loop) {
     }
 
-    private EngineService(Options options) {
+    private EngineService(Options options, BlockAllocator.CacheListener cacheListener) {
         this.options = options;
+        this.cacheListener = cacheListener;
         this.metrics = new ServiceMetrics(options.servedModelName());
     }
 
     /** Starts loading in the background and returns at once. */
     public static EngineService startLoading(Options options) {
-        EngineService service = new EngineService(options);
+        EngineService service = new EngineService(options, null);
         Thread.ofPlatform().name("xllm-model-loader").start(service::load);
         return service;
     }
 
     /** Loads on the calling thread; returns a ready service or throws. */
     public static EngineService load(Options options) {
-        EngineService service = new EngineService(options);
+        return load(options, null);
+    }
+
+    /**
+     * Loads on the calling thread, telling {@code cacheListener} (on the engine thread) about every prefix
+     * block the instance caches or evicts; returns a ready service or throws.
+     */
+    public static EngineService load(Options options, BlockAllocator.CacheListener cacheListener) {
+        EngineService service = new EngineService(options, cacheListener);
         service.load();
         if (service.loadFailure != null) {
             throw service.loadFailure;
@@ -77,17 +85,12 @@ public final class EngineService implements InferenceService, AutoCloseable {
             ComputePool pool = new ComputePool(options.threads());
             ModelRunner runner = new ModelRunner(model, pool,
                     ModelRunner.blocksForBudget(model, options.kvCacheBytes(), options.blockSize()), options.blockSize());
-            int[] eos = model.config().eosTokenIds();
-            if (tokenizer.eosTokenId() >= 0 && !contains(eos, tokenizer.eosTokenId())) {
-                eos = java.util.Arrays.copyOf(eos, eos.length + 1);
-                eos[eos.length - 1] = tokenizer.eosTokenId();
-            }
-            EngineLoop loop = new EngineLoop("xllm-engine-0", runner, options.scheduler(), metrics, eos);
+            runner.allocator().listener(cacheListener);
+            ServedText text = new ServedText(tokenizer, model.config(), options.servedModelName(), created);
+            EngineLoop loop = new EngineLoop("xllm-engine-0", runner, options.scheduler(), metrics, text.eosTokenIds());
             metrics.gauges(loop::running, loop::waiting, loop::kvUsage);
-            ModelInfo info = new ModelInfo(options.servedModelName(), model.config().maxPositions(),
-                    model.config().vocabSize(), created);
             loop.start();
-            loaded = new Loaded(tokenizer, model, pool, runner, loop, eos, info);
+            loaded = new Loaded(text, model, pool, runner, loop);
         } catch (RuntimeException e) {
             loadFailure = e;
             System.err.println("xllm: cannot load model: " + e.getMessage());
@@ -111,7 +114,7 @@ public final class EngineService implements InferenceService, AutoCloseable {
     @Override
     public ModelInfo model() {
         Loaded l = loaded;
-        return l != null ? l.info() : new ModelInfo(options.servedModelName(), 0, 0, created);
+        return l != null ? l.text().info() : new ModelInfo(options.servedModelName(), 0, 0, created);
     }
 
     @Override
@@ -121,64 +124,44 @@ public final class EngineService implements InferenceService, AutoCloseable {
 
     @Override
     public int[] tokenize(String text, boolean addSpecialTokens) {
-        return require().tokenizer().encode(text, addSpecialTokens);
+        return require().text().tokenize(text, addSpecialTokens);
     }
 
     @Override
     public String detokenize(int[] ids, boolean skipSpecialTokens) {
-        Loaded l = require();
-        checkIds(ids, l.info().vocabSize(), "tokens");
-        return l.tokenizer().decode(ids, skipSpecialTokens);
+        return require().text().detokenize(ids, skipSpecialTokens);
     }
 
     @Override
     public TextStream newTextStream() {
-        IncrementalDecoder decoder = require().tokenizer().newIncrementalDecoder(true);
-        return new TextStream() {
-            @Override
-            public String next(int tokenId) {
-                return decoder.next(tokenId);
-            }
-
-            @Override
-            public String flush() {
-                return decoder.flush();
-            }
-        };
+        return require().text().newTextStream();
     }
 
     @Override
     public String renderChat(List<ChatMessage> messages, boolean addGenerationPrompt) {
-        ChatTemplate template = require().tokenizer().chatTemplate();
-        if (template == null) {
-            throw new ServiceException(ServiceException.Kind.INVALID_REQUEST,
-                    "model " + options.servedModelName() + " has no chat template; use /v1/completions", "messages");
-        }
-        try {
-            return template.render(messages, addGenerationPrompt);
-        } catch (IllegalArgumentException e) {
-            throw new ServiceException(ServiceException.Kind.INVALID_REQUEST, e.getMessage(), "messages");
-        }
+        return require().text().renderChat(messages, addGenerationPrompt);
     }
 
     @Override
     public int[] eosTokenIds() {
-        return require().eosIds().clone();
+        return require().text().eosTokenIds();
     }
 
     @Override
     public void submit(GenerateRequest request, TokenSink sink) {
+        resume(request, new int[0], sink);
+    }
+
+    /**
+     * Like {@link #submit}, continuing a generation that another instance began and that produced
+     * {@code emitted} so far: {@code sink} gets the tokens after those, and the usage counts them all.
+     */
+    public void resume(GenerateRequest request, int[] emitted, TokenSink sink) {
         Loaded l = require();
-        int limit = l.info().maxModelLength();
         int prompt = request.promptLength();
         int maxTokens = request.params().maxTokens();
-        checkIds(request.promptIds(), l.info().vocabSize(), "prompt");
-        if (prompt + maxTokens > limit) {
-            throw new ServiceException(ServiceException.Kind.INVALID_REQUEST, "This model's maximum context length is "
-                    + limit + " tokens. However, you requested " + (prompt + maxTokens) + " tokens (" + prompt
-                    + " in the messages, " + maxTokens + " in the completion). Please reduce the length of the messages or completion.",
-                    "max_tokens");
-        }
+        l.text().checkIds(request.promptIds(), "prompt");
+        l.text().checkContext(prompt, maxTokens);
         int blockSize = l.runner().blockSize();
         int blocksNeeded = (prompt + maxTokens + blockSize - 1) / blockSize;
         if (blocksNeeded > l.runner().allocator().totalBlocks()) {
@@ -204,7 +187,7 @@ public final class EngineService implements InferenceService, AutoCloseable {
                 sink.onFinish(reason, usage);
             }
         };
-        if (!l.loop().submit(request, counted)) {
+        if (!l.loop().submit(request, emitted.clone(), counted)) {
             inFlight.decrementAndGet();
             throw new ServiceException(ServiceException.Kind.OVERLOADED, "the engine's submission ring is full; retry later", null);
         }
@@ -218,6 +201,28 @@ public final class EngineService implements InferenceService, AutoCloseable {
         }
     }
 
+    /** Requests being generated and queued, as the engine loop saw them after its last step. */
+    public int requestsInFlight() {
+        Loaded l = loaded;
+        return l == null ? 0 : l.loop().running() + l.loop().waiting();
+    }
+
+    /** KV blocks free for new work after the last step. */
+    public int freeKvBlocks() {
+        Loaded l = loaded;
+        return l == null ? 0 : l.loop().freeBlocks();
+    }
+
+    public int totalKvBlocks() {
+        Loaded l = loaded;
+        return l == null ? 0 : l.runner().allocator().totalBlocks();
+    }
+
+    public double kvUsage() {
+        Loaded l = loaded;
+        return l == null ? 0 : l.loop().kvUsage();
+    }
+
     @Override
     public String metricsText() {
         return metrics.render();
@@ -225,24 +230,6 @@ public final class EngineService implements InferenceService, AutoCloseable {
 
     public ServiceMetrics metrics() {
         return metrics;
-    }
-
-    private static void checkIds(int[] ids, int vocab, String field) {
-        for (int id : ids) {
-            if (id < 0 || id >= vocab) {
-                throw new ServiceException(ServiceException.Kind.INVALID_REQUEST,
-                        "token id " + id + " in " + field + " is outside the vocabulary of " + vocab, field);
-            }
-        }
-    }
-
-    private static boolean contains(int[] ids, int id) {
-        for (int i : ids) {
-            if (i == id) {
-                return true;
-            }
-        }
-        return false;
     }
 
     @Override

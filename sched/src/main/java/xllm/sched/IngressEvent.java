@@ -7,12 +7,14 @@ import xllm.api.TokenSink;
 final class IngressEvent {
     GenerateRequest request;
     TokenSink sink;
+    int[] emitted;
     String abortId;
     long arrivalNanos;
 
     void clear() {
         request = null;
         sink = null;
+        emitted = null;
         abortId = null;
     }
 }

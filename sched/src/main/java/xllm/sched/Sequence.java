@@ -37,16 +37,19 @@ final class Sequence {
     long lastTokenNanos;
     FinishReason finish;
 
-    Sequence(GenerateRequest request, TokenSink sink, long arrivalOrder, long arrivalNanos, int capacity) {
+    /** @param emitted output tokens another instance already produced (resume), else empty */
+    Sequence(GenerateRequest request, int[] emitted, TokenSink sink, long arrivalOrder, long arrivalNanos, int capacity) {
         this.request = request;
         this.sink = sink;
         this.arrivalOrder = arrivalOrder;
         this.arrivalNanos = arrivalNanos;
         this.promptLength = request.promptLength();
         this.tokens = request.promptIds();
-        this.tokens = Arrays.copyOf(tokens, Math.max(capacity, promptLength + 1));
-        this.length = promptLength;
+        this.tokens = Arrays.copyOf(tokens, Math.max(capacity, promptLength + emitted.length + 1));
+        System.arraycopy(emitted, 0, this.tokens, promptLength, emitted.length);
+        this.length = promptLength + emitted.length;
         this.sampling = new SequenceSampling(request.params(), request.promptIds());
+        this.sampling.resumeAfter(emitted);
         this.lastKey = xllm.kv.BlockHashes.ROOT;
     }
 

@@ -94,7 +94,7 @@ class EngineCoreTest {
             for (GenerateRequest r : requests) {
                 Collector c = new Collector(step);
                 out.add(c);
-                core.submit(r, c, System.nanoTime());
+                core.submit(r, new int[0], c, System.nanoTime());
             }
             while (core.step()) {
                 step[0]++;
@@ -161,13 +161,13 @@ class EngineCoreTest {
             EngineCore core = new EngineCore(runner, SchedulerConfig.defaults(), metrics, new int[] {0});
             int[] step = {0};
             Collector first = new Collector(step);
-            core.submit(greedy("a", shared, 4), first, System.nanoTime());
+            core.submit(greedy("a", shared, 4), new int[0], first, System.nanoTime());
             while (core.step()) {
                 step[0]++;
             }
             assertEquals(0, metrics.prefixCacheHits.sum());
             Collector second = new Collector(step);
-            core.submit(greedy("b", shared, 4), second, System.nanoTime());
+            core.submit(greedy("b", shared, 4), new int[0], second, System.nanoTime());
             while (core.step()) {
                 step[0]++;
             }
@@ -184,7 +184,7 @@ class EngineCoreTest {
             EngineCore core = new EngineCore(runner, SchedulerConfig.defaults(), new ServiceMetrics("t"), new int[] {0});
             int[] step = {0};
             Collector c = new Collector(step);
-            core.submit(greedy("x", prompt(5, 50), 100), c, System.nanoTime());
+            core.submit(greedy("x", prompt(5, 50), 100), new int[0], c, System.nanoTime());
             core.step();
             core.step();
             assertTrue(runner.allocator().usage() > 0);
@@ -192,6 +192,31 @@ class EngineCoreTest {
             assertEquals(FinishReason.ABORT, c.finish);
             assertEquals(0.0, runner.allocator().usage());
             assertEquals(false, core.step());
+        }
+    }
+
+    @Test
+    void resumedRequestContinuesExactlyWhereAnotherInstanceStopped() {
+        int[] p = prompt(11, 40);
+        for (SamplingParams params : List.of(SamplingParams.builder().temperature(0).maxTokens(24).ignoreEos(true).build(),
+                SamplingParams.builder().temperature(0.9f).topP(0.95f).seed(5).maxTokens(24).ignoreEos(true).build())) {
+            int[] whole = runAlone(new GenerateRequest("w", p, params, 0, -1), new int[0]);
+            int[] emitted = java.util.Arrays.copyOf(whole, 9);
+            int[] rest = runAlone(new GenerateRequest("r", p, params, 0, -1), emitted);
+            assertArrayEquals(java.util.Arrays.copyOfRange(whole, 9, 24), rest, "temperature " + params.temperature());
+        }
+    }
+
+    private static int[] runAlone(GenerateRequest request, int[] emitted) {
+        try (ModelRunner runner = new ModelRunner(model, pool, 256, 16)) {
+            EngineCore core = new EngineCore(runner, SchedulerConfig.defaults(), new ServiceMetrics("t"), new int[] {0});
+            Collector c = new Collector(new int[1]);
+            core.submit(request, emitted, c, System.nanoTime());
+            while (core.step()) {
+                // run to the end
+            }
+            assertEquals(emitted.length + c.output().length, c.usage.completionTokens());
+            return c.output();
         }
     }
 }

@@ -33,7 +33,11 @@ final class ServerProcess implements AutoCloseable {
 
     /** Starts the server with {@code args} and waits until the port accepts connections. */
     static ServerProcess start(String... args) throws IOException, InterruptedException {
-        int port = freePort();
+        return startOnPort(freePort(), args);
+    }
+
+    /** Starts the server on {@code port} (to restart one in place) and waits until the port accepts connections. */
+    static ServerProcess startOnPort(int port, String... args) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of(root().resolve("xllm").toString(), "serve", "--port", Integer.toString(port)));
         command.addAll(List.of(args));
         Path log = Files.createTempFile("xllm-serve", ".log");
@@ -44,7 +48,7 @@ final class ServerProcess implements AutoCloseable {
         return server;
     }
 
-    private static int freePort() throws IOException {
+    static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
         }

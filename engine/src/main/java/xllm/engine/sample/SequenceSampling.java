@@ -28,6 +28,19 @@ public final class SequenceSampling {
         return params;
     }
 
+    /**
+     * Continues a generation elsewhere begun: records {@code generated} as if sampled here, random draws
+     * included, so that the next token is the one the first instance would have sampled.
+     */
+    public void resumeAfter(int[] generated) {
+        for (int token : generated) {
+            accept(token);
+            if (!params.isGreedy()) {
+                nextDouble();
+            }
+        }
+    }
+
     /** Records a generated token for the penalties. */
     public void accept(int token) {
         if (params.hasPenalties()) {

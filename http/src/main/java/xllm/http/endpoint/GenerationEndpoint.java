@@ -66,8 +66,29 @@ public final class GenerationEndpoint {
         }
     }
 
+    /**
+     * The whole non-streamed response to one request body, for an offline job: the generation runs under
+     * {@code requestId}, the same on every run of this job request, so a router can resume it.
+     */
+    public ObjectNode complete(RequestFields f, String requestId) throws IOException {
+        model.check(f);
+        GenerationSpec spec = GenerationSpec.parse(f, api.chat());
+        RequestFields.require(!spec.stream(), "stream", "job requests cannot stream; leave stream unset");
+        List<Prompt> prompts = api.prompts(f, spec, service);
+        ResponseHead head = new ResponseHead(api.idPrefix() + requestId, System.currentTimeMillis() / 1000, model.name());
+        try (GenerationRun run = GenerationRun.submit(service, requestId, prompts, spec, api.inputField())) {
+            return body(run, spec, head);
+        }
+    }
+
     private void respond(GenerationRun run, GenerationSpec spec, ResponseHead head, ServerResponse res)
             throws IOException {
+        ObjectNode body = body(run, spec, head);
+        res.header(HeaderNames.CONTENT_TYPE, "application/json");
+        res.send(Json.bytes(body));
+    }
+
+    private ObjectNode body(GenerationRun run, GenerationSpec spec, ResponseHead head) throws IOException {
         run.forEachStep(step -> { });
         ObjectNode body = head.body(api.responseObject());
         ArrayNode choices = body.putArray("choices");
@@ -75,8 +96,7 @@ public final class GenerationEndpoint {
             choices.add(api.finalChoice(choice, spec, service));
         }
         body.set("usage", UsageJson.of(run.usage()));
-        res.header(HeaderNames.CONTENT_TYPE, "application/json");
-        res.send(Json.bytes(body));
+        return body;
     }
 
     /** Once the stream has begun, a failure can only be told as a last event, as vLLM does. */

@@ -1,0 +1,86 @@
+package xllm.http.endpoint;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import xllm.api.JobService;
+import xllm.api.JobStatus;
+import xllm.api.ServiceException;
+import xllm.http.request.RequestBody;
+import xllm.http.request.RequestFields;
+import xllm.http.response.ErrorResponse;
+import xllm.http.response.Json;
+
+/**
+ * Offline jobs: {@code POST /v1/jobs} with {@code {"requests": [completion bodies]}} queues a job;
+ * {@code GET /v1/jobs/{id}} tells its state and, once completed, its results, one completion response
+ * per request. Also the job service's runner: one body through the completions pipeline, on a job thread.
+ */
+public final class JobsEndpoint implements JobService.Runner {
+    private final JobService jobs;
+    private final GenerationEndpoint completions;
+    private final long maxBodyBytes;
+
+    public JobsEndpoint(JobService jobs, GenerationEndpoint completions, long maxBodyBytes) {
+        this.jobs = jobs;
+        this.completions = completions;
+        this.maxBodyBytes = maxBodyBytes;
+    }
+
+    public void submit(ServerRequest req, ServerResponse res) throws IOException {
+        RequestFields f = RequestBody.read(req, maxBodyBytes);
+        JsonNode requests = f.value("requests");
+        RequestFields.require(requests != null && requests.isArray() && !requests.isEmpty(), "requests",
+                "requests must be a non-empty list of completion request bodies");
+        List<String> bodies = new ArrayList<>();
+        for (JsonNode r : requests) {
+            RequestFields.require(r.isObject(), "requests", "each of requests must be a completion request object");
+            bodies.add(new String(Json.bytes(r), java.nio.charset.StandardCharsets.UTF_8));
+        }
+        send(res, json(jobs.submit(bodies)));
+    }
+
+    public void status(ServerRequest req, ServerResponse res) throws IOException {
+        send(res, json(jobs.status(req.path().pathParameters().get("id"))));
+    }
+
+    @Override
+    public String run(String requestId, String requestBody) {
+        ObjectNode body;
+        try {
+            body = completions.complete(new RequestFields(Json.MAPPER.readTree(requestBody)), requestId);
+        } catch (ServiceException e) {
+            body = ErrorResponse.body(e.kind().status(), e.kind().type(), e.getMessage(), e.param());
+        } catch (IOException | RuntimeException e) {
+            body = ErrorResponse.body(500, "InternalServerError", "internal error: " + e, null);
+        }
+        return new String(Json.bytes(body), java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    private static ObjectNode json(JobStatus status) throws IOException {
+        ObjectNode body = Json.object();
+        body.put("id", status.id());
+        body.put("object", "job");
+        body.put("status", status.state());
+        body.put("total", status.total());
+        body.put("completed", status.done());
+        if (status.state().equals("completed")) {
+            ArrayNode results = body.putArray("results");
+            for (String r : status.results()) {
+                results.add(Json.MAPPER.readTree(r));
+            }
+        }
+        return body;
+    }
+
+    private static void send(ServerResponse res, ObjectNode body) {
+        res.header(HeaderNames.CONTENT_TYPE, "application/json");
+        res.send(Json.bytes(body));
+    }
+}

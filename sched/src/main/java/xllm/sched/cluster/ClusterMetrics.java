@@ -1,0 +1,55 @@
+package xllm.sched.cluster;
+
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.LongAdder;
+
+/** The router's Prometheus metrics: where requests went and why, restarts and resumes. Thread-safe. */
+final class ClusterMetrics {
+    private final int workers;
+    private final AtomicLongArray routed;
+    final LongAdder restarts = new LongAdder();
+    final LongAdder resumed = new LongAdder();
+    final LongAdder admitted = new LongAdder();
+
+    ClusterMetrics(int workers) {
+        this.workers = workers;
+        this.routed = new AtomicLongArray(workers * 2);
+    }
+
+    void routed(int worker, boolean prefix) {
+        routed.incrementAndGet(worker * 2 + (prefix ? 1 : 0));
+    }
+
+    String render(WorkerLink[] links) {
+        StringBuilder out = new StringBuilder(2048);
+        out.append("# HELP xllm:routed_requests_total Requests the router placed on each worker, by what decided it.\n");
+        out.append("# TYPE xllm:routed_requests_total counter\n");
+        for (int w = 0; w < workers; w++) {
+            out.append("xllm:routed_requests_total{worker=\"").append(w).append("\",reason=\"prefix\"} ").append(routed.get(w * 2 + 1)).append('\n');
+            out.append("xllm:routed_requests_total{worker=\"").append(w).append("\",reason=\"load\"} ").append(routed.get(w * 2)).append('\n');
+        }
+        counter(out, "xllm:worker_restarts_total", "Worker processes restarted after they ended.", restarts.sum());
+        counter(out, "xllm:resumed_requests_total", "Requests moved to another worker and resumed from their emitted tokens.", resumed.sum());
+        counter(out, "xllm:admitted_requests_total", "Requests the router accepted.", admitted.sum());
+        int running = 0;
+        double usage = 0;
+        out.append("# HELP xllm:worker_load Requests running plus waiting on each worker, from its heartbeat.\n");
+        out.append("# TYPE xllm:worker_load gauge\n");
+        for (WorkerLink l : links) {
+            out.append("xllm:worker_load{worker=\"").append(l.id).append("\"} ").append(l.load).append('\n');
+            running += l.load;
+            usage += l.kvUsage / links.length;
+        }
+        out.append("# HELP vllm:num_requests_running Number of requests in model execution batches.\n");
+        out.append("# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running ").append(running).append('\n');
+        out.append("# HELP vllm:kv_cache_usage_perc KV-cache usage. 1 means 100 percent usage.\n");
+        out.append("# TYPE vllm:kv_cache_usage_perc gauge\nvllm:kv_cache_usage_perc ").append(usage).append('\n');
+        return out.toString();
+    }
+
+    private static void counter(StringBuilder out, String name, String help, long value) {
+        out.append("# HELP ").append(name).append(' ').append(help).append('\n');
+        out.append("# TYPE ").append(name).append(" counter\n");
+        out.append(name).append(' ').append(value).append('\n');
+    }
+}

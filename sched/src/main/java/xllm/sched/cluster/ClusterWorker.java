@@ -1,0 +1,95 @@
+package xllm.sched.cluster;
+
+import java.nio.file.Path;
+import java.util.concurrent.locks.LockSupport;
+import net.openhft.chronicle.bytes.Bytes;
+import net.openhft.chronicle.queue.ExcerptTailer;
+import net.openhft.chronicle.wire.DocumentContext;
+import xllm.api.FinishReason;
+import xllm.api.ServiceException;
+import xllm.api.Usage;
+import xllm.sched.EngineService;
+
+/**
+ * One worker process: an engine instance fed from its request queue, answering on its event queue, and
+ * publishing its prefix cache to the KV index. It reads only requests written after it started (a
+ * restarted worker must not redo its predecessor's work: the router resumes that elsewhere), sends a
+ * heartbeat every {@value #HEARTBEAT_MILLIS} ms, and exits when the router is gone. {@link #run} blocks
+ * on the calling thread, which reads the request queue.
+ */
+public final class ClusterWorker {
+    static final long HEARTBEAT_MILLIS = 100;
+    private static final long IDLE_PARK_NANOS = 200_000;
+
+    /**
+     * @param id the worker's index, 0 to {@link KvIndex#MAX_WORKERS} - 1
+     * @param dir the shared-memory directory of the deployment
+     * @param routerPid the router's process id; the worker ends with it
+     */
+    public record Options(int id, Path dir, long routerPid, EngineService.Options engine) {
+    }
+
+    private ClusterWorker() {
+    }
+
+    public static void run(Options options) {
+        ShmLayout layout = new ShmLayout(options.dir());
+        try (SharedQueue requests = SharedQueue.open(layout.requests(options.id()));
+             SharedQueue events = SharedQueue.open(layout.events(options.id()));
+             KvIndex index = KvIndex.open(layout.kvIndex())) {
+            ExcerptTailer tailer = requests.tailer().toEnd();
+            KvIndexFeed feed = new KvIndexFeed(options.id(), index);
+            try (EngineService engine = EngineService.load(options.engine(), feed)) {
+                Thread heartbeat = Thread.ofPlatform().name("xllm-worker-heartbeat").daemon()
+                        .start(() -> heartbeats(options.routerPid(), engine, events, feed));
+                while (heartbeat.isAlive()) {
+                    if (!poll(tailer, engine, events)) {
+                        LockSupport.parkNanos(IDLE_PARK_NANOS);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Handles one request-queue document; false when there was none. */
+    private static boolean poll(ExcerptTailer tailer, EngineService engine, SharedQueue events) {
+        try (DocumentContext dc = tailer.readingDocument()) {
+            if (!dc.isPresent()) {
+                return false;
+            }
+            Bytes<?> in = dc.wire().bytes();
+            byte kind = in.readByte();
+            if (kind == MessageKind.SUBMIT) {
+                Submission s = Submission.read(in);
+                try {
+                    engine.resume(s.request(), s.emitted(), new EventSink(events, s.key(), s.emitted().length));
+                } catch (ServiceException e) {
+                    System.err.println("xllm worker: refused " + s.request().requestId() + ": " + e.getMessage());
+                    EventSink.finished(events, s.key(), FinishReason.ABORT, new Usage(s.request().promptLength(), s.emitted().length, 0));
+                }
+            } else if (kind == MessageKind.ABORT) {
+                in.readLong();
+                engine.abort(in.readUtf8());
+            }
+            return true;
+        }
+    }
+
+    private static void heartbeats(long routerPid, EngineService engine, SharedQueue events, KvIndexFeed feed) {
+        long pid = ProcessHandle.current().pid();
+        while (ProcessHandle.of(routerPid).map(ProcessHandle::isAlive).orElse(false)) {
+            feed.drain();
+            try (DocumentContext dc = events.writing()) {
+                Bytes<?> out = dc.wire().bytes();
+                out.writeByte(MessageKind.HEARTBEAT);
+                out.writeLong(pid);
+                out.writeInt(engine.requestsInFlight());
+                out.writeInt(engine.freeKvBlocks());
+                out.writeInt(engine.totalKvBlocks());
+                out.writeDouble(engine.kvUsage());
+            }
+            LockSupport.parkNanos(HEARTBEAT_MILLIS * 1_000_000);
+        }
+        System.err.println("xllm worker: router " + routerPid + " is gone; stopping");
+    }
+}

@@ -1,0 +1,95 @@
+package xllm.sched.cluster;
+
+import org.agrona.collections.IntArrayList;
+import xllm.api.FinishReason;
+import xllm.api.GenerateRequest;
+import xllm.api.Logprobs;
+import xllm.api.TokenSink;
+import xllm.api.Usage;
+
+/**
+ * One request in the router, from admission to its end: the worker it runs on and the tokens its client
+ * has. A worker's token is taken only if that worker holds the request and the token is the next
+ * position, so that a request moved to another worker never shows a token twice or skips one. Called by
+ * the event thread of whichever worker holds it and by the supervisor; every method holds its lock, so
+ * the client's sink sees one call at a time, in order.
+ */
+final class Flight {
+    static final int UNASSIGNED = -1;
+
+    final long key;
+    final GenerateRequest request;
+    final boolean offline;
+    private final TokenSink sink;
+    private final IntArrayList emitted = new IntArrayList();
+    private int worker = UNASSIGNED;
+    private boolean aborted;
+    private boolean finished;
+
+    Flight(long key, GenerateRequest request, boolean offline, TokenSink sink) {
+        this.key = key;
+        this.request = request;
+        this.offline = offline;
+        this.sink = sink;
+    }
+
+    /** Replays tokens an earlier router already sent (after a router restart, to a new client sink). */
+    synchronized void replay(int[] tokens) {
+        for (int token : tokens) {
+            emitted.addInt(token);
+            sink.onToken(token, null);
+        }
+    }
+
+    /** Moves the request to {@code target}; returns the tokens to resume after, or null when it ended. */
+    synchronized int[] assign(int target) {
+        if (finished) {
+            return null;
+        }
+        worker = target;
+        return emitted.toIntArray();
+    }
+
+    synchronized int worker() {
+        return worker;
+    }
+
+    synchronized int emittedCount() {
+        return emitted.size();
+    }
+
+    /** Marks the request as cancelled; returns the worker to tell, or {@link #UNASSIGNED}. */
+    synchronized int abort() {
+        aborted = true;
+        return finished ? UNASSIGNED : worker;
+    }
+
+    synchronized boolean aborted() {
+        return aborted;
+    }
+
+    /** Takes a token from {@code from} at output {@code position}; false when stale or a repeat. */
+    synchronized boolean token(int from, int position, int token, Logprobs logprobs) {
+        if (finished || from != worker || position != emitted.size()) {
+            return false;
+        }
+        emitted.addInt(token);
+        sink.onToken(token, logprobs);
+        return true;
+    }
+
+    /** Ends the request if {@code from} holds it (any worker when {@link #UNASSIGNED}); false otherwise. */
+    synchronized boolean finish(int from, FinishReason reason, Usage usage) {
+        if (finished || (from != UNASSIGNED && from != worker)) {
+            return false;
+        }
+        finished = true;
+        sink.onFinish(reason, usage);
+        return true;
+    }
+
+    /** Ends the request with the tokens it has. */
+    synchronized boolean finishHere(FinishReason reason) {
+        return finish(UNASSIGNED, reason, new Usage(request.promptLength(), emitted.size(), 0));
+    }
+}

@@ -1,0 +1,66 @@
+package xllm.sched.cluster;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import net.openhft.chronicle.map.ChronicleMap;
+
+/**
+ * The global prefix-cache index: a Chronicle map in shared memory from a block's hash-chain key to the
+ * workers that hold it cached (a bit per worker, low 16 bits) and when one last stored it (milliseconds,
+ * the high 48 bits). Workers write it; the router reads it to route a prompt to the longest cached prefix.
+ * Updates are atomic across processes (Chronicle locks the key's segment). Thread-safe.
+ */
+final class KvIndex implements AutoCloseable {
+    static final int MAX_WORKERS = 16;
+    private static final long MASK = (1L << MAX_WORKERS) - 1;
+    private static final long ENTRIES = 1L << 19;
+
+    private final ChronicleMap<Long, Long> map;
+
+    private KvIndex(ChronicleMap<Long, Long> map) {
+        this.map = map;
+    }
+
+    /** Opens the index file, creating it when absent. */
+    static KvIndex open(Path file) {
+        try {
+            return new KvIndex(ChronicleMap.of(Long.class, Long.class).name("xllm-kv-index").entries(ENTRIES)
+                    .createPersistedTo(file.toFile()));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open the KV index " + file, e);
+        }
+    }
+
+    void stored(int worker, long key) {
+        long bit = 1L << worker;
+        long now = System.currentTimeMillis() << MAX_WORKERS;
+        map.compute(key, (k, v) -> now | (v == null ? 0 : v & MASK) | bit);
+    }
+
+    void evicted(int worker, long key) {
+        long bit = 1L << worker;
+        map.computeIfPresent(key, (k, v) -> {
+            long owners = v & MASK & ~bit;
+            return owners == 0 ? null : (v & ~MASK) | owners;
+        });
+    }
+
+    /** The workers that cache the block under {@code key}, one bit each. */
+    long owners(long key) {
+        Long v = map.get(key);
+        return v == null ? 0 : v & MASK;
+    }
+
+    /** Drops a dead worker from every entry: its cache died with it. */
+    void forget(int worker) {
+        for (Long key : map.keySet()) {
+            evicted(worker, key);
+        }
+    }
+
+    @Override
+    public void close() {
+        map.close();
+    }
+}

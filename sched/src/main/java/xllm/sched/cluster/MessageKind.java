@@ -1,0 +1,26 @@
+package xllm.sched.cluster;
+
+/** The first byte of every document on a shared queue: what the rest of it holds. */
+final class MessageKind {
+    /** Router to worker: generate (emitted tokens empty) or resume (tokens already sent to the client). */
+    static final byte SUBMIT = 1;
+    /** Router to worker: stop a request. */
+    static final byte ABORT = 2;
+    /** Worker to router: one sampled token of a request at an output position. */
+    static final byte TOKEN = 3;
+    /** Worker to router: a request ended, with its usage. */
+    static final byte FINISHED = 4;
+    /** Worker to router: alive, with load and free KV blocks. */
+    static final byte HEARTBEAT = 5;
+    /** Journal: a router incarnation began; request keys before it belong to an earlier one. */
+    static final byte START = 10;
+    /** Journal: a request was accepted. */
+    static final byte ADMITTED = 11;
+    /** Journal: a token was sent to the client. */
+    static final byte PROGRESS = 12;
+    /** Journal: a request ended for the client. */
+    static final byte DONE = 13;
+
+    private MessageKind() {
+    }
+}

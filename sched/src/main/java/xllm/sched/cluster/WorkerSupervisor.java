@@ -1,0 +1,138 @@
+package xllm.sched.cluster;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.function.IntConsumer;
+
+/**
+ * Starts the worker processes, notices when one ends (exit, crash, kill -9) and starts it again, and
+ * keeps their process ids on file so that a restarted router can end the strays of its predecessor. The
+ * death callback runs on a JDK process-reaper thread.
+ */
+final class WorkerSupervisor implements AutoCloseable {
+    private static final String WORKER_MARK = " worker ";
+    private static final long QUICK_DEATH_MILLIS = 2_000;
+
+    private final List<String> command;
+    private final ShmLayout layout;
+    private final IntConsumer onDeath;
+    private final Process[] processes;
+    private volatile boolean closing;
+
+    /**
+     * @param command how to run {@code xllm worker} with its model options, without the per-worker ones
+     * @param onDeath told the worker's id once its process has ended, before the restart
+     */
+    WorkerSupervisor(List<String> command, ShmLayout layout, int workers, IntConsumer onDeath) {
+        this.command = List.copyOf(command);
+        this.layout = layout;
+        this.onDeath = onDeath;
+        this.processes = new Process[workers];
+    }
+
+    /** Ends workers that an earlier router left running. */
+    static void endStrays(ShmLayout layout) {
+        if (!Files.exists(layout.workerPids())) {
+            return;
+        }
+        try {
+            for (String line : Files.readAllLines(layout.workerPids())) {
+                Optional<ProcessHandle> p = line.isBlank() ? Optional.empty() : ProcessHandle.of(Long.parseLong(line.trim()));
+                if (p.isPresent() && p.get().info().commandLine().orElse("").contains(WORKER_MARK)) {
+                    System.err.println("xllm: ending worker " + p.get().pid() + " of an earlier router");
+                    p.get().destroyForcibly();
+                    p.get().onExit().get(10, TimeUnit.SECONDS);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + layout.workerPids(), e);
+        } catch (Exception e) {
+            System.err.println("xllm: could not end an earlier worker: " + e);
+        }
+    }
+
+    synchronized void start(int worker) {
+        if (closing) {
+            return;
+        }
+        List<String> args = new ArrayList<>(command);
+        args.addAll(List.of("--id", Integer.toString(worker), "--dir", layout.dir().toString(),
+                "--router-pid", Long.toString(ProcessHandle.current().pid())));
+        try {
+            Process p = new ProcessBuilder(args).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.INHERIT).start();
+            processes[worker] = p;
+            writePids();
+            p.onExit().thenRun(() -> ended(worker, p));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot start worker " + worker + " (" + String.join(" ", args) + ")", e);
+        }
+    }
+
+    private void ended(int worker, Process p) {
+        if (closing) {
+            return;
+        }
+        System.err.println("xllm: worker " + worker + " (pid " + p.pid() + ") ended with status " + p.exitValue() + "; restarting it");
+        onDeath.accept(worker);
+        long lived = System.currentTimeMillis() - p.info().startInstant().map(java.time.Instant::toEpochMilli).orElse(0L);
+        if (lived < QUICK_DEATH_MILLIS) {
+            // a worker that cannot even start would otherwise be restarted in a tight loop
+            try {
+                Thread.sleep(QUICK_DEATH_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        start(worker);
+    }
+
+    /** The worker's current process id, or -1. */
+    synchronized long pid(int worker) {
+        return processes[worker] == null ? -1 : processes[worker].pid();
+    }
+
+    /** Kills a worker that stopped answering; its death is then handled as any other. */
+    synchronized void kill(int worker) {
+        if (processes[worker] != null) {
+            processes[worker].destroyForcibly();
+        }
+    }
+
+    private void writePids() throws IOException {
+        StringBuilder pids = new StringBuilder();
+        for (Process p : processes) {
+            if (p != null) {
+                pids.append(p.pid()).append('\n');
+            }
+        }
+        Files.writeString(layout.workerPids(), pids);
+    }
+
+    @Override
+    public void close() {
+        synchronized (this) {
+            closing = true;
+        }
+        for (Process p : processes) {
+            if (p != null) {
+                p.destroy();
+            }
+        }
+        for (Process p : processes) {
+            try {
+                if (p != null && !p.waitFor(10, TimeUnit.SECONDS)) {
+                    p.destroyForcibly().waitFor();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}
