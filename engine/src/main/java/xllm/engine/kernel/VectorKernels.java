@@ -71,7 +71,13 @@ public final class VectorKernels {
 
     /** {@code siluMul} over {@code [offset, offset+n)} of both arrays. */
     public static void siluMul(float[] gate, float[] up, int offset, int n) {
-        for (int i = offset; i < offset + n; i++) {
+        int i = offset;
+        for (int bound = offset + S.loopBound(n); i < bound; i += S.length()) {
+            FloatVector g = FloatVector.fromArray(S, gate, i);
+            FloatVector sigmoid = g.neg().lanewise(VectorOperators.EXP).add(1f);
+            g.div(sigmoid).mul(FloatVector.fromArray(S, up, i)).intoArray(gate, i);
+        }
+        for (; i < offset + n; i++) {
             float g = gate[i];
             gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
         }

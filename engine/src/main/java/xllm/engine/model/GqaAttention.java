@@ -2,6 +2,7 @@ package xllm.engine.model;
 
 import xllm.engine.kernel.ComputePool;
 import xllm.engine.kernel.Gemm;
+import xllm.engine.kernel.GroupedKeyAttention;
 import xllm.engine.kernel.PagedAttention;
 import xllm.engine.kernel.Rope;
 import xllm.engine.kernel.VectorKernels;
@@ -10,7 +11,8 @@ import xllm.kv.BlockTable;
 import xllm.kv.PageArena;
 
 /**
- * Grouped-query attention of the Llama family: q/k/v projections (Qwen2 adds biases, Qwen3 a per-head
+ * Grouped-query attention of the Llama family (keys stored transposed within blocks when the block size
+ * is a whole number of vectors, see {@link GroupedKeyAttention}): q/k/v projections (Qwen2 adds biases, Qwen3 a per-head
  * RMSNorm of q and k), rotary positions, the new keys and values stored in the paged cache, attention
  * over each sequence's whole context, and the output projection. Uses buffers Q, K, V, ATTENTION.
  */
@@ -74,7 +76,8 @@ public final class GqaAttention implements AttentionLayer {
         Gemm.multiply(pass.pool(), wv, normed, tokens, v);
         rope.ensurePositions(batch.maxPosition());
 
-        ws.reserveScratch(Math.max(batch.maxPosition() + 1, headDim));
+        // scores are written a whole block at a time
+        ws.reserveScratch(Math.max(batch.maxPosition() + 1 + pass.kv().blockSize(), headDim));
         Step step = steps.get();
         step.begin(pass, layer, q, k, v, attn);
         try {
@@ -129,8 +132,12 @@ public final class GqaAttention implements AttentionLayer {
                 addBias(v, t * kvDim, bv);
                 BlockTable table = batch.table(batch.sequenceOf(t));
                 int block = table.blockAt(position / blockSize);
-                arena.writeSlot(block, layer, position % blockSize, k, t * kvDim, kvDim, 0);
-                arena.writeSlot(block, layer, position % blockSize, v, t * kvDim, kvDim, kvDim);
+                if (GroupedKeyAttention.supports(blockSize)) {
+                    GroupedKeyAttention.write(arena, layer, block, position % blockSize, k, v, t * kvDim, numKvHeads, headDim);
+                } else {
+                    arena.writeSlot(block, layer, position % blockSize, k, t * kvDim, kvDim, 0);
+                    arena.writeSlot(block, layer, position % blockSize, v, t * kvDim, kvDim, kvDim);
+                }
             }
         }
 
@@ -140,13 +147,20 @@ public final class GqaAttention implements AttentionLayer {
             int qDim = numHeads * headDim;
             int group = numHeads / numKvHeads;
             float[] scores = pass.workspace().scratch(worker);
+            boolean transposedKeys = GroupedKeyAttention.supports(pass.kv().blockSize());
             for (int i = start; i < end; i++) {
                 int t = i / numHeads;
                 int h = i % numHeads;
                 BlockTable table = batch.table(batch.sequenceOf(t));
-                PagedAttention.attend(pass.kv(), layer, table, batch.position(t) + 1,
-                        q, t * qDim + h * headDim, h / group, numKvHeads, headDim, scale,
-                        attn, t * qDim + h * headDim, scores);
+                if (transposedKeys) {
+                    GroupedKeyAttention.attend(pass.kv(), layer, table, batch.position(t) + 1,
+                            q, t * qDim + h * headDim, h / group, numKvHeads, headDim, scale,
+                            attn, t * qDim + h * headDim, scores);
+                } else {
+                    PagedAttention.attend(pass.kv(), layer, table, batch.position(t) + 1,
+                            q, t * qDim + h * headDim, h / group, numKvHeads, headDim, scale,
+                            attn, t * qDim + h * headDim, scores);
+                }
             }
         }
     }

@@ -80,4 +80,32 @@ class PycoderFidelityTest {
             assertEquals(runner.allocator().totalBlocks(), runner.allocator().freeBlocks(), "all KV blocks returned");
         }
     }
+
+    @org.junit.jupiter.api.Test
+    void transposedKeyBlocksAgreeWithSlotLayoutAcrossManyBlocks() {
+        // block size 16 stores keys transposed; 8 is not a whole vector and keeps the slot layout
+        int[] prompt = new java.util.SplittableRandom(5).ints(150, 100, 8000).toArray();
+        try (CausalLM model = ModelLoader.load(TestData.model("pycoder-22m"));
+             ComputePool pool = new ComputePool(2)) {
+            float[][] last = new float[2][];
+            int[][] greedy = new int[2][];
+            int[] blockSizes = {16, 8};
+            for (int i = 0; i < 2; i++) {
+                try (ModelRunner runner = new ModelRunner(model, pool, 64, blockSizes[i])) {
+                    BlockTable table = new BlockTable();
+                    assertTrue(table.ensureCapacity(prompt.length, runner.blockSize(), runner.allocator()));
+                    StepBatch batch = new StepBatch();
+                    batch.add(table, prompt, 0, prompt.length, 0, true);
+                    last[i] = java.util.Arrays.copyOf(runner.execute(batch), model.config().vocabSize());
+                    table.releaseAll(runner.allocator());
+                    greedy[i] = new OfflineGenerator(runner, 64).generate(List.of(new GenerationRequest(prompt,
+                            SamplingParams.builder().temperature(0).maxTokens(24).ignoreEos(true).build())), TokenListener.NONE)
+                            .get(0).tokenIds();
+                }
+            }
+            double err = Golden.relativeError(last[0], 0, last[1]);
+            assertTrue(err < 1e-5, "layouts disagree by " + err);
+            assertArrayEquals(greedy[1], greedy[0]);
+        }
+    }
 }

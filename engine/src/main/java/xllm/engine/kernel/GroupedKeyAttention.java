@@ -1,0 +1,87 @@
+package xllm.engine.kernel;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+import xllm.kv.BlockTable;
+import xllm.kv.PageArena;
+
+/**
+ * Grouped-query attention over a paged cache whose blocks store keys transposed: within one block of one
+ * layer, the keys of KV head {@code h} lie as {@code [dim][slot]} (so one vector load holds a dimension of
+ * many positions), then the values as {@code [slot][kvHead][dim]}. Scoring a block is then a chain of
+ * broadcast-FMAs over the head dimension with no per-position lane reduction, and each score's
+ * arithmetic depends only on its own query and key. Any thread; the caller supplies a scores row of at
+ * least the context length rounded up to whole blocks.
+ */
+public final class GroupedKeyAttention {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    private GroupedKeyAttention() {
+    }
+
+    /** Whether this layout serves blocks of {@code blockSize} slots: whole vectors of positions. */
+    public static boolean supports(int blockSize) {
+        return blockSize % S.length() == 0;
+    }
+
+    /** Stores one token's keys and values ({@code kvHeads x headDim} each) into its slot. */
+    public static void write(PageArena arena, int layer, int block, int slot, float[] k, float[] v, int offset,
+                             int kvHeads, int headDim) {
+        MemorySegment kv = arena.memory();
+        int blockSize = arena.blockSize();
+        int kvDim = kvHeads * headDim;
+        long base = arena.slotOffset(block, layer, 0);
+        for (int i = 0; i < kvDim; i++) {
+            kv.set(F32, base + ((long) i * blockSize + slot) * Float.BYTES, k[offset + i]);
+        }
+        MemorySegment.copy(v, offset, kv, ValueLayout.JAVA_FLOAT, base + ((long) kvDim * blockSize + (long) slot * kvDim) * Float.BYTES, kvDim);
+    }
+
+    /**
+     * Attends query {@code q[qOffset .. +headDim)} to positions {@code [0, contextLength)} of KV head
+     * {@code kvHead}, writing the weighted values to {@code out[outOffset .. +headDim)}.
+     */
+    public static void attend(PageArena arena, int layer, BlockTable table, int contextLength, float[] q, int qOffset,
+                              int kvHead, int kvHeads, int headDim, float scale, float[] out, int outOffset, float[] scores) {
+        MemorySegment kv = arena.memory();
+        int blockSize = arena.blockSize();
+        int kvDim = kvHeads * headDim;
+        long keyHead = (long) kvHead * headDim * blockSize * Float.BYTES;
+        FloatVector max = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        for (int j = 0; j < contextLength; j += blockSize) {
+            long keys = arena.slotOffset(table.blockAt(j / blockSize), layer, 0) + keyHead;
+            for (int c = 0; c < blockSize && j + c < contextLength; c += S.length()) {
+                long chunk = keys + (long) c * Float.BYTES;
+                FloatVector acc = FloatVector.zero(S);
+                for (int d = 0; d < headDim; d++) {
+                    acc = FloatVector.fromMemorySegment(S, kv, chunk + (long) d * blockSize * Float.BYTES, LE)
+                            .fma(FloatVector.broadcast(S, q[qOffset + d]), acc);
+                }
+                acc = acc.mul(scale);
+                acc.intoArray(scores, j + c);
+                // positions past the context hold stale slots: keep them out of the max
+                int valid = contextLength - j - c;
+                max = valid >= S.length() ? max.max(acc) : max.lanewise(VectorOperators.MAX, acc, S.indexInRange(0, valid));
+            }
+        }
+        float sum = PagedAttention.expInPlace(scores, contextLength, max.reduceLanes(VectorOperators.MAX));
+        float inv = 1f / sum;
+        java.util.Arrays.fill(out, outOffset, outOffset + headDim, 0f);
+        long valueHead = (long) kvHead * headDim * Float.BYTES;
+        long valueStride = (long) kvDim * Float.BYTES;
+        for (int j = 0; j < contextLength; j += blockSize) {
+            long values = arena.slotOffset(table.blockAt(j / blockSize), layer, 0)
+                    + (long) kvDim * blockSize * Float.BYTES + valueHead;
+            int inBlock = Math.min(blockSize, contextLength - j);
+            for (int s = 0; s < inBlock; s++) {
+                PagedAttention.accumulate(out, outOffset, kv, values + s * valueStride, scores[j + s] * inv, headDim);
+            }
+        }
+    }
+}
