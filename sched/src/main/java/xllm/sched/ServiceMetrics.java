@@ -36,7 +36,8 @@ public final class ServiceMetrics {
         }
     }
 
-    void gauges(DoubleSupplier running, DoubleSupplier waiting, DoubleSupplier kvUsage) {
+    /** Where the gauges read their values; called once, when the engine or router is built. */
+    public void gauges(DoubleSupplier running, DoubleSupplier waiting, DoubleSupplier kvUsage) {
         this.running = running;
         this.waiting = waiting;
         this.kvUsage = kvUsage;
@@ -44,6 +45,27 @@ public final class ServiceMetrics {
 
     void finished(FinishReason reason) {
         success[reason.ordinal()].increment();
+    }
+
+    /** A request's first token, {@code sinceArrivalNanos} after it arrived, for a prompt of {@code promptTokens}. */
+    public void firstToken(long sinceArrivalNanos, int promptTokens) {
+        timeToFirstToken.observeNanos(sinceArrivalNanos);
+        this.promptTokens.add(promptTokens);
+        generationTokens.increment();
+    }
+
+    /** A later token, {@code gapNanos} after the one before it. */
+    public void nextToken(long gapNanos) {
+        interTokenLatency.observeNanos(gapNanos);
+        generationTokens.increment();
+    }
+
+    /** A request's end: its reason, its latency, and how much of its prompt came from the prefix cache. */
+    public void requestEnded(FinishReason reason, long e2eNanos, int promptTokens, int cachedPromptTokens) {
+        finished(reason);
+        e2eLatency.observeNanos(e2eNanos);
+        prefixCacheQueries.add(promptTokens);
+        prefixCacheHits.add(cachedPromptTokens);
     }
 
     /** The Prometheus text exposition (format 0.0.4). */

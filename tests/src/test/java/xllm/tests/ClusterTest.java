@@ -139,6 +139,9 @@ class ClusterTest {
         System.out.printf("cluster: longest wait for a token after kill -9 of a worker (from the kill or the previous token): %.0f ms%n", worstGap / 1e6);
         assertTrue(Http.metric(server, "xllm:worker_restarts_total") > restartsBefore, "the supervisor restarted the worker");
         assertTrue(Http.metric(server, "xllm:resumed_requests_total") > 0, "requests of the dead worker were resumed");
+        // the router measures what clients see: every stream's first token, and every token once
+        assertTrue(Http.metric(server, "vllm:time_to_first_token_seconds_count") >= 2 * bodies.size());
+        assertTrue(Http.metric(server, "vllm:generation_tokens_total") >= 2 * bodies.size() * 200);
         awaitAllAlive();
     }
 

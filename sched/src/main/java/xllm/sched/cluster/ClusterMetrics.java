@@ -31,19 +31,11 @@ final class ClusterMetrics {
         counter(out, "xllm:worker_restarts_total", "Worker processes restarted after they ended.", restarts.sum());
         counter(out, "xllm:resumed_requests_total", "Requests moved to another worker and resumed from their emitted tokens.", resumed.sum());
         counter(out, "xllm:admitted_requests_total", "Requests the router accepted.", admitted.sum());
-        int running = 0;
-        double usage = 0;
         out.append("# HELP xllm:worker_load Requests running plus waiting on each worker, from its heartbeat.\n");
         out.append("# TYPE xllm:worker_load gauge\n");
         for (WorkerLink l : links) {
             out.append("xllm:worker_load{worker=\"").append(l.id).append("\"} ").append(l.load).append('\n');
-            running += l.load;
-            usage += l.kvUsage / links.length;
         }
-        out.append("# HELP vllm:num_requests_running Number of requests in model execution batches.\n");
-        out.append("# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running ").append(running).append('\n');
-        out.append("# HELP vllm:kv_cache_usage_perc KV-cache usage. 1 means 100 percent usage.\n");
-        out.append("# TYPE vllm:kv_cache_usage_perc gauge\nvllm:kv_cache_usage_perc ").append(usage).append('\n');
         return out.toString();
     }
 

@@ -33,6 +33,7 @@ import xllm.engine.tokenizer.GgufTokenizer;
 import xllm.engine.tokenizer.Tokenizer;
 import xllm.kv.BlockHashes;
 import xllm.sched.SchedulerConfig;
+import xllm.sched.ServiceMetrics;
 import xllm.sched.ServedText;
 
 /**
@@ -70,6 +71,8 @@ public final class ClusterService implements InferenceService, WorkerPool, AutoC
     private final WorkerSupervisor supervisor;
     private final FlightTable flights = new FlightTable(MAX_FLIGHTS);
     private final ClusterMetrics metrics;
+    /** vLLM's request metrics, measured where clients see them: at the router. */
+    private final ServiceMetrics serviceMetrics;
     private final Map<String, RecoveredRequest> recovered = new ConcurrentHashMap<>();
     private final ArrayDeque<Flight> orphans = new ArrayDeque<>();
     private final Object placement = new Object();
@@ -84,10 +87,13 @@ public final class ClusterService implements InferenceService, WorkerPool, AutoC
         this.journal = journal;
         this.index = index;
         this.metrics = new ClusterMetrics(options.workers());
+        this.serviceMetrics = new ServiceMetrics(options.servedModelName());
         this.links = new WorkerLink[options.workers()];
         for (int w = 0; w < links.length; w++) {
             links[w] = new WorkerLink(w, layout);
         }
+        // workers report running and waiting together as their load; it is shown as running
+        serviceMetrics.gauges(() -> sumOfLinks(l -> l.load), () -> 0, () -> sumOfLinks(l -> l.kvUsage) / links.length);
         this.supervisor = new WorkerSupervisor(options.workerCommand(), layout, options.workers(), this::workerDied);
     }
 
@@ -163,7 +169,7 @@ public final class ClusterService implements InferenceService, WorkerPool, AutoC
             throw new ServiceException(ServiceException.Kind.OVERLOADED, "the router tracks too many requests; retry later", null);
         }
         boolean offline = request.requestId().startsWith(JobService.REQUEST_ID_PREFIX);
-        Flight flight = new Flight(key, effective, offline, sink);
+        Flight flight = new Flight(key, effective, offline, sink, serviceMetrics);
         if (!flights.add(flight)) {
             flights.release(key);
             sink.onFinish(FinishReason.ABORT, new Usage(request.promptLength(), 0, 0));
@@ -458,9 +464,17 @@ public final class ClusterService implements InferenceService, WorkerPool, AutoC
         return text.eosTokenIds();
     }
 
+    private double sumOfLinks(java.util.function.ToDoubleFunction<WorkerLink> value) {
+        double sum = 0;
+        for (WorkerLink l : links) {
+            sum += value.applyAsDouble(l);
+        }
+        return sum;
+    }
+
     @Override
     public String metricsText() {
-        return metrics.render(links);
+        return serviceMetrics.render() + metrics.render(links);
     }
 
     /** Stops the workers, ends what is left, and removes the shared-memory directory. */

@@ -6,6 +6,7 @@ import xllm.api.GenerateRequest;
 import xllm.api.Logprobs;
 import xllm.api.TokenSink;
 import xllm.api.Usage;
+import xllm.sched.ServiceMetrics;
 
 /**
  * One request in the router, from admission to its end: the worker it runs on and the tokens its client
@@ -21,16 +22,20 @@ final class Flight {
     final GenerateRequest request;
     final boolean offline;
     private final TokenSink sink;
+    private final ServiceMetrics metrics;
+    private final long arrivalNanos = System.nanoTime();
+    private long lastTokenNanos;
     private final IntArrayList emitted = new IntArrayList();
     private int worker = UNASSIGNED;
     private boolean aborted;
     private boolean finished;
 
-    Flight(long key, GenerateRequest request, boolean offline, TokenSink sink) {
+    Flight(long key, GenerateRequest request, boolean offline, TokenSink sink, ServiceMetrics metrics) {
         this.key = key;
         this.request = request;
         this.offline = offline;
         this.sink = sink;
+        this.metrics = metrics;
     }
 
     /** Replays tokens an earlier router already sent (after a router restart, to a new client sink). */
@@ -74,6 +79,13 @@ final class Flight {
             return false;
         }
         emitted.addInt(token);
+        long now = System.nanoTime();
+        if (lastTokenNanos == 0) {
+            metrics.firstToken(now - arrivalNanos, request.promptLength());
+        } else {
+            metrics.nextToken(now - lastTokenNanos);
+        }
+        lastTokenNanos = now;
         sink.onToken(token, logprobs);
         return true;
     }
@@ -84,6 +96,7 @@ final class Flight {
             return false;
         }
         finished = true;
+        metrics.requestEnded(reason, System.nanoTime() - arrivalNanos, request.promptLength(), usage.cachedPromptTokens());
         sink.onFinish(reason, usage);
         return true;
     }
