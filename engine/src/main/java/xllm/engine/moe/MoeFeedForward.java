@@ -57,76 +57,114 @@ public final class MoeFeedForward implements FeedForward {
         this.tokensPerExpert = new AtomicLongArray(experts.size());
     }
 
+    // The current call's buffers, read by the parallel tasks below; the tasks are built once so that a
+    // forward pass allocates nothing. Like the routing step, they belong to the engine thread running it.
+    private final ComputePool.RangeTask routeTask = this::routeTokens;
+    private final ComputePool.RangeTask gatherTask = this::gatherRows;
+    private final ComputePool.RangeTask placedTask = this::runPlacedGroups;
+    private final ComputePool.RangeTask combineTask = this::combineTokens;
+    private Workspace ws;
+    private float[] normed;
+    private float[] logits;
+    private float[] x;
+    private float[] gate;
+    private float[] up;
+    private float[] y;
+    private float[] out;
+    private ExpertPlacement activePlacement;
+
     @Override
     public void forward(ForwardPass pass, float[] normed, float[] out) {
         int tokens = pass.batch().numTokens();
         int topK = routing.topK();
-        Workspace ws = pass.workspace();
         ComputePool pool = pass.pool();
         int numExperts = experts.length;
-
-        float[] logits = ws.get(Workspace.Role.EXTRA1, tokens * numExperts);
-        Gemm.multiply(pool, router, normed, tokens, logits);
-        step.ensure(tokens);
-        ws.reserveScratch(routing.scratchFloats());
-        pool.parallelFor(tokens, 8, (start, end, worker) -> {
-            for (int t = start; t < end; t++) {
-                routing.route(logits, t * numExperts, step.experts, step.weights, t * topK, ws.scratch(worker));
-            }
-        });
-        step.group(tokens);
-        for (int e = 0; e < numExperts; e++) {
-            if (step.tokensOf(e) > 0) {
-                tokensPerExpert.addAndGet(e, step.tokensOf(e));
-            }
-        }
-
-        int rows = tokens * topK;
-        float[] x = ws.get(Workspace.Role.EXTRA2, rows * hidden);
-        float[] gate = ws.get(Workspace.Role.GATE, rows * inner);
-        float[] up = ws.get(Workspace.Role.UP, rows * inner);
-        float[] y = ws.get(Workspace.Role.EXTRA3, rows * hidden);
-        pool.parallelFor(rows, 16, (start, end, worker) -> {
-            for (int r = start; r < end; r++) {
-                System.arraycopy(normed, step.rowToken[r] * hidden, x, r * hidden, hidden);
-            }
-        });
-        ExpertPlacement p = placement;
-        if (p == null) {
+        this.ws = pass.workspace();
+        this.normed = normed;
+        this.out = out;
+        try {
+            logits = ws.get(Workspace.Role.EXTRA1, tokens * numExperts);
+            Gemm.multiply(pool, router, normed, tokens, logits);
+            step.ensure(tokens);
+            ws.reserveScratch(routing.scratchFloats());
+            pool.parallelFor(tokens, 8, routeTask);
+            step.group(tokens);
             for (int e = 0; e < numExperts; e++) {
-                int n = step.tokensOf(e);
-                if (n > 0) {
-                    runSplitAcrossPool(pool, experts[e], step.expertStart[e], n, x, gate, up, y);
+                if (step.tokensOf(e) > 0) {
+                    tokensPerExpert.addAndGet(e, step.tokensOf(e));
                 }
             }
-        } else {
-            pool.parallelFor(p.groups(), 1, (start, end, worker) -> {
-                for (int g = start; g < end; g++) {
-                    for (int s = p.groupStart(g); s < p.groupStart(g + 1); s++) {
-                        int e = p.expertAt(s);
-                        int n = step.tokensOf(e);
-                        int from = n * p.replicaIndex(s) / p.replicas(e);
-                        int to = n * (p.replicaIndex(s) + 1) / p.replicas(e);
-                        if (to > from) {
-                            runOnThisThread(experts[e], step.expertStart[e] + from, to - from, x, gate, up, y);
-                        }
+
+            int rows = tokens * topK;
+            x = ws.get(Workspace.Role.EXTRA2, rows * hidden);
+            gate = ws.get(Workspace.Role.GATE, rows * inner);
+            up = ws.get(Workspace.Role.UP, rows * inner);
+            y = ws.get(Workspace.Role.EXTRA3, rows * hidden);
+            pool.parallelFor(rows, 16, gatherTask);
+            activePlacement = placement;
+            if (activePlacement == null) {
+                for (int e = 0; e < numExperts; e++) {
+                    int n = step.tokensOf(e);
+                    if (n > 0) {
+                        runSplitAcrossPool(pool, experts[e], step.expertStart[e], n, x, gate, up, y);
                     }
                 }
-            });
+            } else {
+                pool.parallelFor(activePlacement.groups(), 1, placedTask);
+            }
+            pool.parallelFor(tokens, 4, combineTask);
+            if (shared != null) {
+                shared.forward(pass, normed, x);
+                VectorKernels.add(out, 0, x, 0, tokens * hidden);
+            }
+        } finally {
+            this.ws = null;
+            this.normed = this.logits = this.x = this.gate = this.up = this.y = this.out = null;
+            this.activePlacement = null;
         }
+    }
 
-        pool.parallelFor(tokens, 4, (start, end, worker) -> {
-            for (int t = start; t < end; t++) {
-                Arrays.fill(out, t * hidden, (t + 1) * hidden, 0f);
-                for (int k = 0; k < topK; k++) {
-                    int i = t * topK + k;
-                    VectorKernels.addScaled(out, t * hidden, y, step.rowOf[i] * hidden, step.weights[i], hidden);
+    /** Routing scores to each token's top experts and weights. */
+    private void routeTokens(int start, int end, int worker) {
+        int numExperts = experts.length;
+        int topK = routing.topK();
+        for (int t = start; t < end; t++) {
+            routing.route(logits, t * numExperts, step.experts, step.weights, t * topK, ws.scratch(worker));
+        }
+    }
+
+    /** Copies each routed (token, expert) pair's input into the expert's contiguous rows. */
+    private void gatherRows(int start, int end, int worker) {
+        for (int r = start; r < end; r++) {
+            System.arraycopy(normed, step.rowToken[r] * hidden, x, r * hidden, hidden);
+        }
+    }
+
+    /** Runs the expert slots of placement groups {@code [start, end)}, each group on one thread. */
+    private void runPlacedGroups(int start, int end, int worker) {
+        ExpertPlacement p = activePlacement;
+        for (int g = start; g < end; g++) {
+            for (int s = p.groupStart(g); s < p.groupStart(g + 1); s++) {
+                int e = p.expertAt(s);
+                int n = step.tokensOf(e);
+                int from = n * p.replicaIndex(s) / p.replicas(e);
+                int to = n * (p.replicaIndex(s) + 1) / p.replicas(e);
+                if (to > from) {
+                    runOnThisThread(experts[e], step.expertStart[e] + from, to - from, x, gate, up, y);
                 }
             }
-        });
-        if (shared != null) {
-            shared.forward(pass, normed, x);
-            VectorKernels.add(out, 0, x, 0, tokens * hidden);
+        }
+    }
+
+    /** Each token's output: its experts' rows, weighted, in expert order. */
+    private void combineTokens(int start, int end, int worker) {
+        int topK = routing.topK();
+        for (int t = start; t < end; t++) {
+            Arrays.fill(out, t * hidden, (t + 1) * hidden, 0f);
+            for (int k = 0; k < topK; k++) {
+                int i = t * topK + k;
+                VectorKernels.addScaled(out, t * hidden, y, step.rowOf[i] * hidden, step.weights[i], hidden);
+            }
         }
     }
 
