@@ -219,4 +219,20 @@ class EngineCoreTest {
             return c.output();
         }
     }
+
+    @Test
+    void lowerPriorityValueRunsFirstAndEqualPrioritiesRunInArrivalOrder() {
+        SamplingParams p = SamplingParams.builder().temperature(0).maxTokens(3).ignoreEos(true).build();
+        List<GenerateRequest> requests = List.of(
+                new GenerateRequest("offline", prompt(31, 10), p, 1000, -1),
+                new GenerateRequest("first", prompt(32, 10), p, 0, -1),
+                new GenerateRequest("second", prompt(33, 10), p, 0, -1));
+        // one sequence at a time: the order in which they run is the order in which they finish
+        List<Collector> out = run(new SchedulerConfig(512, 1, 16, false), 64, requests, new ServiceMetrics("t"));
+        int offline = out.get(0).steps.getInt(0);
+        int first = out.get(1).steps.getInt(0);
+        int second = out.get(2).steps.getInt(0);
+        assertTrue(first < second && second < offline,
+                "first token steps: first " + first + ", second " + second + ", offline " + offline);
+    }
 }

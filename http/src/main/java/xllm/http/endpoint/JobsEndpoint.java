@@ -23,6 +23,12 @@ import xllm.http.response.Json;
  * per request. Also the job service's runner: one body through the completions pipeline, on a job thread.
  */
 public final class JobsEndpoint implements JobService.Runner {
+    /**
+     * The priority of a job request that names none: after every interactive request (which default to 0),
+     * so offline work waits while interactive work is queued and is preempted first when KV memory runs out.
+     */
+    static final int OFFLINE_PRIORITY = 1_000;
+
     private final JobService jobs;
     private final GenerationEndpoint completions;
     private final long maxBodyBytes;
@@ -54,7 +60,11 @@ public final class JobsEndpoint implements JobService.Runner {
     public String run(String requestId, String requestBody) {
         ObjectNode body;
         try {
-            body = completions.complete(new RequestFields(Json.MAPPER.readTree(requestBody)), requestId);
+            JsonNode request = Json.MAPPER.readTree(requestBody);
+            if (request instanceof ObjectNode fields && !fields.has("priority")) {
+                fields.put("priority", OFFLINE_PRIORITY);
+            }
+            body = completions.complete(new RequestFields(request), requestId);
         } catch (ServiceException e) {
             body = ErrorResponse.body(e.kind().status(), e.kind().type(), e.getMessage(), e.param());
         } catch (IOException | RuntimeException e) {
