@@ -13,6 +13,7 @@ import xllm.engine.model.ModelConfig;
 import xllm.engine.weights.DType;
 import xllm.engine.model.StepBatch;
 import xllm.engine.moe.MoeBenchmark;
+import xllm.engine.sample.Sampler;
 import xllm.engine.runner.ModelRunner;
 import xllm.kv.BlockTable;
 
@@ -162,7 +163,7 @@ final class BenchCommand {
         long start = System.nanoTime();
         for (int step = 0; step < steps; step++) {
             for (int s = 0; s < batchSize; s++) {
-                tokens[s][length] = argmax(logits, batch.sampleRow(s) * vocab, vocab);
+                tokens[s][length] = Sampler.argmax(logits, batch.sampleRow(s) * vocab, vocab);
             }
             batch.clear();
             for (int s = 0; s < batchSize; s++) {
@@ -177,16 +178,6 @@ final class BenchCommand {
             t.releaseAll(runner.allocator());
         }
         return seconds;
-    }
-
-    private static int argmax(float[] logits, int offset, int vocab) {
-        int best = offset;
-        for (int i = offset + 1; i < offset + vocab; i++) {
-            if (logits[i] > logits[best]) {
-                best = i;
-            }
-        }
-        return best - offset;
     }
 
     private static void require(boolean allocated) {

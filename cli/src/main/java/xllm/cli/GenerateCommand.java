@@ -3,7 +3,6 @@ package xllm.cli;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -149,9 +148,5 @@ final class GenerateCommand {
             throw new UsageException("--kv-cache-mb must be at least 1, got " + mb);
         }
         return (long) mb << 20;
-    }
-
-    static String ids(int[] ids) {
-        return Arrays.toString(ids);
     }
 }

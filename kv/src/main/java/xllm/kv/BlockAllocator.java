@@ -158,18 +158,9 @@ public final class BlockAllocator {
         return block;
     }
 
-    public int refCount(int block) {
-        return refCounts[block];
-    }
-
     /** Blocks that {@link #allocate} can hand out: never-cached plus evictable cached ones. */
     public int freeBlocks() {
         return freeCount + lruCount;
-    }
-
-    /** Released blocks still holding cached prefixes. */
-    public int cachedFreeBlocks() {
-        return lruCount;
     }
 
     public int totalBlocks() {

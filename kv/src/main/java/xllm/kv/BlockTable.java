@@ -28,11 +28,6 @@ public final class BlockTable {
         return size;
     }
 
-    /** Token capacity of the blocks held. */
-    public int capacity(int blockSize) {
-        return size * blockSize;
-    }
-
     /**
      * Allocates blocks until {@code tokens} tokens fit. Returns false, leaving the table unchanged,
      * when the allocator runs out.
@@ -57,10 +52,5 @@ public final class BlockTable {
             allocator.release(blocks[i]);
         }
         size = 0;
-    }
-
-    /** Direct view for the kernels: valid entries are {@code [0, size())}. */
-    public int[] rawBlocks() {
-        return blocks;
     }
 }

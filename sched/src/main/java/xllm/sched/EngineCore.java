@@ -6,11 +6,11 @@ import java.util.Map;
 import xllm.api.FinishReason;
 import xllm.api.GenerateRequest;
 import xllm.api.Logprobs;
-import xllm.api.SamplingParams;
 import xllm.api.TokenSink;
 import xllm.api.Usage;
 import xllm.engine.model.StepBatch;
 import xllm.engine.runner.ModelRunner;
+import xllm.engine.runner.StopRule;
 import xllm.engine.sample.Sampler;
 
 /**
@@ -104,14 +104,7 @@ final class EngineCore {
     }
 
     private FinishReason finishReason(Sequence seq, int token) {
-        SamplingParams p = seq.request.params();
-        if (p.isStopToken(token) || (!p.ignoreEos() && contains(eosIds, token))) {
-            return FinishReason.STOP;
-        }
-        if (seq.outputLength() >= p.maxTokens() || seq.length >= maxModelLength) {
-            return FinishReason.LENGTH;
-        }
-        return null;
+        return StopRule.after(token, seq.request.params(), eosIds, seq.outputLength(), seq.length, maxModelLength);
     }
 
     private void finish(Sequence seq, FinishReason reason) {
@@ -177,14 +170,5 @@ final class EngineCore {
 
     int freeBlocks() {
         return runner.allocator().freeBlocks();
-    }
-
-    private static boolean contains(int[] ids, int token) {
-        for (int id : ids) {
-            if (id == token) {
-                return true;
-            }
-        }
-        return false;
     }
 }

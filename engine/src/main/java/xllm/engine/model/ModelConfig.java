@@ -129,15 +129,6 @@ public record ModelConfig(
         return n.asInt();
     }
 
-    public boolean isEos(int token) {
-        for (int e : eosTokenIds) {
-            if (e == token) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     @Override
     public int[] eosTokenIds() {
         return eosTokenIds.clone();

@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import xllm.api.FinishReason;
-import xllm.api.SamplingParams;
 import xllm.engine.model.ModelConfig;
 import xllm.engine.model.StepBatch;
 import xllm.engine.sample.Sampler;
@@ -22,7 +21,7 @@ public final class OfflineGenerator {
     private final Sampler sampler;
     private final StepBatch batch = new StepBatch();
     private final int maxBatchTokens;
-    private final int[] extraEosIds;
+    private final int[] eosIds;
 
     /**
      * @param extraEosIds end-of-sequence ids besides the model's own (the tokenizer's eos, say)
@@ -31,7 +30,9 @@ public final class OfflineGenerator {
         this.runner = runner;
         this.sampler = new Sampler(runner.vocabSize());
         this.maxBatchTokens = maxBatchTokens;
-        this.extraEosIds = extraEosIds.clone();
+        int[] model = runner.model().config().eosTokenIds();
+        this.eosIds = java.util.stream.IntStream.concat(java.util.Arrays.stream(model), java.util.Arrays.stream(extraEosIds))
+                .distinct().toArray();
     }
 
     public List<GenerationResult> generate(List<GenerationRequest> requests, TokenListener listener) {
@@ -102,26 +103,13 @@ public final class OfflineGenerator {
             s.append(token);
             s.sampling.accept(token);
             listener.onToken(i, token);
-            SamplingParams p = s.request.params();
-            if (!p.ignoreEos() && (config.isEos(token) || contains(extraEosIds, token)) || p.isStopToken(token)) {
-                s.finish = FinishReason.STOP;
-            } else if (s.length - s.promptLength >= p.maxTokens() || s.length >= config.maxPositions()) {
-                s.finish = FinishReason.LENGTH;
-            }
+            s.finish = StopRule.after(token, s.request.params(), eosIds, s.length - s.promptLength, s.length,
+                    config.maxPositions());
             if (s.finish != null) {
                 s.table.releaseAll(runner.allocator());
             }
         }
         return true;
-    }
-
-    private static boolean contains(int[] ids, int token) {
-        for (int id : ids) {
-            if (id == token) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /** One request in flight: its tokens so far and how many of them are in the KV cache. */

@@ -133,16 +133,22 @@ public final class Sampler {
 
     /** Index of the largest logit; the lowest index wins a tie, as torch.argmax does. */
     public static int argmax(float[] x) {
-        int best = 0;
-        float bestValue = x[0];
-        for (int i = 1; i < x.length; i++) {
+        return argmax(x, 0, x.length);
+    }
+
+    /** {@link #argmax(float[])} of the row {@code x[offset .. offset+n)}, relative to {@code offset}. */
+    public static int argmax(float[] x, int offset, int n) {
+        int best = offset;
+        float bestValue = x[offset];
+        for (int i = offset + 1; i < offset + n; i++) {
             if (x[i] > bestValue) {
                 bestValue = x[i];
                 best = i;
             }
         }
-        return best;
+        return best - offset;
     }
+
 
     /** Sort key: ascending keys give descending values, ties by ascending index. */
     private static long descendingKey(float value, int index) {
