@@ -11,7 +11,13 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import xllm.engine.weights.Tensor;
 
-/** BF16 weights as stored, widened to F32 inside the kernel. Tile: 4 rows x 4 tokens of FMA accumulators. */
+/**
+ * BF16 weights as stored. By default the activations stay F32 and each weight vector is widened inside the
+ * kernel (tile: 4 rows x 4 tokens of FMA accumulators), which reproduces a float32 reference. With
+ * {@code -Dxllm.activations=bf16} and the native kernels, activations are rounded to bf16 too and
+ * multiplied with {@code vdpbf16ps}, as llama.cpp and bf16 inference in PyTorch do: twice the arithmetic
+ * rate, at about three significant digits in the products.
+ */
 public final class Bf16Matrix implements WeightMatrix {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -25,11 +31,34 @@ public final class Bf16Matrix implements WeightMatrix {
     private final int cols;
     private final long rowBytes;
 
-    Bf16Matrix(Tensor t) {
+    private final boolean roundActivations;
+
+    Bf16Matrix(Tensor t, boolean roundActivations) {
+        this.roundActivations = roundActivations && NativeKernels.available();
         this.data = t.data();
         this.rows = t.dim(0);
         this.cols = t.dim(1);
         this.rowBytes = (long) cols * 2;
+    }
+
+    /** Whether {@code -Dxllm.activations=bf16} asks for activations rounded to bf16 (default {@code f32}). */
+    static boolean roundActivations() {
+        String a = System.getProperty("xllm.activations", "f32");
+        return switch (a) {
+            case "bf16" -> true;
+            case "f32" -> false;
+            default -> throw new IllegalArgumentException("xllm.activations must be f32 or bf16, got \"" + a + "\"");
+        };
+    }
+
+    @Override
+    public ActivationFormat activationFormat() {
+        return roundActivations ? ActivationFormat.BF16 : ActivationFormat.FLOAT;
+    }
+
+    @Override
+    public void multiplyPacked(MemorySegment packed, int tokens, float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
+        NativeKernels.bf16Gemm(data, cols, packed, tokens, out, outOffset, outStride, rowStart, rowEnd);
     }
 
     @Override

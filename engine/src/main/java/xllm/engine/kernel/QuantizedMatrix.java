@@ -11,8 +11,9 @@ import xllm.engine.weights.DType;
 import xllm.engine.weights.Tensor;
 
 /**
- * GGUF block-quantized weights (Q8_0, Q4_0) as stored: each 32-element block is widened in registers
- * once per row and tile and dotted against up to four tokens. Every path adds a block's scaled partial
+ * GGUF block-quantized weights (Q8_0, Q4_0) as stored. With the native kernels, activations are quantized
+ * to int8 blocks and dotted with VNNI; otherwise (the Vector API path below) each 32-element block is
+ * widened in registers once per row and tile and dotted against up to four float tokens. Every path adds a block's scaled partial
  * dot in the same order, so a token's result does not depend on the batch it runs in.
  */
 public final class QuantizedMatrix implements WeightMatrix {
@@ -54,6 +55,20 @@ public final class QuantizedMatrix implements WeightMatrix {
 
     public DType dtype() {
         return dtype;
+    }
+
+    /** With the native kernels, activations are quantized to int8 blocks (as llama.cpp does) for VNNI dot products. */
+    @Override
+    public ActivationFormat activationFormat() {
+        if (!NativeKernels.available()) {
+            return ActivationFormat.FLOAT;
+        }
+        return q8 ? ActivationFormat.Q8_BLOCKS : ActivationFormat.Q8_BLOCKS_Q4_ORDER;
+    }
+
+    @Override
+    public void multiplyPacked(MemorySegment packed, int tokens, float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
+        NativeKernels.quantizedGemm(!q8, data, rowBytes, rows, cols, packed, tokens, out, outOffset, outStride, rowStart, rowEnd);
     }
 
     @Override

@@ -25,6 +25,20 @@ public sealed interface WeightMatrix permits F32Matrix, Bf16Matrix, F16Matrix, Q
         multiply(x, 0, tokens, out, outOffset, outStride, rowStart, rowEnd);
     }
 
+    /**
+     * The form {@link Gemm} hands activations to this matrix in: {@link ActivationFormat#FLOAT} for
+     * {@link #multiply}, otherwise packed once per multiplication for {@link #multiplyPacked}.
+     */
+    default ActivationFormat activationFormat() {
+        return ActivationFormat.FLOAT;
+    }
+
+    /** As {@link #multiply}, against tokens packed in {@link #activationFormat()}. */
+    default void multiplyPacked(java.lang.foreign.MemorySegment packed, int tokens, float[] out, int outOffset, int outStride,
+                                int rowStart, int rowEnd) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " reads float activations");
+    }
+
     /** Row {@code r} decoded to floats (embedding lookup). */
     void copyRow(int row, float[] dst, int dstOffset);
 
@@ -34,7 +48,7 @@ public sealed interface WeightMatrix permits F32Matrix, Bf16Matrix, F16Matrix, Q
         }
         return switch (t.dtype()) {
             case F32 -> new F32Matrix(t);
-            case BF16 -> new Bf16Matrix(t);
+            case BF16 -> new Bf16Matrix(t, Bf16Matrix.roundActivations());
             case F16 -> new F16Matrix(t);
             case Q8_0, Q4_0 -> new QuantizedMatrix(t);
             case F8_E4M3 -> throw new IllegalArgumentException("FP8 tensor " + t.name()

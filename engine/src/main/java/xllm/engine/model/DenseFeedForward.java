@@ -23,7 +23,7 @@ public final class DenseFeedForward implements FeedForward {
         float[] g = pass.workspace().get(Workspace.Role.GATE, tokens * inner);
         float[] u = pass.workspace().get(Workspace.Role.UP, tokens * inner);
         Gemm.multiply(pass.pool(), gate, normed, tokens, g);
-        Gemm.multiply(pass.pool(), up, normed, tokens, u);
+        Gemm.multiplySameInput(pass.pool(), up, normed, tokens, u);
         VectorKernels.siluMul(g, u, tokens * inner);
         Gemm.multiply(pass.pool(), down, g, tokens, out);
     }

@@ -72,8 +72,8 @@ public final class GqaAttention implements AttentionLayer {
         float[] v = ws.get(Workspace.Role.V, tokens * kvDim);
         float[] attn = ws.get(Workspace.Role.ATTENTION, tokens * qDim);
         Gemm.multiply(pass.pool(), wq, normed, tokens, q);
-        Gemm.multiply(pass.pool(), wk, normed, tokens, k);
-        Gemm.multiply(pass.pool(), wv, normed, tokens, v);
+        Gemm.multiplySameInput(pass.pool(), wk, normed, tokens, k);
+        Gemm.multiplySameInput(pass.pool(), wv, normed, tokens, v);
         rope.ensurePositions(batch.maxPosition());
 
         // scores are written a whole block at a time

@@ -1,0 +1,36 @@
+package xllm.engine.kernel;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * How a weight matrix's kernel reads its activations: as the floats the model computes, or converted once
+ * per multiplication (by the thread pool, before any row is multiplied) into a packed form that the native
+ * kernels' integer or bf16 dot products take.
+ */
+public enum ActivationFormat {
+    /** The float activations as they are. */
+    FLOAT,
+    /** int8 per 32-element block with an fp16 scale (llama.cpp's q8_0), in the order the Q8_0 kernel reads. */
+    Q8_BLOCKS,
+    /** The same int8 blocks in the order the Q4_0 kernel reads (two blocks' low-nibble halves, then high). */
+    Q8_BLOCKS_Q4_ORDER,
+    /** Rounded to bf16, for BF16 weights when the activations may be rounded too. */
+    BF16;
+
+    long packedBytes(int tokens, int cols) {
+        return switch (this) {
+            case FLOAT -> 0;
+            case Q8_BLOCKS, Q8_BLOCKS_Q4_ORDER -> NativeKernels.q8PackedBytes(tokens, cols);
+            case BF16 -> NativeKernels.bf16PackedBytes(tokens, cols);
+        };
+    }
+
+    void pack(float[] x, int xOffset, int start, int end, int cols, MemorySegment packed) {
+        switch (this) {
+            case FLOAT -> throw new IllegalStateException("float activations are not packed");
+            case Q8_BLOCKS -> NativeKernels.packQ8(x, xOffset, start, end, cols, false, packed);
+            case Q8_BLOCKS_Q4_ORDER -> NativeKernels.packQ8(x, xOffset, start, end, cols, true, packed);
+            case BF16 -> NativeKernels.packBf16(x, xOffset, start, end, cols, packed);
+        }
+    }
+}

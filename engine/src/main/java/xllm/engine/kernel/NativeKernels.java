@@ -1,0 +1,201 @@
+package xllm.engine.kernel;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.HexFormat;
+import java.util.Optional;
+
+/**
+ * The AVX-512 matrix kernels of {@code native/} (libxllm_kernels), bound through FFM. They are used when the
+ * library is in this module (built with the project when gcc is there), the CPU has AVX-512 with VNNI, VBMI
+ * and BF16, and GFNI (Zen 4, Sapphire Rapids and later), and {@code -Dxllm.kernels=java} has not asked for the Vector API kernels. The calls are
+ * {@linkplain Linker.Option#critical critical}: short, no thread-state change, heap arrays passed in place.
+ */
+final class NativeKernels {
+    private static final int FEATURE_AVX512 = 1;
+    private static final int FEATURE_VNNI = 2;
+    private static final int FEATURE_BF16 = 4;
+    private static final int FEATURE_VBMI = 8;
+    private static final int FEATURE_GFNI = 16;
+    private static final String LIBRARY = "libxllm_kernels.so";
+
+    private static final MethodHandle PACK_Q8;
+    private static final MethodHandle Q8_PACKED_BYTES;
+    private static final MethodHandle Q8_GEMM;
+    private static final MethodHandle Q4_GEMM;
+    private static final MethodHandle PACK_BF16;
+    private static final MethodHandle BF16_PACKED_BYTES;
+    private static final MethodHandle BF16_GEMM;
+    /** Why the native kernels are not in use, or null when they are. */
+    private static final String UNAVAILABLE;
+
+    static {
+        MethodHandle[] h = new MethodHandle[7];
+        String why = null;
+        try {
+            Optional<SymbolLookup> lookup = "java".equals(System.getProperty("xllm.kernels")) ? Optional.empty() : library();
+            if (lookup.isEmpty()) {
+                why = "java".equals(System.getProperty("xllm.kernels")) ? "-Dxllm.kernels=java" : LIBRARY + " is not built";
+            } else {
+                Linker linker = Linker.nativeLinker();
+                SymbolLookup lib = lookup.get();
+                MethodHandle features = linker.downcallHandle(lib.findOrThrow("xllm_cpu_features"), FunctionDescriptor.of(ValueLayout.JAVA_INT));
+                int f = (int) features.invokeExact();
+                int needed = FEATURE_AVX512 | FEATURE_VNNI | FEATURE_BF16 | FEATURE_VBMI | FEATURE_GFNI;
+                if ((f & needed) != needed) {
+                    why = "the CPU lacks AVX-512 VNNI, VBMI, BF16 or GFNI";
+                } else {
+                    Linker.Option critical = Linker.Option.critical(true);
+                    ValueLayout.OfInt i = ValueLayout.JAVA_INT;
+                    ValueLayout.OfLong l = ValueLayout.JAVA_LONG;
+                    ValueLayout p = ValueLayout.ADDRESS;
+                    // pack(x, xOffsetFloats, xStride, tokenStart, tokenEnd, cols, [layout,] out)
+                    FunctionDescriptor pack = FunctionDescriptor.ofVoid(p, l, l, i, i, i, p);
+                    FunctionDescriptor bytes = FunctionDescriptor.of(l, i, i);
+                    h[0] = linker.downcallHandle(lib.findOrThrow("xllm_pack_q8"), FunctionDescriptor.ofVoid(p, l, l, i, i, i, i, p), critical);
+                    h[1] = linker.downcallHandle(lib.findOrThrow("xllm_q8_packed_bytes"), bytes, critical);
+                    // gemm(w, rowBytes, rows, cols, packed, tokens, out, outOffsetFloats, outStride, rowStart, rowEnd)
+                    FunctionDescriptor quant = FunctionDescriptor.ofVoid(p, l, i, i, p, i, p, l, l, i, i);
+                    h[2] = linker.downcallHandle(lib.findOrThrow("xllm_q8_gemm"), quant, critical);
+                    h[3] = linker.downcallHandle(lib.findOrThrow("xllm_q4_gemm"), quant, critical);
+                    h[4] = linker.downcallHandle(lib.findOrThrow("xllm_pack_bf16"), pack, critical);
+                    h[5] = linker.downcallHandle(lib.findOrThrow("xllm_bf16_packed_bytes"), bytes, critical);
+                    // gemm(w, cols, packed, tokens, out, outOffsetFloats, outStride, rowStart, rowEnd)
+                    h[6] = linker.downcallHandle(lib.findOrThrow("xllm_bf16_gemm"), FunctionDescriptor.ofVoid(p, i, p, i, p, l, l, i, i), critical);
+                }
+            }
+        } catch (Throwable e) {
+            why = "loading " + LIBRARY + " failed: " + e;
+        }
+        UNAVAILABLE = why;
+        PACK_Q8 = h[0];
+        Q8_PACKED_BYTES = h[1];
+        Q8_GEMM = h[2];
+        Q4_GEMM = h[3];
+        PACK_BF16 = h[4];
+        BF16_PACKED_BYTES = h[5];
+        BF16_GEMM = h[6];
+    }
+
+    private NativeKernels() {
+    }
+
+    static boolean available() {
+        return UNAVAILABLE == null;
+    }
+
+    /** "native (AVX-512 VNNI/BF16)" or why the Vector API kernels run instead. */
+    static String description() {
+        return available() ? "native (AVX-512 VNNI, VBMI, BF16, GFNI)" : "Vector API (" + UNAVAILABLE + ")";
+    }
+
+    /**
+     * The library from this module's resources, copied once to a file named by its content hash (a loader
+     * needs a file, and two processes may copy it at once).
+     */
+    private static Optional<SymbolLookup> library() throws IOException {
+        String override = System.getProperty("xllm.kernels.library");
+        if (override != null) {
+            return Optional.of(SymbolLookup.libraryLookup(Path.of(override), Arena.global()));
+        }
+        byte[] bytes;
+        try (InputStream in = NativeKernels.class.getResourceAsStream(LIBRARY)) {
+            if (in == null) {
+                return Optional.empty();
+            }
+            bytes = in.readAllBytes();
+        }
+        String hash;
+        try {
+            hash = HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes), 0, 8);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        Path file = Path.of(System.getProperty("java.io.tmpdir"), "xllm-kernels-" + hash + ".so");
+        if (!Files.exists(file)) {
+            Path partial = Files.createTempFile(file.getParent(), "xllm-kernels-", ".partial");
+            Files.write(partial, bytes);
+            Files.move(partial, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        }
+        return Optional.of(SymbolLookup.libraryLookup(file, Arena.global()));
+    }
+
+    static long q8PackedBytes(int tokens, int cols) {
+        try {
+            return (long) Q8_PACKED_BYTES.invokeExact(tokens, cols);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    static long bf16PackedBytes(int tokens, int cols) {
+        try {
+            return (long) BF16_PACKED_BYTES.invokeExact(tokens, cols);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /**
+     * Tokens {@code [start, end)} of {@code x[xOffset + t*cols ...]} quantized to int8 blocks into {@code packed},
+     * ordered for the Q4_0 kernel or the Q8_0 one.
+     */
+    static void packQ8(float[] x, int xOffset, int start, int end, int cols, boolean forQ4, MemorySegment packed) {
+        try {
+            PACK_Q8.invokeExact(MemorySegment.ofArray(x), (long) xOffset, (long) cols, start, end, cols, forQ4 ? 1 : 0, packed);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** Tokens {@code [start, end)} of {@code x[xOffset + t*cols ...]} rounded to bf16 into {@code packed}. */
+    static void packBf16(float[] x, int xOffset, int start, int end, int cols, MemorySegment packed) {
+        try {
+            PACK_BF16.invokeExact(MemorySegment.ofArray(x), (long) xOffset, (long) cols, start, end, cols, packed);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    static void quantizedGemm(boolean q4, MemorySegment w, long rowBytes, int rows, int cols, MemorySegment packed, int tokens,
+                              float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
+        try {
+            if (q4) {
+                Q4_GEMM.invokeExact(w, rowBytes, rows, cols, packed, tokens, MemorySegment.ofArray(out), (long) outOffset, (long) outStride, rowStart, rowEnd);
+            } else {
+                Q8_GEMM.invokeExact(w, rowBytes, rows, cols, packed, tokens, MemorySegment.ofArray(out), (long) outOffset, (long) outStride, rowStart, rowEnd);
+            }
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    static void bf16Gemm(MemorySegment w, int cols, MemorySegment packed, int tokens, float[] out, int outOffset, int outStride,
+                         int rowStart, int rowEnd) {
+        try {
+            BF16_GEMM.invokeExact(w, cols, packed, tokens, MemorySegment.ofArray(out), (long) outOffset, (long) outStride, rowStart, rowEnd);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    private static RuntimeException rethrow(Throwable e) {
+        if (e instanceof RuntimeException r) {
+            return r;
+        }
+        if (e instanceof Error err) {
+            throw err;
+        }
+        return new IllegalStateException(e);
+    }
+}

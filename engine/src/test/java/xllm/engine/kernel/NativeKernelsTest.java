@@ -1,0 +1,129 @@
+package xllm.engine.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.SplittableRandom;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import xllm.engine.weights.DType;
+import xllm.engine.weights.Quantizer;
+import xllm.engine.weights.Tensor;
+
+/**
+ * The native kernels against exact products of the same (dequantized) weights, for shapes with an odd
+ * number of blocks, partial tiles and several row ranges; and a token's result unchanged by the batch it
+ * is multiplied in.
+ */
+class NativeKernelsTest {
+
+    @ParameterizedTest
+    @CsvSource({"Q8_0,96,37,1", "Q8_0,64,8,5", "Q8_0,896,67,9", "Q4_0,96,37,1", "Q4_0,160,8,5", "Q4_0,896,67,9", "BF16,96,37,1", "BF16,100,9,6", "BF16,896,67,9"})
+    void matchExactProductsAndIgnoreTheBatch(DType dtype, int cols, int rows, int tokens) {
+        assumeTrue(NativeKernels.available(), NativeKernels.description());
+        SplittableRandom random = new SplittableRandom(cols * 31L + rows);
+        try (Arena arena = Arena.ofConfined()) {
+            WeightMatrix w = matrix(dtype, rows, cols, random, arena);
+            assertTrue(w.activationFormat() != ActivationFormat.FLOAT, dtype + " uses the native kernel");
+            float[] x = new float[tokens * cols];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) random.nextGaussian() * (i % 7 == 0 ? 4 : 1);
+            }
+            float[] batched = nativeProduct(w, x, tokens, arena);
+            // rounding the activations (int8 blocks lose about 1/254 of each block's largest value, bf16 about
+            // 2^-9 of each value) is all that separates the kernel from exact products
+            double rounding = relativeError(batched, exactProduct(w, x, tokens));
+            assertTrue(rounding < 0.01, dtype + " relative error " + rounding);
+            double kernel = relativeError(batched, exactProduct(w, dtype == DType.BF16 ? bf16(x) : q8Blocks(x), tokens));
+            assertTrue(kernel < 1e-5, dtype + " relative error against exact products of the rounded activations " + kernel);
+            for (int t = 0; t < tokens; t++) {
+                float[] alone = nativeProduct(w, java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, arena);
+                assertArrayEquals(alone, java.util.Arrays.copyOfRange(batched, t * rows, (t + 1) * rows), "token " + t + " alone and in the batch");
+            }
+        }
+    }
+
+    private static WeightMatrix matrix(DType dtype, int rows, int cols, SplittableRandom random, Arena arena) {
+        MemorySegment f32 = arena.allocate((long) rows * cols * 4, 64);
+        for (long i = 0; i < (long) rows * cols; i++) {
+            f32.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) random.nextGaussian() * 0.05f);
+        }
+        Tensor t = new Tensor("w", DType.F32, new long[] {rows, cols}, f32);
+        if (dtype == DType.BF16) {
+            MemorySegment bf = arena.allocate((long) rows * cols * 2, 64);
+            for (long i = 0; i < (long) rows * cols; i++) {
+                bf.setAtIndex(ValueLayout.JAVA_SHORT, i, (short) (Float.floatToRawIntBits(f32.getAtIndex(ValueLayout.JAVA_FLOAT, i)) >>> 16));
+            }
+            return new Bf16Matrix(new Tensor("w", DType.BF16, new long[] {rows, cols}, bf), true);
+        }
+        return WeightMatrix.of(Quantizer.quantize(t, dtype, arena));
+    }
+
+    /** Packed once, split over row ranges as the pool would. */
+    private static float[] nativeProduct(WeightMatrix w, float[] x, int tokens, Arena arena) {
+        ActivationFormat f = w.activationFormat();
+        MemorySegment packed = arena.allocate(f.packedBytes(tokens, w.cols()), 64);
+        f.pack(x, 0, 0, tokens, w.cols(), packed);
+        float[] out = new float[tokens * w.rows()];
+        int split = w.rows() / 3;
+        w.multiplyPacked(packed, tokens, out, 0, w.rows(), 0, split);
+        w.multiplyPacked(packed, tokens, out, 0, w.rows(), split, w.rows());
+        return out;
+    }
+
+    private static double relativeError(float[] actual, double[] expected) {
+        double err = 0, norm = 0;
+        for (int i = 0; i < expected.length; i++) {
+            err += (actual[i] - expected[i]) * (actual[i] - expected[i]);
+            norm += expected[i] * expected[i];
+        }
+        return Math.sqrt(err / norm);
+    }
+
+    /** Each 32-value block rounded to int8 steps of its largest magnitude / 127, a step kept as fp16 (llama.cpp's q8_0). */
+    private static float[] q8Blocks(float[] x) {
+        float[] q = new float[x.length];
+        for (int b = 0; b < x.length; b += 32) {
+            float amax = 0;
+            for (int i = b; i < b + 32; i++) {
+                amax = Math.max(amax, Math.abs(x[i]));
+            }
+            float d = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
+            float id = amax == 0 ? 0 : 127f / amax;
+            for (int i = b; i < b + 32; i++) {
+                q[i] = (float) Math.rint(x[i] * id) * d;
+            }
+        }
+        return q;
+    }
+
+    private static float[] bf16(float[] x) {
+        float[] r = new float[x.length];
+        for (int i = 0; i < x.length; i++) {
+            int bits = Float.floatToRawIntBits(x[i]);
+            bits += 0x7FFF + ((bits >>> 16) & 1);
+            r[i] = Float.intBitsToFloat(bits & 0xFFFF0000);
+        }
+        return r;
+    }
+
+    private static double[] exactProduct(WeightMatrix w, float[] x, int tokens) {
+        double[] out = new double[tokens * w.rows()];
+        float[] row = new float[w.cols()];
+        for (int r = 0; r < w.rows(); r++) {
+            w.copyRow(r, row, 0);
+            for (int t = 0; t < tokens; t++) {
+                double s = 0;
+                for (int k = 0; k < w.cols(); k++) {
+                    s += (double) row[k] * x[t * w.cols() + k];
+                }
+                out[t * w.rows() + r] = s;
+            }
+        }
+        return out;
+    }
+}
