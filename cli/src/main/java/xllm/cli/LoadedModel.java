@@ -4,6 +4,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import xllm.engine.kernel.ComputePool;
 import xllm.engine.model.CausalLM;
+import xllm.engine.kernel.ActivationPrecision;
 import xllm.engine.model.ModelLoader;
 import xllm.engine.runner.ModelRunner;
 import xllm.engine.tokenizer.GgufTokenizer;
@@ -29,9 +30,9 @@ final class LoadedModel implements AutoCloseable {
         this.tokenizer = tokenizer;
     }
 
-    static LoadedModel open(Path dir, int threads, long kvCacheBytes, DType quantization) {
+    static LoadedModel open(Path dir, int threads, long kvCacheBytes, DType quantization, ActivationPrecision activations) {
         Tokenizer tokenizer = GgufTokenizer.forModel(dir);
-        CausalLM model = ModelLoader.load(dir, quantization);
+        CausalLM model = ModelLoader.load(dir, quantization, activations);
         ComputePool pool = new ComputePool(threads);
         ModelRunner runner = new ModelRunner(model, pool, ModelRunner.blocksForBudget(model, kvCacheBytes, BLOCK_SIZE), BLOCK_SIZE);
         return new LoadedModel(dir, model, pool, runner, tokenizer);
@@ -48,6 +49,19 @@ final class LoadedModel implements AutoCloseable {
             case "q4_0" -> DType.Q4_0;
             default -> throw new UsageException("--quantization must be q8_0 or q4_0, got \"" + q + "\"");
         };
+    }
+
+    /** {@code --activations f32|bf16} (what BF16 weights multiply against), by default the fastest this CPU runs. */
+    static ActivationPrecision activations(Args args) {
+        String a = args.string("--activations", null);
+        if (a == null) {
+            return ActivationPrecision.fastest();
+        }
+        try {
+            return ActivationPrecision.parse(a);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--" + e.getMessage());
+        }
     }
 
     /** {@code --model DIR|FILE.gguf}, or the bundled default model under the installation directory. */

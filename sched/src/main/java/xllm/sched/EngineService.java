@@ -15,6 +15,7 @@ import xllm.api.TokenSink;
 import xllm.api.Usage;
 import xllm.engine.kernel.ComputePool;
 import xllm.engine.model.CausalLM;
+import xllm.engine.kernel.ActivationPrecision;
 import xllm.engine.model.ModelLoader;
 import xllm.engine.runner.ModelRunner;
 import xllm.engine.tokenizer.GgufTokenizer;
@@ -29,7 +30,7 @@ import xllm.kv.BlockAllocator;
  */
 public final class EngineService implements InferenceService, AutoCloseable {
     /** How to build the engine. */
-    public record Options(Path modelDir, DType quantization, String servedModelName, int threads, long kvCacheBytes,
+    public record Options(Path modelDir, DType quantization, ActivationPrecision activations, String servedModelName, int threads, long kvCacheBytes,
                           int blockSize, SchedulerConfig scheduler) {
     }
 
@@ -81,7 +82,7 @@ public final class EngineService implements InferenceService, AutoCloseable {
             if (tokenizer == null) {
                 throw new IllegalArgumentException(options.modelDir() + " has no tokenizer (tokenizer.json or GGUF tokenizer metadata)");
             }
-            CausalLM model = ModelLoader.load(options.modelDir(), options.quantization());
+            CausalLM model = ModelLoader.load(options.modelDir(), options.quantization(), options.activations());
             ComputePool pool = new ComputePool(options.threads());
             ModelRunner runner = new ModelRunner(model, pool,
                     ModelRunner.blocksForBudget(model, options.kvCacheBytes(), options.blockSize()), options.blockSize());

@@ -12,11 +12,9 @@ import jdk.incubator.vector.VectorSpecies;
 import xllm.engine.weights.Tensor;
 
 /**
- * BF16 weights as stored. By default the activations stay F32 and each weight vector is widened inside the
- * kernel (tile: 4 rows x 4 tokens of FMA accumulators), which reproduces a float32 reference. With
- * {@code -Dxllm.activations=bf16} and the native kernels, activations are rounded to bf16 too and
- * multiplied with {@code vdpbf16ps}, as llama.cpp and bf16 inference in PyTorch do: twice the arithmetic
- * rate, at about three significant digits in the products.
+ * BF16 weights as stored, multiplied as {@link ActivationPrecision} says: against activations rounded to
+ * bf16 with the native {@code vdpbf16ps} kernel, or against float activations here, each weight vector
+ * widened inside the kernel (tile: 4 rows x 4 tokens of FMA accumulators).
  */
 public final class Bf16Matrix implements WeightMatrix {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -39,16 +37,6 @@ public final class Bf16Matrix implements WeightMatrix {
         this.rows = t.dim(0);
         this.cols = t.dim(1);
         this.rowBytes = (long) cols * 2;
-    }
-
-    /** Whether {@code -Dxllm.activations=bf16} asks for activations rounded to bf16 (default {@code f32}). */
-    static boolean roundActivations() {
-        String a = System.getProperty("xllm.activations", "f32");
-        return switch (a) {
-            case "bf16" -> true;
-            case "f32" -> false;
-            default -> throw new IllegalArgumentException("xllm.activations must be f32 or bf16, got \"" + a + "\"");
-        };
     }
 
     @Override

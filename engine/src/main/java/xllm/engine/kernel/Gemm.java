@@ -84,6 +84,11 @@ public final class Gemm {
     private Gemm() {
     }
 
+    /** Which kernels multiply: "native (...)" or "Vector API (why the native ones are not in use)". */
+    public static String kernels() {
+        return NativeKernels.description();
+    }
+
     /** {@code out[t][r] = x[t] . W[r]} for all tokens, written at {@code out[outOffset + t*outStride + r]}. */
     public static void multiply(ComputePool pool, WeightMatrix w, float[] x, int tokens, float[] out, int outOffset, int outStride) {
         multiply(pool, w, x, 0, tokens, out, outOffset, outStride);

@@ -73,13 +73,13 @@ public final class PagedAttention {
         FloatVector sums = FloatVector.zero(S);
         int j = 0;
         for (int bound = S.loopBound(n); j < bound; j += S.length()) {
-            FloatVector e = FloatVector.fromArray(S, x, j).sub(max).lanewise(VectorOperators.EXP);
+            FloatVector e = VectorKernels.exp(FloatVector.fromArray(S, x, j).sub(max));
             e.intoArray(x, j);
             sums = sums.add(e);
         }
-        float sum = sums.reduceLanes(VectorOperators.ADD);
+        float sum = VectorKernels.sum(sums);
         for (; j < n; j++) {
-            float e = (float) Math.exp(x[j] - max);
+            float e = VectorKernels.exp(x[j] - max);
             x[j] = e;
             sum += e;
         }
@@ -94,7 +94,7 @@ public final class PagedAttention {
             acc = FloatVector.fromMemorySegment(S, kv, offset + (long) k * Float.BYTES, LE)
                     .fma(FloatVector.fromArray(S, q, qOffset + k), acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = VectorKernels.sum(acc);
         for (; k < n; k++) {
             sum += q[qOffset + k] * kv.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, offset + (long) k * Float.BYTES);
         }

@@ -1,12 +1,42 @@
 package xllm.engine.kernel;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
-/** Element-wise kernels on activation rows held in heap float arrays. Stateless; any thread. */
+/**
+ * Element-wise kernels on activation rows held in heap float arrays. Stateless; any thread.
+ *
+ * <p>Lane sums and exponentials are computed here in a fixed order from IEEE additions and multiplications
+ * only, never with {@code reduceLanes(ADD)} or {@code lanewise(EXP)}: those may round differently once the
+ * JIT has compiled a method than while it is interpreted, and when activations are then rounded to int8 or
+ * bf16 such a difference can change a token. With these, a prompt gives the same tokens on a cold or a warm
+ * process.
+ */
 public final class VectorKernels {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    /** Pairwise sum steps: lane i with lane i + half, for halves of the vector down to 1. */
+    private static final VectorShuffle<Float>[] FOLDS = folds();
+    private static final float LOG2E = 1.44269504088896341f;
+    private static final float LN2_HI = 0.693359375f;
+    private static final float LN2_LO = -2.12194440e-4f;
+    /** Adding then subtracting 1.5 * 2^23 rounds a float to the nearest integer. */
+    private static final float ROUNDER = 12582912f;
+    private static final float EXP_MIN = -87.3f;
+    private static final float EXP_MAX = 88.3f;
+
+    @SuppressWarnings("unchecked")
+    private static VectorShuffle<Float>[] folds() {
+        int steps = Integer.numberOfTrailingZeros(S.length());
+        VectorShuffle<Float>[] f = new VectorShuffle[steps];
+        for (int i = 0, half = S.length() / 2; i < steps; i++, half /= 2) {
+            int h = half;
+            f[i] = VectorShuffle.fromOp(S, lane -> lane ^ h);
+        }
+        return f;
+    }
 
     private VectorKernels() {
     }
@@ -33,7 +63,7 @@ public final class VectorKernels {
         for (; k < bound; k += S.length()) {
             acc = FloatVector.fromArray(S, a, aOffset + k).fma(FloatVector.fromArray(S, b, bOffset + k), acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = sum(acc);
         for (; k < n; k++) {
             sum += a[aOffset + k] * b[bOffset + k];
         }
@@ -74,12 +104,12 @@ public final class VectorKernels {
         int i = offset;
         for (int bound = offset + S.loopBound(n); i < bound; i += S.length()) {
             FloatVector g = FloatVector.fromArray(S, gate, i);
-            FloatVector sigmoid = g.neg().lanewise(VectorOperators.EXP).add(1f);
+            FloatVector sigmoid = exp(g.neg()).add(1f);
             g.div(sigmoid).mul(FloatVector.fromArray(S, up, i)).intoArray(gate, i);
         }
         for (; i < offset + n; i++) {
             float g = gate[i];
-            gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
+            gate[i] = g / (1f + exp(-g)) * up[i];
         }
     }
 
@@ -91,7 +121,7 @@ public final class VectorKernels {
         }
         float sum = 0;
         for (int i = 0; i < n; i++) {
-            float e = (float) Math.exp(x[offset + i] - max);
+            float e = exp(x[offset + i] - max);
             x[offset + i] = e;
             sum += e;
         }
@@ -99,5 +129,39 @@ public final class VectorKernels {
         for (int i = 0; i < n; i++) {
             x[offset + i] *= inv;
         }
+    }
+
+    /** The sum of the lanes, in the same pairwise order however the code runs. */
+    public static float sum(FloatVector v) {
+        for (VectorShuffle<Float> fold : FOLDS) {
+            v = v.add(v.rearrange(fold));
+        }
+        return v.lane(0);
+    }
+
+    /**
+     * {@code e^x} per lane (Cephes' expf: range reduction by ln 2, a degree-6 polynomial, the exponent set
+     * by bits), within 2 ulp; inputs are clamped to [-87.3, 88.3], so it never returns 0 or infinity.
+     */
+    public static FloatVector exp(FloatVector x) {
+        x = x.max(EXP_MIN).min(EXP_MAX);
+        FloatVector n = x.mul(LOG2E).add(ROUNDER).sub(ROUNDER);
+        FloatVector r = x.sub(n.mul(LN2_HI)).sub(n.mul(LN2_LO));
+        FloatVector p = r.mul(1.9875691500e-4f).add(1.3981999507e-3f).mul(r).add(8.3334519073e-3f).mul(r)
+                .add(4.1665795894e-2f).mul(r).add(1.6666665459e-1f).mul(r).add(5.0000001201e-1f);
+        p = p.mul(r.mul(r)).add(r).add(1f);
+        IntVector bits = ((IntVector) n.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
+        return p.mul(bits.reinterpretAsFloats());
+    }
+
+    /** {@link #exp(FloatVector)} for one value, with the same operations in the same order. */
+    public static float exp(float x) {
+        x = Math.min(Math.max(x, EXP_MIN), EXP_MAX);
+        float n = x * LOG2E + ROUNDER - ROUNDER;
+        float r = x - n * LN2_HI - n * LN2_LO;
+        float p = ((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r + 4.1665795894e-2f) * r
+                + 1.6666665459e-1f) * r + 5.0000001201e-1f;
+        p = p * (r * r) + r + 1f;
+        return p * Float.intBitsToFloat(((int) n + 127) << 23);
     }
 }

@@ -42,13 +42,19 @@ public sealed interface WeightMatrix permits F32Matrix, Bf16Matrix, F16Matrix, Q
     /** Row {@code r} decoded to floats (embedding lookup). */
     void copyRow(int row, float[] dst, int dstOffset);
 
+    /** A matrix for {@code t} multiplied against float activations. */
     static WeightMatrix of(Tensor t) {
+        return of(t, ActivationPrecision.F32);
+    }
+
+    /** A matrix for {@code t}; BF16 weights multiply against activations of the given precision. */
+    static WeightMatrix of(Tensor t, ActivationPrecision activations) {
         if (t.rank() != 2) {
             throw new IllegalArgumentException("tensor " + t.name() + " must be 2-D, has shape " + java.util.Arrays.toString(t.shape()));
         }
         return switch (t.dtype()) {
             case F32 -> new F32Matrix(t);
-            case BF16 -> new Bf16Matrix(t, Bf16Matrix.roundActivations());
+            case BF16 -> new Bf16Matrix(t, activations == ActivationPrecision.BF16);
             case F16 -> new F16Matrix(t);
             case Q8_0, Q4_0 -> new QuantizedMatrix(t);
             case F8_E4M3 -> throw new IllegalArgumentException("FP8 tensor " + t.name()

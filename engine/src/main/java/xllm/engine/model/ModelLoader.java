@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import xllm.engine.kernel.Rope;
+import xllm.engine.kernel.ActivationPrecision;
 import xllm.engine.kernel.WeightMatrix;
 import xllm.engine.weights.DType;
 import xllm.engine.weights.GgufFile;
@@ -30,15 +31,23 @@ public final class ModelLoader {
     private ModelLoader() {
     }
 
+    /** The precision BF16 matrices are built for while a model is being built. */
+    private static final ScopedValue<ActivationPrecision> ACTIVATIONS = ScopedValue.newInstance();
+
     public static CausalLM load(Path dir) {
         return load(dir, null);
     }
 
+    /** As below, with the fastest activation precision this machine runs. */
+    public static CausalLM load(Path path, DType quantization) {
+        return load(path, quantization, ActivationPrecision.fastest());
+    }
+
     /**
      * Loads a Hugging Face directory or a {@code .gguf} file; with {@code quantization} (Q8_0 or Q4_0) the
-     * float 2-D weights are quantized at load.
+     * float 2-D weights are quantized at load. BF16 weights multiply against {@code activations}.
      */
-    public static CausalLM load(Path path, DType quantization) {
+    public static CausalLM load(Path path, DType quantization, ActivationPrecision activations) {
         ModelConfig config;
         WeightSource checkpoint;
         boolean ropeInterleaved = false;
@@ -60,7 +69,9 @@ public final class ModelLoader {
         if (quantization != null) {
             checkpoint = new QuantizingWeightSource(checkpoint, quantization);
         }
-        return build(path, config, new LoadedWeights(checkpoint, fp8Blocks(config.raw())), ropeInterleaved);
+        LoadedWeights weights = new LoadedWeights(checkpoint, fp8Blocks(config.raw()));
+        boolean interleaved = ropeInterleaved;
+        return ScopedValue.where(ACTIVATIONS, activations).call(() -> build(path, config, weights, interleaved));
     }
 
     private static CausalLM build(Path dir, ModelConfig config, LoadedWeights weights, boolean ropeInterleaved) {
@@ -166,7 +177,7 @@ public final class ModelLoader {
 
     /** A 2-D weight of the expected shape, kept as mapped. */
     public static WeightMatrix matrix(WeightSource w, String name, int rows, int cols) {
-        return WeightMatrix.of(w.get(name).requireShape(rows, cols));
+        return WeightMatrix.of(w.get(name).requireShape(rows, cols), ACTIVATIONS.orElse(ActivationPrecision.F32));
     }
 
     /** A 1-D weight of the expected length, decoded to floats (norms and biases are small). */

@@ -10,6 +10,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import xllm.api.SamplingParams;
 import xllm.engine.TestData;
+import xllm.engine.kernel.ActivationPrecision;
 import xllm.engine.kernel.ComputePool;
 import xllm.engine.runner.GenerationRequest;
 import xllm.engine.runner.ModelRunner;
@@ -45,7 +46,7 @@ class GgufAndQuantizationTest {
 
     @Test
     void bf16GgufGivesTheSafetensorsGreedyOutput() {
-        try (CausalLM model = ModelLoader.load(TestData.model("gguf/pycoder-22m-bf16.gguf"))) {
+        try (CausalLM model = ModelLoader.load(TestData.model("gguf/pycoder-22m-bf16.gguf"), null, ActivationPrecision.F32)) {
             assertEquals("qwen2", model.config().modelType());
             for (JsonNode c : GOLDEN.get("cases")) {
                 assertArrayEquals(Golden.ints(c.get("greedy_ids")), greedy(model, Golden.ints(c.get("prompt_ids")), 32));
@@ -76,8 +77,9 @@ class GgufAndQuantizationTest {
             JsonNode c = GOLDEN.get("cases").get(0);
             double err = lastLogitsError(model, c);
             assertTrue(err < 0.02, "Q8_0 relative logit error " + err);
-            // llama.cpp's greedy output from this file equals the golden continuation
-            assertArrayEquals(Golden.ints(c.get("greedy_ids")), greedy(model, Golden.ints(c.get("prompt_ids")), 32));
+            // llama.cpp's greedy output from this file equals the golden continuation; int8 activations (the
+            // native kernels, as llama.cpp's) may break a near tie (here by 0.05 of logits near 9) the other way
+            NearTies.assertGreedyAgrees(model, Golden.ints(c.get("prompt_ids")), Golden.ints(c.get("greedy_ids")), 0.1f);
         }
     }
 

@@ -9,9 +9,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import xllm.api.SamplingParams;
 import xllm.engine.TestData;
+import xllm.engine.kernel.ActivationPrecision;
 import xllm.engine.kernel.ComputePool;
 import xllm.engine.runner.GenerationRequest;
 import xllm.engine.runner.GenerationResult;
@@ -22,8 +24,9 @@ import xllm.kv.BlockTable;
 
 /**
  * The bundled BF16 models against Hugging Face transformers (float32 over the bf16 weights): logits at the
- * first and last prompt position, greedy continuations, and the same continuations when all prompts
- * share one batch.
+ * first and last prompt position with float activations, greedy continuations (with float activations and
+ * with activations rounded to bf16, the default where the native kernels run), and the same continuations
+ * when all prompts share one batch.
  */
 class PycoderFidelityTest {
 
@@ -32,7 +35,7 @@ class PycoderFidelityTest {
     void firstAndLastLogitsMatchReference(String name) {
         Path dir = TestData.model(name);
         JsonNode golden = Golden.read(dir.resolve("golden.json"));
-        try (CausalLM model = ModelLoader.load(dir);
+        try (CausalLM model = ModelLoader.load(dir, null, ActivationPrecision.F32);
              ComputePool pool = new ComputePool(2);
              ModelRunner runner = new ModelRunner(model, pool, 256, 16)) {
             for (JsonNode c : golden.get("cases")) {
@@ -53,8 +56,8 @@ class PycoderFidelityTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"pycoder-22m", "pycoder-draft-4m"})
-    void greedyContinuationsMatchReferenceAloneAndBatched(String name) {
+    @CsvSource({"pycoder-22m,F32", "pycoder-draft-4m,F32", "pycoder-22m,BF16", "pycoder-draft-4m,BF16"})
+    void greedyContinuationsMatchReferenceAloneAndBatched(String name, ActivationPrecision activations) {
         Path dir = TestData.model(name);
         JsonNode golden = Golden.read(dir.resolve("golden.json"));
         List<GenerationRequest> requests = new ArrayList<>();
@@ -65,7 +68,7 @@ class PycoderFidelityTest {
             requests.add(new GenerationRequest(Golden.ints(c.get("prompt_ids")),
                     SamplingParams.builder().temperature(0).maxTokens(greedy.length).ignoreEos(true).build()));
         }
-        try (CausalLM model = ModelLoader.load(dir);
+        try (CausalLM model = ModelLoader.load(dir, null, activations);
              ComputePool pool = new ComputePool(2);
              ModelRunner runner = new ModelRunner(model, pool, 256, 16)) {
             OfflineGenerator generator = new OfflineGenerator(runner, 512);
@@ -85,7 +88,7 @@ class PycoderFidelityTest {
     void transposedKeyBlocksAgreeWithSlotLayoutAcrossManyBlocks() {
         // block size 16 stores keys transposed; 8 is not a whole vector and keeps the slot layout
         int[] prompt = new java.util.SplittableRandom(5).ints(150, 100, 8000).toArray();
-        try (CausalLM model = ModelLoader.load(TestData.model("pycoder-22m"));
+        try (CausalLM model = ModelLoader.load(TestData.model("pycoder-22m"), null, ActivationPrecision.F32);
              ComputePool pool = new ComputePool(2)) {
             float[][] last = new float[2][];
             int[][] greedy = new int[2][];

@@ -1,0 +1,49 @@
+package xllm.engine.model;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import xllm.engine.kernel.ComputePool;
+import xllm.engine.runner.ModelRunner;
+import xllm.engine.sample.Sampler;
+import xllm.kv.BlockTable;
+
+/**
+ * Greedy agreement for models whose arithmetic is rounded (quantized weights or activations): fed the
+ * reference continuation one position at a time, the model must pick the reference token at every
+ * position, or one whose logit beats the reference token's by less than {@code margin}: a near tie that
+ * any rounding may break either way.
+ */
+final class NearTies {
+    private NearTies() {
+    }
+
+    /** Returns how many positions picked another token (each of them a near tie). */
+    static int assertGreedyAgrees(CausalLM model, int[] prompt, int[] reference, float margin) {
+        int vocab = model.config().vocabSize();
+        int[] sequence = java.util.Arrays.copyOf(prompt, prompt.length + reference.length);
+        System.arraycopy(reference, 0, sequence, prompt.length, reference.length);
+        int ties = 0;
+        try (ComputePool pool = new ComputePool(2); ModelRunner runner = new ModelRunner(model, pool, 64, 16)) {
+            BlockTable table = new BlockTable();
+            assertTrue(table.ensureCapacity(sequence.length, runner.blockSize(), runner.allocator()));
+            StepBatch batch = new StepBatch();
+            batch.add(table, sequence, 0, prompt.length, 0, true);
+            float[] logits = runner.execute(batch);
+            for (int i = 0; i < reference.length; i++) {
+                int best = Sampler.argmax(logits, 0, vocab);
+                float gap = logits[best] - logits[reference[i]];
+                assertTrue(gap < margin, "position " + i + ": picked " + best + " over the reference " + reference[i] + " by " + gap);
+                if (best != reference[i]) {
+                    ties++;
+                }
+                if (i + 1 < reference.length) {
+                    batch.clear();
+                    batch.add(table, sequence, prompt.length + i, 1, prompt.length + i, true);
+                    logits = runner.execute(batch);
+                }
+            }
+            table.releaseAll(runner.allocator());
+        }
+        return ties;
+    }
+}
