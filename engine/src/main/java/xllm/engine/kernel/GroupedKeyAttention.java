@@ -53,6 +53,18 @@ public final class GroupedKeyAttention {
         int blockSize = arena.blockSize();
         int kvDim = kvHeads * headDim;
         long keyHead = (long) kvHead * headDim * blockSize * Float.BYTES;
+        float max = scores(kv, arena, layer, table, contextLength, q, qOffset, keyHead, headDim, scale, scores);
+        float sum = PagedAttention.expInPlace(scores, contextLength, max);
+        weightedValues(kv, arena, layer, table, contextLength, kvHead * headDim, kvDim, headDim, 1f / sum, scores, out, outOffset);
+    }
+
+    // attend's parts are methods of their own: in one method the JIT stops inlining the vector operations
+    // (they then run boxed, allocating), and the parts take no vector arguments, which would be boxed too
+
+    /** {@code scores[j] = scale * q . K[j]} for {@code j < contextLength}; returns their maximum. */
+    private static float scores(MemorySegment kv, PageArena arena, int layer, BlockTable table, int contextLength, float[] q,
+                                int qOffset, long keyHead, int headDim, float scale, float[] scores) {
+        int blockSize = arena.blockSize();
         FloatVector max = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
         for (int j = 0; j < contextLength; j += blockSize) {
             long keys = arena.slotOffset(table.blockAt(j / blockSize), layer, 0) + keyHead;
@@ -70,17 +82,46 @@ public final class GroupedKeyAttention {
                 max = valid >= S.length() ? max.max(acc) : max.lanewise(VectorOperators.MAX, acc, S.indexInRange(0, valid));
             }
         }
-        float sum = PagedAttention.expInPlace(scores, contextLength, max.reduceLanes(VectorOperators.MAX));
-        float inv = 1f / sum;
-        java.util.Arrays.fill(out, outOffset, outOffset + headDim, 0f);
-        long valueHead = (long) kvHead * headDim * Float.BYTES;
+        return max.reduceLanes(VectorOperators.MAX);
+    }
+
+    /** {@code out = sum_j scores[j] * inv * V[j]}, each output vector accumulated in a register. */
+    private static void weightedValues(MemorySegment kv, PageArena arena, int layer, BlockTable table, int contextLength,
+                                       int valueHeadOffset, int kvDim, int headDim, float inv, float[] scores, float[] out, int outOffset) {
+        int blockSize = arena.blockSize();
+        long valueHead = (long) valueHeadOffset * Float.BYTES;
         long valueStride = (long) kvDim * Float.BYTES;
-        for (int j = 0; j < contextLength; j += blockSize) {
-            long values = arena.slotOffset(table.blockAt(j / blockSize), layer, 0)
-                    + (long) kvDim * blockSize * Float.BYTES + valueHead;
-            int inBlock = Math.min(blockSize, contextLength - j);
-            for (int s = 0; s < inBlock; s++) {
-                PagedAttention.accumulate(out, outOffset, kv, values + s * valueStride, scores[j + s] * inv, headDim);
+        int d = 0;
+        // four vectors of the output at a time held in registers over every position
+        for (; d + 4 * S.length() <= headDim; d += 4 * S.length()) {
+            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+            for (int j = 0; j < contextLength; j += blockSize) {
+                long values = arena.slotOffset(table.blockAt(j / blockSize), layer, 0)
+                        + (long) kvDim * blockSize * Float.BYTES + valueHead + (long) d * Float.BYTES;
+                int inBlock = Math.min(blockSize, contextLength - j);
+                for (int s = 0; s < inBlock; s++) {
+                    long at = values + s * valueStride;
+                    FloatVector w = FloatVector.broadcast(S, scores[j + s] * inv);
+                    a0 = FloatVector.fromMemorySegment(S, kv, at, LE).fma(w, a0);
+                    a1 = FloatVector.fromMemorySegment(S, kv, at + S.vectorByteSize(), LE).fma(w, a1);
+                    a2 = FloatVector.fromMemorySegment(S, kv, at + 2L * S.vectorByteSize(), LE).fma(w, a2);
+                    a3 = FloatVector.fromMemorySegment(S, kv, at + 3L * S.vectorByteSize(), LE).fma(w, a3);
+                }
+            }
+            a0.intoArray(out, outOffset + d);
+            a1.intoArray(out, outOffset + d + S.length());
+            a2.intoArray(out, outOffset + d + 2 * S.length());
+            a3.intoArray(out, outOffset + d + 3 * S.length());
+        }
+        if (d < headDim) {
+            java.util.Arrays.fill(out, outOffset + d, outOffset + headDim, 0f);
+            for (int j = 0; j < contextLength; j += blockSize) {
+                long values = arena.slotOffset(table.blockAt(j / blockSize), layer, 0)
+                        + (long) kvDim * blockSize * Float.BYTES + valueHead + (long) d * Float.BYTES;
+                int inBlock = Math.min(blockSize, contextLength - j);
+                for (int s = 0; s < inBlock; s++) {
+                    PagedAttention.accumulate(out, outOffset + d, kv, values + s * valueStride, scores[j + s] * inv, headDim - d);
+                }
             }
         }
     }

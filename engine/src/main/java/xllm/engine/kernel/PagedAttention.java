@@ -68,22 +68,19 @@ public final class PagedAttention {
         }
     }
 
-    /** {@code x[i] = exp(x[i] - max)} for {@code i < n}, vectorized; returns the sum. */
+    /**
+     * {@code x[i] = exp(x[i] - max)} for {@code i < n}, vectorized; returns the sum. The sum is a second pass
+     * of its own: with the exponential's polynomial in the same method the JIT stops inlining the lane sum.
+     */
     static float expInPlace(float[] x, int n, float max) {
-        FloatVector sums = FloatVector.zero(S);
         int j = 0;
         for (int bound = S.loopBound(n); j < bound; j += S.length()) {
-            FloatVector e = VectorKernels.exp(FloatVector.fromArray(S, x, j).sub(max));
-            e.intoArray(x, j);
-            sums = sums.add(e);
+            VectorKernels.exp(FloatVector.fromArray(S, x, j).sub(max)).intoArray(x, j);
         }
-        float sum = VectorKernels.sum(sums);
         for (; j < n; j++) {
-            float e = VectorKernels.exp(x[j] - max);
-            x[j] = e;
-            sum += e;
+            x[j] = VectorKernels.exp(x[j] - max);
         }
-        return sum;
+        return VectorKernels.sum(x, 0, n);
     }
 
     static float dot(float[] q, int qOffset, MemorySegment kv, long offset, int n) {
