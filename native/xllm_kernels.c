@@ -285,3 +285,54 @@ void xllm_bf16_gemm(const uint16_t *w, int cols, const uint16_t *xp, int tokens,
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// F32 weights x F32 activations (read in place from the engine's arrays): FMA over 16-float vectors, the
+// last partial vector masked, R rows x T tokens per tile.
+// ---------------------------------------------------------------------------------------------------------
+ALWAYS_INLINE void f32_tile(const int R, const int T, const float *w, int cols, const float *x, int r, int t,
+                            float *out, int64_t out_stride) {
+    __m512 acc[8][4];
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < T; j++) acc[i][j] = _mm512_setzero_ps();
+    const int full = cols & ~15;
+    for (int k = 0; k < cols; k += 16) {
+        const __mmask16 m = k < full ? (__mmask16)0xFFFF : (__mmask16)((1u << (cols - k)) - 1);
+        __m512 wv[8];
+        for (int i = 0; i < R; i++) wv[i] = _mm512_maskz_loadu_ps(m, w + (int64_t)(r + i) * cols + k);
+        for (int j = 0; j < T; j++) {
+            __m512 xv = _mm512_maskz_loadu_ps(m, x + (int64_t)(t + j) * cols + k);
+            for (int i = 0; i < R; i++) acc[i][j] = _mm512_fmadd_ps(wv[i], xv, acc[i][j]);
+        }
+    }
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < T; j++) out[(int64_t)(t + j) * out_stride + r + i] = _mm512_reduce_add_ps(acc[i][j]);
+}
+
+void xllm_f32_gemm(const float *w, int cols, const float *x, int64_t x_offset, int tokens, float *out, int64_t out_offset,
+                   int64_t out_stride, int row_start, int row_end) {
+    x += x_offset;
+    out += out_offset;
+    if (tokens == 1) {
+        int r = row_start;
+        for (; r + 8 <= row_end; r += 8) f32_tile(8, 1, w, cols, x, r, 0, out, out_stride);
+        for (; r < row_end; r++) f32_tile(1, 1, w, cols, x, r, 0, out, out_stride);
+        return;
+    }
+    int tb = (256 * 1024) / (cols * 4);
+    tb = tb < 4 ? 4 : (tb > 64 ? 64 : tb & ~3);
+    for (int t0 = 0; t0 < tokens; t0 += tb) {
+        const int t1 = t0 + tb < tokens ? t0 + tb : tokens;
+        int r = row_start;
+        for (; r + 4 <= row_end; r += 4) {
+            int t = t0;
+            for (; t + 4 <= t1; t += 4) f32_tile(4, 4, w, cols, x, r, t, out, out_stride);
+            for (; t < t1; t++) f32_tile(4, 1, w, cols, x, r, t, out, out_stride);
+        }
+        for (; r < row_end; r++) {
+            int t = t0;
+            for (; t + 4 <= t1; t += 4) f32_tile(1, 4, w, cols, x, r, t, out, out_stride);
+            for (; t < t1; t++) f32_tile(1, 1, w, cols, x, r, t, out, out_stride);
+        }
+    }
+}

@@ -51,6 +51,10 @@ public final class F32Matrix implements WeightMatrix {
 
     @Override
     public void multiply(float[] x, int xOffset, int tokens, float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
+        if (NativeKernels.available()) {
+            NativeKernels.f32Gemm(data, cols, x, xOffset, tokens, out, outOffset, outStride, rowStart, rowEnd);
+            return;
+        }
         int r = rowStart;
         for (; r + 4 <= rowEnd; r += 4) {
             int t = 0;

@@ -36,11 +36,12 @@ final class NativeKernels {
     private static final MethodHandle PACK_BF16;
     private static final MethodHandle BF16_PACKED_BYTES;
     private static final MethodHandle BF16_GEMM;
+    private static final MethodHandle F32_GEMM;
     /** Why the native kernels are not in use, or null when they are. */
     private static final String UNAVAILABLE;
 
     static {
-        MethodHandle[] h = new MethodHandle[7];
+        MethodHandle[] h = new MethodHandle[8];
         String why = null;
         try {
             Optional<SymbolLookup> lookup = "java".equals(System.getProperty("xllm.kernels")) ? Optional.empty() : library();
@@ -72,6 +73,8 @@ final class NativeKernels {
                     h[5] = linker.downcallHandle(lib.findOrThrow("xllm_bf16_packed_bytes"), bytes, critical);
                     // gemm(w, cols, packed, tokens, out, outOffsetFloats, outStride, rowStart, rowEnd)
                     h[6] = linker.downcallHandle(lib.findOrThrow("xllm_bf16_gemm"), FunctionDescriptor.ofVoid(p, i, p, i, p, l, l, i, i), critical);
+                    // gemm(w, cols, x, xOffsetFloats, tokens, out, outOffsetFloats, outStride, rowStart, rowEnd)
+                    h[7] = linker.downcallHandle(lib.findOrThrow("xllm_f32_gemm"), FunctionDescriptor.ofVoid(p, i, p, l, i, p, l, l, i, i), critical);
                 }
             }
         } catch (Throwable e) {
@@ -85,6 +88,7 @@ final class NativeKernels {
         PACK_BF16 = h[4];
         BF16_PACKED_BYTES = h[5];
         BF16_GEMM = h[6];
+        F32_GEMM = h[7];
     }
 
     private NativeKernels() {
@@ -184,6 +188,16 @@ final class NativeKernels {
                          int rowStart, int rowEnd) {
         try {
             BF16_GEMM.invokeExact(w, cols, packed, tokens, MemorySegment.ofArray(out), (long) outOffset, (long) outStride, rowStart, rowEnd);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    static void f32Gemm(MemorySegment w, int cols, float[] x, int xOffset, int tokens, float[] out, int outOffset, int outStride,
+                        int rowStart, int rowEnd) {
+        try {
+            F32_GEMM.invokeExact(w, cols, MemorySegment.ofArray(x), (long) xOffset, tokens, MemorySegment.ofArray(out), (long) outOffset,
+                    (long) outStride, rowStart, rowEnd);
         } catch (Throwable e) {
             throw rethrow(e);
         }

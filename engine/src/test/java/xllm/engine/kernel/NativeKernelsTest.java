@@ -22,13 +22,13 @@ import xllm.engine.weights.Tensor;
 class NativeKernelsTest {
 
     @ParameterizedTest
-    @CsvSource({"Q8_0,96,37,1", "Q8_0,64,8,5", "Q8_0,896,67,9", "Q4_0,96,37,1", "Q4_0,160,8,5", "Q4_0,896,67,9", "BF16,96,37,1", "BF16,100,9,6", "BF16,896,67,9"})
+    @CsvSource({"Q8_0,96,37,1", "Q8_0,64,8,5", "Q8_0,896,67,9", "Q4_0,96,37,1", "Q4_0,160,8,5", "Q4_0,896,67,9", "BF16,96,37,1", "BF16,100,9,6", "BF16,896,67,9", "F32,100,9,6", "F32,896,67,9"})
     void matchExactProductsAndIgnoreTheBatch(DType dtype, int cols, int rows, int tokens) {
         assumeTrue(NativeKernels.available(), NativeKernels.description());
         SplittableRandom random = new SplittableRandom(cols * 31L + rows);
         try (Arena arena = Arena.ofConfined()) {
             WeightMatrix w = matrix(dtype, rows, cols, random, arena);
-            assertTrue(w.activationFormat() != ActivationFormat.FLOAT, dtype + " uses the native kernel");
+            assertTrue(dtype == DType.F32 || w.activationFormat() != ActivationFormat.FLOAT, dtype + " uses the native kernel");
             float[] x = new float[tokens * cols];
             for (int i = 0; i < x.length; i++) {
                 x[i] = (float) random.nextGaussian() * (i % 7 == 0 ? 4 : 1);
@@ -38,7 +38,11 @@ class NativeKernelsTest {
             // 2^-9 of each value) is all that separates the kernel from exact products
             double rounding = relativeError(batched, exactProduct(w, x, tokens));
             assertTrue(rounding < 0.01, dtype + " relative error " + rounding);
-            double kernel = relativeError(batched, exactProduct(w, dtype == DType.BF16 ? bf16(x) : q8Blocks(x), tokens));
+            double kernel = relativeError(batched, exactProduct(w, switch (dtype) {
+                case F32 -> x;
+                case BF16 -> bf16(x);
+                default -> q8Blocks(x);
+            }, tokens));
             assertTrue(kernel < 1e-5, dtype + " relative error against exact products of the rounded activations " + kernel);
             for (int t = 0; t < tokens; t++) {
                 float[] alone = nativeProduct(w, java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, arena);
@@ -53,6 +57,9 @@ class NativeKernelsTest {
             f32.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) random.nextGaussian() * 0.05f);
         }
         Tensor t = new Tensor("w", DType.F32, new long[] {rows, cols}, f32);
+        if (dtype == DType.F32) {
+            return WeightMatrix.of(t);
+        }
         if (dtype == DType.BF16) {
             MemorySegment bf = arena.allocate((long) rows * cols * 2, 64);
             for (long i = 0; i < (long) rows * cols; i++) {
@@ -66,6 +73,12 @@ class NativeKernelsTest {
     /** Packed once, split over row ranges as the pool would. */
     private static float[] nativeProduct(WeightMatrix w, float[] x, int tokens, Arena arena) {
         ActivationFormat f = w.activationFormat();
+        if (f == ActivationFormat.FLOAT) {
+            float[] out = new float[tokens * w.rows()];
+            w.multiply(x, tokens, out, 0, w.rows(), 0, w.rows() / 3);
+            w.multiply(x, tokens, out, 0, w.rows(), w.rows() / 3, w.rows());
+            return out;
+        }
         MemorySegment packed = arena.allocate(f.packedBytes(tokens, w.cols()), 64);
         f.pack(x, 0, 0, tokens, w.cols(), packed);
         float[] out = new float[tokens * w.rows()];
