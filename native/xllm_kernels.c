@@ -82,11 +82,11 @@ void xllm_pack_q8(const float *x, int64_t x_offset, int64_t x_stride, int t_star
     }
 }
 
-// A pair of Q4_0 blocks (36 bytes at a; has_b says whether the second exists) as 64 unsigned nibbles in the
-// packed activations' Q4 order, and their scales in the same lane order. One 64-byte load, three shuffles and
-// a bit-matrix multiply (GFNI) that takes low or high nibbles;
-// the load is masked only where it would reach past the matrix (end), which is slower.
-static inline void q4_pair(const uint8_t *a, const uint8_t *end, int has_b, __m512i *w, __m512 *scales) {
+// A pair of Q4_0 blocks (36 bytes at a) as 64 unsigned nibbles in the packed activations' Q4 order, and
+// their scales in the same lane order: one 64-byte load, three shuffles and a bit-matrix multiply (GFNI)
+// that takes low or high nibbles. Only a row's last pair (tail) masks its load, which may otherwise reach
+// past the matrix, and its second block, which may not exist.
+static inline void q4_pair(const uint8_t *a, int tail, int has_b, __m512i *w, __m512 *scales) {
     const __m512i pick = _mm512_set_epi8(
         35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20,
         17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2,
@@ -97,14 +97,15 @@ static inline void q4_pair(const uint8_t *a, const uint8_t *end, int has_b, __m5
                                              0x0102040800000000ll, 0x0102040800000000ll, 0x0102040800000000ll, 0x0102040800000000ll);
     const __m512i scale_pick = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
                                                 9, 9, 9, 9, 0, 0, 0, 0, 9, 9, 9, 9, 0, 0, 0, 0);
-    __m512i raw = has_b && a + 64 <= end ? _mm512_loadu_si512(a) : _mm512_maskz_loadu_epi8(has_b ? 0xFFFFFFFFFull : 0x3FFFFull, a);
+    __m512i raw = tail ? _mm512_maskz_loadu_epi8(has_b ? 0xFFFFFFFFFull : 0x3FFFFull, a) : _mm512_loadu_si512(a);
     *w = _mm512_gf2p8affine_epi64_epi8(_mm512_permutexvar_epi8(pick, raw), nibbles, 0);
     *scales = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(scale_pick, raw)));
 }
 
 // A pair of Q8_0 blocks (68 bytes at a) as 64 bytes offset to unsigned (w + 128), and their scales: two
-// overlapping 64-byte loads (a and a + 4) and a two-source byte shuffle.
-static inline void q8_pair(const uint8_t *a, int has_b, __m512i *w, __m512 *scales) {
+// overlapping 64-byte loads (a and a + 4) and a two-source byte shuffle; a row's last pair (tail) without
+// a second block masks its load.
+static inline void q8_pair(const uint8_t *a, int tail, int has_b, __m512i *w, __m512 *scales) {
     const __m512i pick = _mm512_set_epi8(
         127, 126, 125, 124, 123, 122, 121, 120, 119, 118, 117, 116, 115, 114, 113, 112,
         111, 110, 109, 108, 107, 106, 105, 104, 103, 102, 101, 100, 99, 98, 97, 96,
@@ -112,8 +113,9 @@ static inline void q8_pair(const uint8_t *a, int has_b, __m512i *w, __m512 *scal
         17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2);
     const __m512i scale_pick = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
                                                 17, 17, 17, 17, 17, 17, 17, 17, 0, 0, 0, 0, 0, 0, 0, 0);
-    __m512i lo = has_b ? _mm512_loadu_si512(a) : _mm512_maskz_loadu_epi8(0x3FFFFFFFFull, a);
-    __m512i hi = has_b ? _mm512_loadu_si512(a + 4) : _mm512_setzero_si512();
+    const int partial = tail && !has_b;
+    __m512i lo = partial ? _mm512_maskz_loadu_epi8(0x3FFFFFFFFull, a) : _mm512_loadu_si512(a);
+    __m512i hi = partial ? _mm512_setzero_si512() : _mm512_loadu_si512(a + 4);
     *w = _mm512_xor_si512(_mm512_permutex2var_epi8(lo, pick, hi), _mm512_set1_epi8((char)0x80));
     *scales = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(scale_pick, lo)));
 }
@@ -126,36 +128,45 @@ static inline void q8_pair(const uint8_t *a, int has_b, __m512i *w, __m512 *scal
 // ---------------------------------------------------------------------------------------------------------
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
-ALWAYS_INLINE void quant_tile(const int q4, const int R, const int T, const uint8_t *w, int64_t row_bytes,
-                              int rows, int blocks, int pairs, const uint8_t *xp, int64_t x_stride, int r, int t,
-                              float *out, int64_t out_stride) {
+// One pair of blocks of R rows against T tokens, accumulated into acc.
+ALWAYS_INLINE void quant_step(const int q4, const int R, const int T, const int tail, const int has_b, const uint8_t *w,
+                              int64_t row_bytes, int r, int p, const uint8_t *xb, int64_t x_stride, __m512 acc[8][4]) {
     const int pair_bytes = q4 ? 2 * Q4_BLOCK : 2 * Q8_BLOCK;
-    const uint8_t *end = w + (int64_t)rows * row_bytes;
+    __m512i wv[8];
+    __m512 ws[8];
+    for (int i = 0; i < R; i++) {
+        const uint8_t *a = w + (int64_t)(r + i) * row_bytes + (int64_t)p * pair_bytes;
+        if (q4) {
+            q4_pair(a, tail, has_b, &wv[i], &ws[i]);
+        } else {
+            q8_pair(a, tail, has_b, &wv[i], &ws[i]);
+        }
+    }
+    for (int j = 0; j < T; j++) {
+        const uint8_t *xt = xb + j * x_stride;
+        __m512i xq = _mm512_loadu_si512(xt);
+        __m512i c = _mm512_loadu_si512(xt + 64);
+        __m512 xs = _mm512_loadu_ps((const float *)(xt + 128));
+        for (int i = 0; i < R; i++)
+            acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_dpbusd_epi32(c, wv[i], xq)), _mm512_mul_ps(ws[i], xs), acc[i][j]);
+    }
+}
+
+ALWAYS_INLINE void quant_tile(const int q4, const int R, const int T, const uint8_t *w, int64_t row_bytes,
+                              int blocks, int pairs, const uint8_t *xp, int64_t x_stride, int r, int t,
+                              float *out, int64_t out_stride) {
     __m512 acc[8][4];
     for (int i = 0; i < R; i++)
         for (int j = 0; j < T; j++) acc[i][j] = _mm512_setzero_ps();
-    for (int p = 0; p < pairs; p++) {
-        const int has_b = 2 * p + 1 < blocks;
-        __m512i wv[8];
-        __m512 ws[8];
-        for (int i = 0; i < R; i++) {
-            const uint8_t *a = w + (int64_t)(r + i) * row_bytes + (int64_t)p * pair_bytes;
-            if (q4) {
-                q4_pair(a, end, has_b, &wv[i], &ws[i]);
-            } else {
-                q8_pair(a, has_b, &wv[i], &ws[i]);
-            }
-        }
-        const uint8_t *xb = xp + (int64_t)t * x_stride + (int64_t)p * PACKED_PAIR;
-        for (int j = 0; j < T; j++) {
-            const uint8_t *xt = xb + j * x_stride;
-            __m512i xq = _mm512_loadu_si512(xt);
-            __m512i c = _mm512_loadu_si512(xt + 64);
-            __m512 xs = _mm512_loadu_ps((const float *)(xt + 128));
-            for (int i = 0; i < R; i++)
-                acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_dpbusd_epi32(c, wv[i], xq)),
-                                            _mm512_mul_ps(ws[i], xs), acc[i][j]);
-        }
+    const uint8_t *x0 = xp + (int64_t)t * x_stride;
+    for (int p = 0; p < pairs - 1; p++) {
+        quant_step(q4, R, T, 0, 1, w, row_bytes, r, p, x0 + (int64_t)p * PACKED_PAIR, x_stride, acc);
+    }
+    const uint8_t *xl = x0 + (int64_t)(pairs - 1) * PACKED_PAIR;
+    if (blocks % 2 == 0) {
+        quant_step(q4, R, T, 1, 1, w, row_bytes, r, pairs - 1, xl, x_stride, acc);
+    } else {
+        quant_step(q4, R, T, 1, 0, w, row_bytes, r, pairs - 1, xl, x_stride, acc);
     }
     for (int i = 0; i < R; i++)
         for (int j = 0; j < T; j++) out[(int64_t)(t + j) * out_stride + r + i] = _mm512_reduce_add_ps(acc[i][j]);
@@ -168,7 +179,7 @@ static inline int token_block(int cols) {
     return tb < 4 ? 4 : (tb > 64 ? 64 : tb);
 }
 
-ALWAYS_INLINE void quant_gemm(const int q4, const uint8_t *w, int64_t row_bytes, int rows, int cols, const uint8_t *xp,
+ALWAYS_INLINE void quant_gemm(const int q4, const uint8_t *w, int64_t row_bytes, int cols, const uint8_t *xp,
                               int tokens, float *out, int64_t out_stride, int row_start, int row_end) {
     const int blocks = cols / QK;
     const int pairs = pairs_of(cols);
@@ -176,8 +187,13 @@ ALWAYS_INLINE void quant_gemm(const int q4, const uint8_t *w, int64_t row_bytes,
     if (tokens == 1) {
         // decode: four rows at a time against the one token
         int r = row_start;
-        for (; r + 8 <= row_end; r += 8) quant_tile(q4, 8, 1, w, row_bytes, rows, blocks, pairs, xp, x_stride, r, 0, out, out_stride);
-        for (; r < row_end; r++) quant_tile(q4, 1, 1, w, row_bytes, rows, blocks, pairs, xp, x_stride, r, 0, out, out_stride);
+        // eight rows keep more loads in flight; Q8_0's wider unpacking leaves registers for only four
+        if (q4) {
+            for (; r + 8 <= row_end; r += 8) quant_tile(q4, 8, 1, w, row_bytes, blocks, pairs, xp, x_stride, r, 0, out, out_stride);
+        } else {
+            for (; r + 4 <= row_end; r += 4) quant_tile(q4, 4, 1, w, row_bytes, blocks, pairs, xp, x_stride, r, 0, out, out_stride);
+        }
+        for (; r < row_end; r++) quant_tile(q4, 1, 1, w, row_bytes, blocks, pairs, xp, x_stride, r, 0, out, out_stride);
         return;
     }
     const int tb = token_block(cols);
@@ -186,27 +202,27 @@ ALWAYS_INLINE void quant_gemm(const int q4, const uint8_t *w, int64_t row_bytes,
         int r = row_start;
         for (; r + 4 <= row_end; r += 4) {
             int t = t0;
-            for (; t + 4 <= t1; t += 4) quant_tile(q4, 4, 4, w, row_bytes, rows, blocks, pairs, xp, x_stride, r, t, out, out_stride);
-            for (; t < t1; t++) quant_tile(q4, 4, 1, w, row_bytes, rows, blocks, pairs, xp, x_stride, r, t, out, out_stride);
+            for (; t + 4 <= t1; t += 4) quant_tile(q4, 4, 4, w, row_bytes, blocks, pairs, xp, x_stride, r, t, out, out_stride);
+            for (; t < t1; t++) quant_tile(q4, 4, 1, w, row_bytes, blocks, pairs, xp, x_stride, r, t, out, out_stride);
         }
         for (; r < row_end; r++) {
             int t = t0;
-            for (; t + 4 <= t1; t += 4) quant_tile(q4, 1, 4, w, row_bytes, rows, blocks, pairs, xp, x_stride, r, t, out, out_stride);
-            for (; t < t1; t++) quant_tile(q4, 1, 1, w, row_bytes, rows, blocks, pairs, xp, x_stride, r, t, out, out_stride);
+            for (; t + 4 <= t1; t += 4) quant_tile(q4, 1, 4, w, row_bytes, blocks, pairs, xp, x_stride, r, t, out, out_stride);
+            for (; t < t1; t++) quant_tile(q4, 1, 1, w, row_bytes, blocks, pairs, xp, x_stride, r, t, out, out_stride);
         }
     }
 }
 
-void xllm_q4_gemm(const uint8_t *w, int64_t row_bytes, int rows, int cols, const uint8_t *xp, int tokens, float *out,
+void xllm_q4_gemm(const uint8_t *w, int64_t row_bytes, int cols, const uint8_t *xp, int tokens, float *out,
                   int64_t out_offset, int64_t out_stride, int row_start, int row_end) {
     out += out_offset;
-    quant_gemm(1, w, row_bytes, rows, cols, xp, tokens, out, out_stride, row_start, row_end);
+    quant_gemm(1, w, row_bytes, cols, xp, tokens, out, out_stride, row_start, row_end);
 }
 
-void xllm_q8_gemm(const uint8_t *w, int64_t row_bytes, int rows, int cols, const uint8_t *xp, int tokens, float *out,
+void xllm_q8_gemm(const uint8_t *w, int64_t row_bytes, int cols, const uint8_t *xp, int tokens, float *out,
                   int64_t out_offset, int64_t out_stride, int row_start, int row_end) {
     out += out_offset;
-    quant_gemm(0, w, row_bytes, rows, cols, xp, tokens, out, out_stride, row_start, row_end);
+    quant_gemm(0, w, row_bytes, cols, xp, tokens, out, out_stride, row_start, row_end);
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -4,9 +4,11 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Batched matrix multiplication over all tokens of a step, split by weight rows across the pool. Each
- * calling thread reuses one task object and one buffer of packed activations, so a multiplication
- * allocates nothing once the buffer has grown to the largest step.
+ * Batched matrix multiplication over all tokens of a step, split by weight rows across the pool. Up to
+ * three matrices reading the same input (query, key and value; gate and up) share one parallel loop over
+ * their rows put end to end, and one packing of the input. Each calling thread reuses one task object and
+ * one buffer of packed activations, so a multiplication allocates nothing once the buffer has grown to
+ * the largest step.
  */
 public final class Gemm {
     /** Rows per work unit: a multiple of the kernels' row tile, large enough to amortize dispatch. */
@@ -17,32 +19,54 @@ public final class Gemm {
 
     /** The arguments of the multiplication in flight; read by the pool's threads during parallelFor. */
     private static final class Task implements ComputePool.RangeTask {
-        WeightMatrix w;
+        final WeightMatrix[] w = new WeightMatrix[3];
+        final float[][] out = new float[3][];
+        int matrices;
         float[] x;
         int xOffset;
         int tokens;
-        float[] out;
+        /** For a single matrix: where its output goes (several matrices write dense outputs). */
         int outOffset;
         int outStride;
         final PackTask packer = new PackTask();
 
         @Override
         public void run(int start, int end, int worker) {
-            if (packer.format == ActivationFormat.FLOAT) {
-                w.multiply(x, xOffset, tokens, out, outOffset, outStride, start, end);
-            } else {
-                w.multiplyPacked(packer.packed, tokens, out, outOffset, outStride, start, end);
+            int first = 0;
+            for (int m = 0; m < matrices && start < end; m++) {
+                int rows = w[m].rows();
+                if (start < first + rows) {
+                    int to = Math.min(end, first + rows);
+                    multiplyRows(w[m], out[m], start - first, to - first);
+                    start = to;
+                }
+                first += rows;
             }
+        }
+
+        private void multiplyRows(WeightMatrix m, float[] o, int rowStart, int rowEnd) {
+            int offset = matrices == 1 ? outOffset : 0;
+            int stride = matrices == 1 ? outStride : m.rows();
+            if (packer.format == ActivationFormat.FLOAT) {
+                m.multiply(x, xOffset, tokens, o, offset, stride, rowStart, rowEnd);
+            } else {
+                m.multiplyPacked(packer.packed, tokens, o, offset, stride, rowStart, rowEnd);
+            }
+        }
+
+        void clear() {
+            java.util.Arrays.fill(w, null);
+            java.util.Arrays.fill(out, null);
+            x = null;
         }
     }
 
-    /** Activations packed for the native kernels, and what they were packed from (for reuse by the next matrix). */
+    /** Activations packed once per multiplication for the native kernels. */
     private static final class PackTask implements ComputePool.RangeTask {
         ActivationFormat format = ActivationFormat.FLOAT;
         MemorySegment packed = MemorySegment.NULL;
         float[] x;
         int xOffset;
-        int tokens;
         int cols;
 
         @Override
@@ -50,12 +74,9 @@ public final class Gemm {
             format.pack(x, xOffset, start, end, cols, packed);
         }
 
-        void pack(ComputePool pool, ActivationFormat f, float[] x, int xOffset, int tokens, int cols, boolean reuse) {
+        void pack(ComputePool pool, ActivationFormat f, float[] x, int xOffset, int tokens, int cols) {
+            this.format = f;
             if (f == ActivationFormat.FLOAT) {
-                forget();
-                return;
-            }
-            if (reuse && f == format && x == this.x && xOffset == this.xOffset && tokens == this.tokens && cols == this.cols) {
                 return;
             }
             long bytes = f.packedBytes(tokens, cols);
@@ -63,21 +84,15 @@ public final class Gemm {
                 // grows to the largest step seen, then stays
                 packed = Arena.ofAuto().allocate(Math.max(bytes, packed.byteSize() * 2), 64);
             }
-            this.format = f;
             this.x = x;
             this.xOffset = xOffset;
-            this.tokens = tokens;
             this.cols = cols;
             if (tokens < 2 * PACK_GRAIN) {
                 run(0, tokens, 0);
             } else {
                 pool.parallelFor(tokens, PACK_GRAIN, this);
             }
-        }
-
-        void forget() {
-            format = ActivationFormat.FLOAT;
-            x = null;
+            this.x = null;
         }
     }
 
@@ -97,39 +112,73 @@ public final class Gemm {
     /** As above, with token {@code t} read from {@code x[xOffset + t*cols]}. */
     public static void multiply(ComputePool pool, WeightMatrix w, float[] x, int xOffset, int tokens, float[] out,
                                 int outOffset, int outStride) {
-        run(pool, w, x, xOffset, tokens, out, outOffset, outStride, false);
+        Task task = TASK.get();
+        task.w[0] = w;
+        task.out[0] = out;
+        task.matrices = 1;
+        task.outOffset = outOffset;
+        task.outStride = outStride;
+        run(pool, task, x, xOffset, tokens);
     }
 
     /** Dense output: {@code out[t*rows + r]}. */
     public static void multiply(ComputePool pool, WeightMatrix w, float[] x, int tokens, float[] out) {
-        run(pool, w, x, 0, tokens, out, 0, w.rows(), false);
+        multiply(pool, w, x, 0, tokens, out, 0, w.rows());
     }
 
-    /**
-     * Dense output, for an {@code x} left unchanged since the previous multiplication on this thread read it
-     * (the key and value projections after the query's, up after gate): its packed form is reused.
-     */
-    public static void multiplySameInput(ComputePool pool, WeightMatrix w, float[] x, int tokens, float[] out) {
-        run(pool, w, x, 0, tokens, out, 0, w.rows(), true);
-    }
-
-    private static void run(ComputePool pool, WeightMatrix w, float[] x, int xOffset, int tokens, float[] out,
-                            int outOffset, int outStride, boolean sameInput) {
+    /** Two matrices of the same width against the same input, dense outputs, in one parallel loop. */
+    public static void multiply(ComputePool pool, float[] x, int tokens, WeightMatrix a, float[] outA, WeightMatrix b, float[] outB) {
+        if (a.activationFormat() != b.activationFormat()) {
+            multiply(pool, a, x, tokens, outA);
+            multiply(pool, b, x, tokens, outB);
+            return;
+        }
         Task task = TASK.get();
-        task.packer.pack(pool, w.activationFormat(), x, xOffset, tokens, w.cols(), sameInput);
-        task.w = w;
+        task.w[0] = a;
+        task.w[1] = b;
+        task.out[0] = outA;
+        task.out[1] = outB;
+        task.matrices = 2;
+        run(pool, task, x, 0, tokens);
+    }
+
+    /** Three matrices of the same width against the same input, dense outputs, in one parallel loop. */
+    public static void multiply(ComputePool pool, float[] x, int tokens, WeightMatrix a, float[] outA, WeightMatrix b, float[] outB,
+                                WeightMatrix c, float[] outC) {
+        if (a.activationFormat() != b.activationFormat() || a.activationFormat() != c.activationFormat()) {
+            multiply(pool, a, x, tokens, outA);
+            multiply(pool, x, tokens, b, outB, c, outC);
+            return;
+        }
+        Task task = TASK.get();
+        task.w[0] = a;
+        task.w[1] = b;
+        task.w[2] = c;
+        task.out[0] = outA;
+        task.out[1] = outB;
+        task.out[2] = outC;
+        task.matrices = 3;
+        run(pool, task, x, 0, tokens);
+    }
+
+    private static void run(ComputePool pool, Task task, float[] x, int xOffset, int tokens) {
+        WeightMatrix first = task.w[0];
+        int rows = 0;
+        for (int m = 0; m < task.matrices; m++) {
+            if (task.w[m].cols() != first.cols()) {
+                task.clear();
+                throw new IllegalArgumentException("matrices sharing an input must have its width " + first.cols() + ", got " + task.w[m].cols());
+            }
+            rows += task.w[m].rows();
+        }
         task.x = x;
         task.xOffset = xOffset;
         task.tokens = tokens;
-        task.out = out;
-        task.outOffset = outOffset;
-        task.outStride = outStride;
         try {
-            pool.parallelFor(w.rows(), ROW_GRAIN, task);
+            task.packer.pack(pool, first.activationFormat(), x, xOffset, tokens, first.cols());
+            pool.parallelFor(rows, ROW_GRAIN, task);
         } finally {
-            task.w = null;
-            task.x = null;
-            task.out = null;
+            task.clear();
         }
     }
 }

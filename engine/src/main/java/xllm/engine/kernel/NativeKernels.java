@@ -65,8 +65,8 @@ final class NativeKernels {
                     FunctionDescriptor bytes = FunctionDescriptor.of(l, i, i);
                     h[0] = linker.downcallHandle(lib.findOrThrow("xllm_pack_q8"), FunctionDescriptor.ofVoid(p, l, l, i, i, i, i, p), critical);
                     h[1] = linker.downcallHandle(lib.findOrThrow("xllm_q8_packed_bytes"), bytes, critical);
-                    // gemm(w, rowBytes, rows, cols, packed, tokens, out, outOffsetFloats, outStride, rowStart, rowEnd)
-                    FunctionDescriptor quant = FunctionDescriptor.ofVoid(p, l, i, i, p, i, p, l, l, i, i);
+                    // gemm(w, rowBytes, cols, packed, tokens, out, outOffsetFloats, outStride, rowStart, rowEnd)
+                    FunctionDescriptor quant = FunctionDescriptor.ofVoid(p, l, i, p, i, p, l, l, i, i);
                     h[2] = linker.downcallHandle(lib.findOrThrow("xllm_q8_gemm"), quant, critical);
                     h[3] = linker.downcallHandle(lib.findOrThrow("xllm_q4_gemm"), quant, critical);
                     h[4] = linker.downcallHandle(lib.findOrThrow("xllm_pack_bf16"), pack, critical);
@@ -171,13 +171,13 @@ final class NativeKernels {
         }
     }
 
-    static void quantizedGemm(boolean q4, MemorySegment w, long rowBytes, int rows, int cols, MemorySegment packed, int tokens,
+    static void quantizedGemm(boolean q4, MemorySegment w, long rowBytes, int cols, MemorySegment packed, int tokens,
                               float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
         try {
             if (q4) {
-                Q4_GEMM.invokeExact(w, rowBytes, rows, cols, packed, tokens, MemorySegment.ofArray(out), (long) outOffset, (long) outStride, rowStart, rowEnd);
+                Q4_GEMM.invokeExact(w, rowBytes, cols, packed, tokens, MemorySegment.ofArray(out), (long) outOffset, (long) outStride, rowStart, rowEnd);
             } else {
-                Q8_GEMM.invokeExact(w, rowBytes, rows, cols, packed, tokens, MemorySegment.ofArray(out), (long) outOffset, (long) outStride, rowStart, rowEnd);
+                Q8_GEMM.invokeExact(w, rowBytes, cols, packed, tokens, MemorySegment.ofArray(out), (long) outOffset, (long) outStride, rowStart, rowEnd);
             }
         } catch (Throwable e) {
             throw rethrow(e);

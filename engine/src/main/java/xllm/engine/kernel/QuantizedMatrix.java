@@ -68,7 +68,7 @@ public final class QuantizedMatrix implements WeightMatrix {
 
     @Override
     public void multiplyPacked(MemorySegment packed, int tokens, float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
-        NativeKernels.quantizedGemm(!q8, data, rowBytes, rows, cols, packed, tokens, out, outOffset, outStride, rowStart, rowEnd);
+        NativeKernels.quantizedGemm(!q8, data, rowBytes, cols, packed, tokens, out, outOffset, outStride, rowStart, rowEnd);
     }
 
     @Override

@@ -22,8 +22,7 @@ public final class DenseFeedForward implements FeedForward {
         int inner = gate.rows();
         float[] g = pass.workspace().get(Workspace.Role.GATE, tokens * inner);
         float[] u = pass.workspace().get(Workspace.Role.UP, tokens * inner);
-        Gemm.multiply(pass.pool(), gate, normed, tokens, g);
-        Gemm.multiplySameInput(pass.pool(), up, normed, tokens, u);
+        Gemm.multiply(pass.pool(), normed, tokens, gate, g, up, u);
         VectorKernels.siluMul(g, u, tokens * inner);
         Gemm.multiply(pass.pool(), down, g, tokens, out);
     }

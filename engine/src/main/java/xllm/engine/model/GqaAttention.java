@@ -71,9 +71,7 @@ public final class GqaAttention implements AttentionLayer {
         float[] k = ws.get(Workspace.Role.K, tokens * kvDim);
         float[] v = ws.get(Workspace.Role.V, tokens * kvDim);
         float[] attn = ws.get(Workspace.Role.ATTENTION, tokens * qDim);
-        Gemm.multiply(pass.pool(), wq, normed, tokens, q);
-        Gemm.multiplySameInput(pass.pool(), wk, normed, tokens, k);
-        Gemm.multiplySameInput(pass.pool(), wv, normed, tokens, v);
+        Gemm.multiply(pass.pool(), normed, tokens, wq, q, wk, k, wv, v);
         rope.ensurePositions(batch.maxPosition());
 
         // scores are written a whole block at a time
