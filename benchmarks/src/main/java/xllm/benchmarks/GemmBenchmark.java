@@ -18,22 +18,27 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
+import xllm.engine.kernel.ActivationPrecision;
+import xllm.engine.kernel.ComputePool;
+import xllm.engine.kernel.Gemm;
 import xllm.engine.kernel.WeightMatrix;
 import xllm.engine.weights.DType;
 import xllm.engine.weights.Quantizer;
 import xllm.engine.weights.Tensor;
 
 /**
- * One weight matrix times a batch of activation rows on one thread, by storage format and shape: the
- * kernel behind every projection. Shapes are pycoder-22m's MLP (1024x512) and Qwen2.5-0.5B's (4864x896);
- * 1 token is the decode shape, 32 a batched decode step, 512 a prefill chunk.
+ * One weight matrix times a batch of activation rows on one thread, by storage format and shape, as the
+ * engine multiplies (packing of the activations included): the kernel behind every projection. Shapes are
+ * pycoder-22m's MLP (1024x512) and Qwen2.5-0.5B's (4864x896); 1 token is the decode shape, 32 a batched
+ * decode step, 512 a prefill chunk. {@code -Dxllm.kernels=java} in the fork's arguments measures the Vector
+ * API kernels instead of the native ones.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
 public class GemmBenchmark {
     @Param({"F32", "BF16", "Q8_0", "Q4_0"})
     public String dtype;
@@ -44,7 +49,12 @@ public class GemmBenchmark {
     @Param({"1", "32", "512"})
     public int tokens;
 
+    /** What BF16 weights multiply against: bf16 (the default) or f32. */
+    @Param({"bf16"})
+    public String activations;
+
     private Arena arena;
+    private ComputePool pool;
     private WeightMatrix matrix;
     private float[] x;
     private float[] out;
@@ -67,7 +77,8 @@ public class GemmBenchmark {
             case Q8_0, Q4_0 -> Quantizer.quantize(source, DType.valueOf(dtype), arena);
             default -> throw new IllegalArgumentException(dtype);
         };
-        matrix = WeightMatrix.of(stored);
+        matrix = WeightMatrix.of(stored, ActivationPrecision.parse(activations));
+        pool = new ComputePool(1);
         x = new float[tokens * cols];
         for (int i = 0; i < x.length; i++) {
             x[i] = (float) random.nextGaussian();
@@ -86,12 +97,13 @@ public class GemmBenchmark {
 
     @TearDown(Level.Trial)
     public void tearDown() {
+        pool.close();
         arena.close();
     }
 
     @Benchmark
     public float[] multiply() {
-        matrix.multiply(x, tokens, out, 0, matrix.rows(), 0, matrix.rows());
+        Gemm.multiply(pool, matrix, x, tokens, out);
         return out;
     }
 }

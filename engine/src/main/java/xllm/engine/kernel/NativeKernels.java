@@ -11,8 +11,6 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.util.HexFormat;
 import java.util.Optional;
 
 /**
@@ -104,34 +102,29 @@ final class NativeKernels {
     }
 
     /**
-     * The library from this module's resources, copied once to a file named by its content hash (a loader
-     * needs a file, and two processes may copy it at once).
+     * The library from this module's resources. A loader needs a file: it is written into a directory of
+     * this process's own (owner-only, so no other user can swap it), loaded, and deleted at once, which
+     * Linux allows for a loaded library.
      */
     private static Optional<SymbolLookup> library() throws IOException {
         String override = System.getProperty("xllm.kernels.library");
         if (override != null) {
             return Optional.of(SymbolLookup.libraryLookup(Path.of(override), Arena.global()));
         }
-        byte[] bytes;
         try (InputStream in = NativeKernels.class.getResourceAsStream(LIBRARY)) {
             if (in == null) {
                 return Optional.empty();
             }
-            bytes = in.readAllBytes();
+            Path dir = Files.createTempDirectory("xllm-kernels-");
+            Path file = dir.resolve(LIBRARY);
+            try {
+                Files.copy(in, file);
+                return Optional.of(SymbolLookup.libraryLookup(file, Arena.global()));
+            } finally {
+                Files.deleteIfExists(file);
+                Files.delete(dir);
+            }
         }
-        String hash;
-        try {
-            hash = HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes), 0, 8);
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-        Path file = Path.of(System.getProperty("java.io.tmpdir"), "xllm-kernels-" + hash + ".so");
-        if (!Files.exists(file)) {
-            Path partial = Files.createTempFile(file.getParent(), "xllm-kernels-", ".partial");
-            Files.write(partial, bytes);
-            Files.move(partial, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        }
-        return Optional.of(SymbolLookup.libraryLookup(file, Arena.global()));
     }
 
     static long q8PackedBytes(int tokens, int cols) {
