@@ -172,45 +172,53 @@ ALWAYS_INLINE void quant_tile(const int q4, const int R, const int T, const uint
         for (int j = 0; j < T; j++) out[(int64_t)(t + j) * out_stride + r + i] = _mm512_reduce_add_ps(acc[i][j]);
 }
 
-// Token-block size: a block's packed activations stay in L2 while every row of the call passes over them.
-static inline int token_block(int cols) {
-    int tb = (256 * 1024) / (cols * 3);
-    tb &= ~3;
-    return tb < 4 ? 4 : (tb > 64 ? 64 : tb);
+// Tokens per block of a multiplication: a block's activations (bytes_per_token each) stay in L2 while
+// every row of the call passes over them.
+static inline int token_block(int64_t bytes_per_token) {
+    int64_t tb = (256 * 1024) / bytes_per_token;
+    return tb < 4 ? 4 : (tb > 64 ? 64 : (int)(tb & ~3));
 }
+
+// The loop nest of every kernel, over TILE(R, T, row, token): one token (decode) goes DECODE_ROWS rows at
+// a time; more go by blocks of token_block tokens, 4 rows x 4 tokens per tile, remainders one by one.
+#define TILED(TILE, DECODE_ROWS, BYTES_PER_TOKEN)                                                          \
+    do {                                                                                                \
+        if (tokens == 1) {                                                                              \
+            int r = row_start;                                                                          \
+            for (; r + (DECODE_ROWS) <= row_end; r += (DECODE_ROWS)) TILE(DECODE_ROWS, 1, r, 0);        \
+            for (; r < row_end; r++) TILE(1, 1, r, 0);                                                  \
+            break;                                                                                      \
+        }                                                                                               \
+        const int tb = token_block(BYTES_PER_TOKEN);                                                    \
+        for (int t0 = 0; t0 < tokens; t0 += tb) {                                                       \
+            const int t1 = t0 + tb < tokens ? t0 + tb : tokens;                                         \
+            int r = row_start;                                                                          \
+            for (; r + 4 <= row_end; r += 4) {                                                          \
+                int t = t0;                                                                             \
+                for (; t + 4 <= t1; t += 4) TILE(4, 4, r, t);                                           \
+                for (; t < t1; t++) TILE(4, 1, r, t);                                                   \
+            }                                                                                           \
+            for (; r < row_end; r++) {                                                                  \
+                int t = t0;                                                                             \
+                for (; t + 4 <= t1; t += 4) TILE(1, 4, r, t);                                           \
+                for (; t < t1; t++) TILE(1, 1, r, t);                                                   \
+            }                                                                                           \
+        }                                                                                               \
+    } while (0)
 
 ALWAYS_INLINE void quant_gemm(const int q4, const uint8_t *w, int64_t row_bytes, int cols, const uint8_t *xp,
                               int tokens, float *out, int64_t out_stride, int row_start, int row_end) {
     const int blocks = cols / QK;
     const int pairs = pairs_of(cols);
     const int64_t x_stride = (int64_t)pairs * PACKED_PAIR;
-    if (tokens == 1) {
-        // decode: four rows at a time against the one token
-        int r = row_start;
-        // eight rows keep more loads in flight; Q8_0's wider unpacking leaves registers for only four
-        if (q4) {
-            for (; r + 8 <= row_end; r += 8) quant_tile(q4, 8, 1, w, row_bytes, blocks, pairs, xp, x_stride, r, 0, out, out_stride);
-        } else {
-            for (; r + 4 <= row_end; r += 4) quant_tile(q4, 4, 1, w, row_bytes, blocks, pairs, xp, x_stride, r, 0, out, out_stride);
-        }
-        for (; r < row_end; r++) quant_tile(q4, 1, 1, w, row_bytes, blocks, pairs, xp, x_stride, r, 0, out, out_stride);
-        return;
+#define QUANT_TILE(R, T, r, t) quant_tile(q4, R, T, w, row_bytes, blocks, pairs, xp, x_stride, r, t, out, out_stride)
+    // decode: eight rows keep more loads in flight; Q8_0's wider unpacking leaves registers for only four
+    if (q4) {
+        TILED(QUANT_TILE, 8, x_stride);
+    } else {
+        TILED(QUANT_TILE, 4, x_stride);
     }
-    const int tb = token_block(cols);
-    for (int t0 = 0; t0 < tokens; t0 += tb) {
-        const int t1 = t0 + tb < tokens ? t0 + tb : tokens;
-        int r = row_start;
-        for (; r + 4 <= row_end; r += 4) {
-            int t = t0;
-            for (; t + 4 <= t1; t += 4) quant_tile(q4, 4, 4, w, row_bytes, blocks, pairs, xp, x_stride, r, t, out, out_stride);
-            for (; t < t1; t++) quant_tile(q4, 4, 1, w, row_bytes, blocks, pairs, xp, x_stride, r, t, out, out_stride);
-        }
-        for (; r < row_end; r++) {
-            int t = t0;
-            for (; t + 4 <= t1; t += 4) quant_tile(q4, 1, 4, w, row_bytes, blocks, pairs, xp, x_stride, r, t, out, out_stride);
-            for (; t < t1; t++) quant_tile(q4, 1, 1, w, row_bytes, blocks, pairs, xp, x_stride, r, t, out, out_stride);
-        }
-    }
+#undef QUANT_TILE
 }
 
 void xllm_q4_gemm(const uint8_t *w, int64_t row_bytes, int cols, const uint8_t *xp, int tokens, float *out,
@@ -278,28 +286,9 @@ void xllm_bf16_gemm(const uint16_t *w, int cols, const uint16_t *xp, int tokens,
                     int64_t out_stride, int row_start, int row_end) {
     out += out_offset;
     const int width = padded32(cols);
-    if (tokens == 1) {
-        int r = row_start;
-        for (; r + 4 <= row_end; r += 4) bf16_tile(4, 1, w, cols, xp, width, r, 0, out, out_stride);
-        for (; r < row_end; r++) bf16_tile(1, 1, w, cols, xp, width, r, 0, out, out_stride);
-        return;
-    }
-    int tb = (256 * 1024) / (width * 2);
-    tb = tb < 4 ? 4 : (tb > 64 ? 64 : tb & ~3);
-    for (int t0 = 0; t0 < tokens; t0 += tb) {
-        const int t1 = t0 + tb < tokens ? t0 + tb : tokens;
-        int r = row_start;
-        for (; r + 4 <= row_end; r += 4) {
-            int t = t0;
-            for (; t + 4 <= t1; t += 4) bf16_tile(4, 4, w, cols, xp, width, r, t, out, out_stride);
-            for (; t < t1; t++) bf16_tile(4, 1, w, cols, xp, width, r, t, out, out_stride);
-        }
-        for (; r < row_end; r++) {
-            int t = t0;
-            for (; t + 4 <= t1; t += 4) bf16_tile(1, 4, w, cols, xp, width, r, t, out, out_stride);
-            for (; t < t1; t++) bf16_tile(1, 1, w, cols, xp, width, r, t, out, out_stride);
-        }
-    }
+#define BF16_TILE(R, T, r, t) bf16_tile(R, T, w, cols, xp, width, r, t, out, out_stride)
+    TILED(BF16_TILE, 4, (int64_t)width * 2);
+#undef BF16_TILE
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -329,26 +318,7 @@ void xllm_f32_gemm(const float *w, int cols, const float *x, int64_t x_offset, i
                    int64_t out_stride, int row_start, int row_end) {
     x += x_offset;
     out += out_offset;
-    if (tokens == 1) {
-        int r = row_start;
-        for (; r + 8 <= row_end; r += 8) f32_tile(8, 1, w, cols, x, r, 0, out, out_stride);
-        for (; r < row_end; r++) f32_tile(1, 1, w, cols, x, r, 0, out, out_stride);
-        return;
-    }
-    int tb = (256 * 1024) / (cols * 4);
-    tb = tb < 4 ? 4 : (tb > 64 ? 64 : tb & ~3);
-    for (int t0 = 0; t0 < tokens; t0 += tb) {
-        const int t1 = t0 + tb < tokens ? t0 + tb : tokens;
-        int r = row_start;
-        for (; r + 4 <= row_end; r += 4) {
-            int t = t0;
-            for (; t + 4 <= t1; t += 4) f32_tile(4, 4, w, cols, x, r, t, out, out_stride);
-            for (; t < t1; t++) f32_tile(4, 1, w, cols, x, r, t, out, out_stride);
-        }
-        for (; r < row_end; r++) {
-            int t = t0;
-            for (; t + 4 <= t1; t += 4) f32_tile(1, 4, w, cols, x, r, t, out, out_stride);
-            for (; t < t1; t++) f32_tile(1, 1, w, cols, x, r, t, out, out_stride);
-        }
-    }
+#define F32_TILE(R, T, r, t) f32_tile(R, T, w, cols, x, r, t, out, out_stride)
+    TILED(F32_TILE, 8, (int64_t)cols * 4);
+#undef F32_TILE
 }

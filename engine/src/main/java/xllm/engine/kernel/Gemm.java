@@ -128,26 +128,25 @@ public final class Gemm {
 
     /** Two matrices of the same width against the same input, dense outputs, in one parallel loop. */
     public static void multiply(ComputePool pool, float[] x, int tokens, WeightMatrix a, float[] outA, WeightMatrix b, float[] outB) {
-        if (a.activationFormat() != b.activationFormat()) {
-            multiply(pool, a, x, tokens, outA);
-            multiply(pool, b, x, tokens, outB);
-            return;
-        }
-        Task task = TASK.get();
-        task.w[0] = a;
-        task.w[1] = b;
-        task.out[0] = outA;
-        task.out[1] = outB;
-        task.matrices = 2;
-        run(pool, task, x, 0, tokens);
+        multiplyShared(pool, x, tokens, a, outA, b, outB, null, null);
     }
 
     /** Three matrices of the same width against the same input, dense outputs, in one parallel loop. */
     public static void multiply(ComputePool pool, float[] x, int tokens, WeightMatrix a, float[] outA, WeightMatrix b, float[] outB,
                                 WeightMatrix c, float[] outC) {
-        if (a.activationFormat() != b.activationFormat() || a.activationFormat() != c.activationFormat()) {
+        multiplyShared(pool, x, tokens, a, outA, b, outB, c, outC);
+    }
+
+    /** a, b and (unless null) c in one loop; matrices reading differently packed inputs go one at a time. */
+    private static void multiplyShared(ComputePool pool, float[] x, int tokens, WeightMatrix a, float[] outA, WeightMatrix b,
+                                       float[] outB, WeightMatrix c, float[] outC) {
+        ActivationFormat format = a.activationFormat();
+        if (b.activationFormat() != format || (c != null && c.activationFormat() != format)) {
             multiply(pool, a, x, tokens, outA);
-            multiply(pool, x, tokens, b, outB, c, outC);
+            multiply(pool, b, x, tokens, outB);
+            if (c != null) {
+                multiply(pool, c, x, tokens, outC);
+            }
             return;
         }
         Task task = TASK.get();
@@ -157,7 +156,7 @@ public final class Gemm {
         task.out[0] = outA;
         task.out[1] = outB;
         task.out[2] = outC;
-        task.matrices = 3;
+        task.matrices = c == null ? 2 : 3;
         run(pool, task, x, 0, tokens);
     }
 
