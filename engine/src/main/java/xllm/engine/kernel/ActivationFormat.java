@@ -10,17 +10,15 @@ import java.lang.foreign.MemorySegment;
 public enum ActivationFormat {
     /** The float activations as they are. */
     FLOAT,
-    /** int8 per 32-element block with an fp16 scale (llama.cpp's q8_0), in the order the Q8_0 kernel reads. */
+    /** int8 per 32-element block with an fp16-rounded scale (llama.cpp's q8_0), for Q8_0 and Q4_0 weights. */
     Q8_BLOCKS,
-    /** The same int8 blocks in the order the Q4_0 kernel reads (two blocks' low-nibble halves, then high). */
-    Q8_BLOCKS_Q4_ORDER,
     /** Rounded to bf16, for BF16 weights when the activations may be rounded too. */
     BF16;
 
     long packedBytes(int tokens, int cols) {
         return switch (this) {
             case FLOAT -> 0;
-            case Q8_BLOCKS, Q8_BLOCKS_Q4_ORDER -> NativeKernels.q8PackedBytes(tokens, cols);
+            case Q8_BLOCKS -> NativeKernels.q8PackedBytes(tokens, cols);
             case BF16 -> NativeKernels.bf16PackedBytes(tokens, cols);
         };
     }
@@ -28,8 +26,7 @@ public enum ActivationFormat {
     void pack(float[] x, int xOffset, int start, int end, int cols, MemorySegment packed) {
         switch (this) {
             case FLOAT -> throw new IllegalStateException("float activations are not packed");
-            case Q8_BLOCKS -> NativeKernels.packQ8(x, xOffset, start, end, cols, false, packed);
-            case Q8_BLOCKS_Q4_ORDER -> NativeKernels.packQ8(x, xOffset, start, end, cols, true, packed);
+            case Q8_BLOCKS -> NativeKernels.packQ8(x, xOffset, start, end, cols, packed);
             case BF16 -> NativeKernels.packBf16(x, xOffset, start, end, cols, packed);
         }
     }

@@ -35,11 +35,13 @@ final class NativeKernels {
     private static final MethodHandle BF16_PACKED_BYTES;
     private static final MethodHandle BF16_GEMM;
     private static final MethodHandle F32_GEMM;
+    private static final MethodHandle PANEL_BYTES;
+    private static final MethodHandle REPACK;
     /** Why the native kernels are not in use, or null when they are. */
     private static final String UNAVAILABLE;
 
     static {
-        MethodHandle[] h = new MethodHandle[8];
+        MethodHandle[] h = new MethodHandle[10];
         String why = null;
         try {
             Optional<SymbolLookup> lookup = "java".equals(System.getProperty("xllm.kernels")) ? Optional.empty() : library();
@@ -61,10 +63,10 @@ final class NativeKernels {
                     // pack(x, xOffsetFloats, xStride, tokenStart, tokenEnd, cols, [layout,] out)
                     FunctionDescriptor pack = FunctionDescriptor.ofVoid(p, l, l, i, i, i, p);
                     FunctionDescriptor bytes = FunctionDescriptor.of(l, i, i);
-                    h[0] = linker.downcallHandle(lib.findOrThrow("xllm_pack_q8"), FunctionDescriptor.ofVoid(p, l, l, i, i, i, i, p), critical);
+                    h[0] = linker.downcallHandle(lib.findOrThrow("xllm_pack_q8"), pack, critical);
                     h[1] = linker.downcallHandle(lib.findOrThrow("xllm_q8_packed_bytes"), bytes, critical);
-                    // gemm(w, rowBytes, cols, packed, tokens, out, outOffsetFloats, outStride, rowStart, rowEnd)
-                    FunctionDescriptor quant = FunctionDescriptor.ofVoid(p, l, i, p, i, p, l, l, i, i);
+                    // gemm(panels, cols, packed, tokens, out, outOffsetFloats, outStride, rowStart, rowEnd)
+                    FunctionDescriptor quant = FunctionDescriptor.ofVoid(p, i, p, i, p, l, l, i, i);
                     h[2] = linker.downcallHandle(lib.findOrThrow("xllm_q8_gemm"), quant, critical);
                     h[3] = linker.downcallHandle(lib.findOrThrow("xllm_q4_gemm"), quant, critical);
                     h[4] = linker.downcallHandle(lib.findOrThrow("xllm_pack_bf16"), pack, critical);
@@ -73,6 +75,9 @@ final class NativeKernels {
                     h[6] = linker.downcallHandle(lib.findOrThrow("xllm_bf16_gemm"), FunctionDescriptor.ofVoid(p, i, p, i, p, l, l, i, i), critical);
                     // gemm(w, cols, x, xOffsetFloats, tokens, out, outOffsetFloats, outStride, rowStart, rowEnd)
                     h[7] = linker.downcallHandle(lib.findOrThrow("xllm_f32_gemm"), FunctionDescriptor.ofVoid(p, i, p, l, i, p, l, l, i, i), critical);
+                    // panelBytes(q4, rows, cols); repack(q4, src, rowBytes, rows, cols, rowStart, rowEnd, dst): at load, not critical
+                    h[8] = linker.downcallHandle(lib.findOrThrow("xllm_panel_bytes"), FunctionDescriptor.of(l, i, i, i));
+                    h[9] = linker.downcallHandle(lib.findOrThrow("xllm_repack"), FunctionDescriptor.ofVoid(i, p, l, i, i, i, i, p));
                 }
             }
         } catch (Throwable e) {
@@ -87,6 +92,8 @@ final class NativeKernels {
         BF16_PACKED_BYTES = h[5];
         BF16_GEMM = h[6];
         F32_GEMM = h[7];
+        PANEL_BYTES = h[8];
+        REPACK = h[9];
     }
 
     private NativeKernels() {
@@ -143,13 +150,10 @@ final class NativeKernels {
         }
     }
 
-    /**
-     * Tokens {@code [start, end)} of {@code x[xOffset + t*cols ...]} quantized to int8 blocks into {@code packed},
-     * ordered for the Q4_0 kernel or the Q8_0 one.
-     */
-    static void packQ8(float[] x, int xOffset, int start, int end, int cols, boolean forQ4, MemorySegment packed) {
+    /** Tokens {@code [start, end)} of {@code x[xOffset + t*cols ...]} quantized to int8 blocks into {@code packed}. */
+    static void packQ8(float[] x, int xOffset, int start, int end, int cols, MemorySegment packed) {
         try {
-            PACK_Q8.invokeExact(MemorySegment.ofArray(x), (long) xOffset, (long) cols, start, end, cols, forQ4 ? 1 : 0, packed);
+            PACK_Q8.invokeExact(MemorySegment.ofArray(x), (long) xOffset, (long) cols, start, end, cols, packed);
         } catch (Throwable e) {
             throw rethrow(e);
         }
@@ -164,13 +168,31 @@ final class NativeKernels {
         }
     }
 
-    static void quantizedGemm(boolean q4, MemorySegment w, long rowBytes, int cols, MemorySegment packed, int tokens,
+    /** Bytes of a Q8_0 or Q4_0 matrix repacked into panels of 16 rows (see quant_panels.c). */
+    static long panelBytes(boolean q4, int rows, int cols) {
+        try {
+            return (long) PANEL_BYTES.invokeExact(q4 ? 1 : 0, rows, cols);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** Rows {@code [rowStart, rowEnd)} (a multiple of 16 from the start) of GGUF blocks {@code w} into {@code panels}. */
+    static void repack(boolean q4, MemorySegment w, long rowBytes, int rows, int cols, int rowStart, int rowEnd, MemorySegment panels) {
+        try {
+            REPACK.invokeExact(q4 ? 1 : 0, w, rowBytes, rows, cols, rowStart, rowEnd, panels);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    static void quantizedGemm(boolean q4, MemorySegment panels, int cols, MemorySegment packed, int tokens,
                               float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
         try {
             if (q4) {
-                Q4_GEMM.invokeExact(w, rowBytes, cols, packed, tokens, MemorySegment.ofArray(out), (long) outOffset, (long) outStride, rowStart, rowEnd);
+                Q4_GEMM.invokeExact(panels, cols, packed, tokens, MemorySegment.ofArray(out), (long) outOffset, (long) outStride, rowStart, rowEnd);
             } else {
-                Q8_GEMM.invokeExact(w, rowBytes, cols, packed, tokens, MemorySegment.ofArray(out), (long) outOffset, (long) outStride, rowStart, rowEnd);
+                Q8_GEMM.invokeExact(panels, cols, packed, tokens, MemorySegment.ofArray(out), (long) outOffset, (long) outStride, rowStart, rowEnd);
             }
         } catch (Throwable e) {
             throw rethrow(e);

@@ -1,5 +1,6 @@
 package xllm.engine.kernel;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -11,10 +12,11 @@ import xllm.engine.weights.DType;
 import xllm.engine.weights.Tensor;
 
 /**
- * GGUF block-quantized weights (Q8_0, Q4_0) as stored. With the native kernels, activations are quantized
- * to int8 blocks and dotted with VNNI; otherwise (the Vector API path below) each 32-element block is
- * widened in registers once per row and tile and dotted against up to four float tokens. Every path adds a block's scaled partial
- * dot in the same order, so a token's result does not depend on the batch it runs in.
+ * GGUF block-quantized weights (Q8_0, Q4_0). With the native kernels the blocks are repacked at load into
+ * panels of 16 rows and multiplied against activations quantized to int8 blocks with VNNI; otherwise (the
+ * Vector API path below) each 32-element block is widened in registers once per row and tile and dotted
+ * against up to four float tokens. Every path adds a block's scaled partial dot in the same order, so a
+ * token's result does not depend on the batch it runs in.
  */
 public final class QuantizedMatrix implements WeightMatrix {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -31,6 +33,8 @@ public final class QuantizedMatrix implements WeightMatrix {
     private final long rowBytes;
     private final BlockDecoder decoder;
     private final boolean q8;
+    /** The native kernels' copy of the weights, in panels of 16 rows; null for the Vector API kernels. */
+    private final MemorySegment panels;
 
     QuantizedMatrix(Tensor t) {
         this.data = t.data();
@@ -41,6 +45,21 @@ public final class QuantizedMatrix implements WeightMatrix {
         this.rowBytes = (long) blocksPerRow * dtype.bytesPerBlock();
         this.decoder = dtype == DType.Q8_0 ? new Q8Decoder(data) : new Q4Decoder(data);
         this.q8 = dtype == DType.Q8_0;
+        this.panels = NativeKernels.available() ? repack() : null;
+    }
+
+    /**
+     * The weights repacked for the native kernels (as llama.cpp repacks for its AVX-512 kernels): the
+     * products of 16 rows then come out of one instruction. The stored blocks stay for embedding lookups;
+     * their pages are handed back to the page cache once read.
+     */
+    private MemorySegment repack() {
+        MemorySegment out = Arena.ofAuto().allocate(NativeKernels.panelBytes(!q8, rows, cols), 64);
+        NativeKernels.repack(!q8, data, rowBytes, rows, cols, 0, rows, out);
+        if (data.isMapped()) {
+            data.unload();
+        }
+        return out;
     }
 
     @Override
@@ -60,15 +79,15 @@ public final class QuantizedMatrix implements WeightMatrix {
     /** With the native kernels, activations are quantized to int8 blocks (as llama.cpp does) for VNNI dot products. */
     @Override
     public ActivationFormat activationFormat() {
-        if (!NativeKernels.available()) {
+        if (panels == null) {
             return ActivationFormat.FLOAT;
         }
-        return q8 ? ActivationFormat.Q8_BLOCKS : ActivationFormat.Q8_BLOCKS_Q4_ORDER;
+        return ActivationFormat.Q8_BLOCKS;
     }
 
     @Override
     public void multiplyPacked(MemorySegment packed, int tokens, float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
-        NativeKernels.quantizedGemm(!q8, data, rowBytes, cols, packed, tokens, out, outOffset, outStride, rowStart, rowEnd);
+        NativeKernels.quantizedGemm(!q8, panels, cols, packed, tokens, out, outOffset, outStride, rowStart, rowEnd);
     }
 
     @Override
