@@ -44,7 +44,7 @@ ALWAYS_INLINE void bf16_tile(const int R, const int T, const uint16_t *w, int co
         for (int j = 0; j < T; j++) acc[i][j] = _mm512_setzero_ps();
     const int full = cols & ~31;
     for (int k = 0; k < width; k += 32) {
-        __m512i wv[4];
+        __m512i wv[8];
         if (k < full) {
             for (int i = 0; i < R; i++) wv[i] = _mm512_loadu_si512(w + (int64_t)(r + i) * cols + k);
         } else {
@@ -65,7 +65,7 @@ void xllm_bf16_gemm(const uint16_t *w, int cols, const uint16_t *xp, int tokens,
     out += out_offset;
     const int width = padded32(cols);
 #define BF16_TILE(R, T, r, t) bf16_tile(R, T, w, cols, xp, width, r, t, out, out_stride)
-    TILED(BF16_TILE, 4, (int64_t)width * 2);
+    TILED(BF16_TILE, 8, (int64_t)width * 2);
 #undef BF16_TILE
 }
 
