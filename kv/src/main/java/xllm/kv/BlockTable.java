@@ -17,6 +17,14 @@ public final class BlockTable {
         return blocks[logicalIndex];
     }
 
+    /**
+     * The backing array, its first {@link #size()} entries the block ids in logical order: for kernels that
+     * walk the table without a call per block. Read-only for callers; replaced when the table grows.
+     */
+    public int[] blockIds() {
+        return blocks;
+    }
+
     public void append(int block) {
         if (size == blocks.length) {
             blocks = Arrays.copyOf(blocks, size * 2);

@@ -52,6 +52,12 @@ public final class GroupedKeyAttention {
         MemorySegment kv = arena.memory();
         int blockSize = arena.blockSize();
         int kvDim = kvHeads * headDim;
+        if (NativeKernels.available() && headDim % 16 == 0) {
+            long layerOffset = arena.slotOffset(0, layer, 0);
+            NativeKernels.attend(kv, table.blockIds(), arena.slotOffset(1, layer, 0) - layerOffset, layerOffset, blockSize,
+                    contextLength, kvDim, headDim, kvHead, q, qOffset, scale, scores, out, outOffset);
+            return;
+        }
         long keyHead = (long) kvHead * headDim * blockSize * Float.BYTES;
         float max = scores(kv, arena, layer, table, contextLength, q, qOffset, keyHead, headDim, scale, scores);
         float sum = PagedAttention.expInPlace(scores, contextLength, max);

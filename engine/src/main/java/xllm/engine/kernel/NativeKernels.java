@@ -37,11 +37,12 @@ final class NativeKernels {
     private static final MethodHandle F32_GEMM;
     private static final MethodHandle PANEL_BYTES;
     private static final MethodHandle REPACK;
+    private static final MethodHandle ATTEND;
     /** Why the native kernels are not in use, or null when they are. */
     private static final String UNAVAILABLE;
 
     static {
-        MethodHandle[] h = new MethodHandle[10];
+        MethodHandle[] h = new MethodHandle[11];
         String why = null;
         try {
             Optional<SymbolLookup> lookup = "java".equals(System.getProperty("xllm.kernels")) ? Optional.empty() : library();
@@ -78,6 +79,10 @@ final class NativeKernels {
                     // panelBytes(q4, rows, cols); repack(q4, src, rowBytes, rows, cols, rowStart, rowEnd, dst): at load, not critical
                     h[8] = linker.downcallHandle(lib.findOrThrow("xllm_panel_bytes"), FunctionDescriptor.of(l, i, i, i));
                     h[9] = linker.downcallHandle(lib.findOrThrow("xllm_repack"), FunctionDescriptor.ofVoid(i, p, l, i, i, i, i, p));
+                    // attend(kv, blocks, blockStride, layerOffset, blockSize, context, kvDim, headDim, kvHead, q, qOffset,
+                    //        scale, scores, out, outOffset)
+                    h[10] = linker.downcallHandle(lib.findOrThrow("xllm_attend"),
+                            FunctionDescriptor.ofVoid(p, p, l, l, i, i, i, i, i, p, l, ValueLayout.JAVA_FLOAT, p, p, l), critical);
                 }
             }
         } catch (Throwable e) {
@@ -94,6 +99,7 @@ final class NativeKernels {
         F32_GEMM = h[7];
         PANEL_BYTES = h[8];
         REPACK = h[9];
+        ATTEND = h[10];
     }
 
     private NativeKernels() {
@@ -213,6 +219,17 @@ final class NativeKernels {
         try {
             F32_GEMM.invokeExact(w, cols, MemorySegment.ofArray(x), (long) xOffset, tokens, MemorySegment.ofArray(out), (long) outOffset,
                     (long) outStride, rowStart, rowEnd);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** One query head against its KV head over a sequence's paged blocks (see attention.c). */
+    static void attend(MemorySegment kv, int[] blocks, long blockStride, long layerOffset, int blockSize, int context, int kvDim,
+                       int headDim, int kvHead, float[] q, int qOffset, float scale, float[] scores, float[] out, int outOffset) {
+        try {
+            ATTEND.invokeExact(kv, MemorySegment.ofArray(blocks), blockStride, layerOffset, blockSize, context, kvDim, headDim, kvHead,
+                    MemorySegment.ofArray(q), (long) qOffset, scale, MemorySegment.ofArray(scores), MemorySegment.ofArray(out), (long) outOffset);
         } catch (Throwable e) {
             throw rethrow(e);
         }
