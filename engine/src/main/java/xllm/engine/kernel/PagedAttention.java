@@ -3,7 +3,6 @@ package xllm.engine.kernel;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import xllm.kv.BlockTable;
 import xllm.kv.PageArena;

@@ -3,6 +3,9 @@ package xllm.engine.tokenizer;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -125,7 +128,7 @@ public final class GgufTokenizer {
         tokenAt(tokens, metadata.getOrDefault("tokenizer.ggml.unknown_token_id", 0)).ifPresent(t -> bpe.put("unk_token", t));
         ObjectNode vocab = bpe.putObject("vocab");
         ArrayNode added = root.putArray("added_tokens");
-        java.util.Map<String, Integer> ids = new java.util.HashMap<>();
+        Map<String, Integer> ids = new HashMap<>();
         for (int id = 0; id < tokens.size(); id++) {
             String token = String.valueOf(tokens.get(id));
             vocab.put(token, id);
@@ -172,17 +175,17 @@ public final class GgufTokenizer {
      * Every split of a normal piece into two pieces of the vocabulary, the splits of one piece ordered by the
      * ids of their parts, then all of them by the whole piece's score, highest first (a stable sort).
      */
-    private static List<String[]> mergesByScore(List<?> tokens, List<?> scores, List<?> types, java.util.Map<String, Integer> ids) {
+    private static List<String[]> mergesByScore(List<?> tokens, List<?> scores, List<?> types, Map<String, Integer> ids) {
         record Merge(String left, String right, float score, int leftId, int rightId) {
         }
-        List<Merge> merges = new java.util.ArrayList<>();
+        List<Merge> merges = new ArrayList<>();
         for (int id = 0; id < tokens.size(); id++) {
             if (typeOf(types, id) != NORMAL) {
                 continue;
             }
             String piece = String.valueOf(tokens.get(id));
             float score = scores.get(id) instanceof Number n ? n.floatValue() : 0f;
-            List<Merge> local = new java.util.ArrayList<>();
+            List<Merge> local = new ArrayList<>();
             for (int cut = piece.offsetByCodePoints(0, 1); cut < piece.length(); cut = piece.offsetByCodePoints(cut, 1)) {
                 Integer left = ids.get(piece.substring(0, cut));
                 Integer right = ids.get(piece.substring(cut));
@@ -190,7 +193,7 @@ public final class GgufTokenizer {
                     local.add(new Merge(piece.substring(0, cut), piece.substring(cut), score, left, right));
                 }
             }
-            local.sort(java.util.Comparator.comparingInt(Merge::leftId).thenComparingInt(Merge::rightId));
+            local.sort(Comparator.comparingInt(Merge::leftId).thenComparingInt(Merge::rightId));
             merges.addAll(local);
         }
         merges.sort((a, b) -> Float.compare(b.score(), a.score()));
