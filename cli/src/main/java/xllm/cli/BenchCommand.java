@@ -32,6 +32,8 @@ final class BenchCommand {
                    xllm bench moe --model DIR [--slots N]""";
 
     private static final int DECODE_PROMPT = 8;
+    /** Decode steps per batch size in each warm-up round. */
+    private static final int WARM_UP_STEPS = 48;
 
     private BenchCommand() {
     }
@@ -76,12 +78,14 @@ final class BenchCommand {
             ModelRunner runner = loaded.runner;
             SplittableRandom random = new SplittableRandom(42);
             int vocab = runner.vocabSize();
-            // warm-up: let the JIT compile every kernel shape (prefill tiles, 4-token and 1-token decode
-            // tiles) with full optimization before anything is timed
+            // warm-up: run every timed shape (the full prompt and each batch size) until the JIT has compiled
+            // it with full optimization; a shape first seen while timed would deoptimize hot methods and time
+            // their recompilation, which competes with the engine for the cores
             for (int i = 0; i < 3; i++) {
-                prefill(runner, randomTokens(random, vocab, Math.min(promptLen, 256)));
-                decode(runner, random, 8, 48);
-                decode(runner, random, 1, 48);
+                prefill(runner, randomTokens(random, vocab, promptLen));
+                for (int b : batches) {
+                    decode(runner, random, b, WARM_UP_STEPS);
+                }
             }
 
             double[] prefillRuns = new double[repeats];
