@@ -1,6 +1,7 @@
 // Decode and prefill attention over the paged KV cache, for the layout of xllm.engine.kernel.GroupedKeyAttention:
 // within one block of one layer, the keys of KV head h lie as [dim][slot] (one vector load holds a dimension
-// of 16 positions), then the values as [slot][kvHead][dim]. One call attends one query head of one token.
+// of 16 positions), then the values as [slot][kvHead][dim]. One call attends up to four query heads of one token
+// that share a KV head.
 
 #include "kernels.h"
 
@@ -23,62 +24,112 @@ static inline __m512 exp_ps(__m512 x) {
 
 static inline __mmask16 first(int n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1); }
 
-// out[0..head_dim) = softmax(scale * q . K[j]) . V[j] over positions j < context of KV head kv_head.
-// kv: the arena; blocks: the sequence's block ids; block_stride / layer_offset: bytes from the arena to a
-// block, and within a block to this layer; scores: scratch of context rounded up to whole blocks.
-// block_size and head_dim are multiples of 16.
-void xllm_attend(const uint8_t *kv, const int32_t *blocks, int64_t block_stride, int64_t layer_offset, int block_size,
-                 int context, int kv_dim, int head_dim, int kv_head, const float *q, int64_t q_offset, float scale,
-                 float *scores, float *out, int64_t out_offset) {
-    q += q_offset;
-    out += out_offset;
+// For each of H (1..4) query heads sharing KV head kv_head: out_h[0..head_dim) = softmax(scale * q_h . K[j]) . V[j]
+// over positions j < context. The heads go together so that every key and value vector loaded serves all of them
+// and their independent sums keep the FMA units busy; each head's arithmetic is the same whatever H is.
+// kv: the arena; blocks: the sequence's block ids; block_stride / layer_offset: bytes from the arena to a block,
+// and within a block to this layer; q and out: the heads one after another, head_dim floats each; scores: H rows
+// of scores_stride floats, each at least context rounded up to whole blocks. block_size and head_dim are
+// multiples of 16.
+ALWAYS_INLINE void attend_heads(const int H, const uint8_t *kv, const int32_t *blocks, int64_t block_stride,
+                                int64_t layer_offset, int block_size, int context, int kv_dim, int head_dim, int kv_head,
+                                const float *q, float scale, float *scores, int64_t scores_stride, float *out) {
     const int64_t key_head = (int64_t)kv_head * head_dim * block_size * 4;
-    __m512 vmax = _mm512_set1_ps(-__builtin_inff());
+    __m512 vmax[4];
+    for (int h = 0; h < H; h++) vmax[h] = _mm512_set1_ps(-__builtin_inff());
     for (int j = 0; j < context; j += block_size) {
         const uint8_t *base = kv + (int64_t)blocks[j / block_size] * block_stride + layer_offset;
         const float *keys = (const float *)(base + key_head);
+        // the cache is larger than the caches: fetch the next block's keys while this one is scored
+        if (j + block_size < context) {
+            const char *next = (const char *)(kv + (int64_t)blocks[j / block_size + 1] * block_stride + layer_offset + key_head);
+            for (int64_t b = 0; b < (int64_t)head_dim * block_size * 4; b += 64) _mm_prefetch(next + b, _MM_HINT_T0);
+        }
         for (int c = 0; c < block_size && j + c < context; c += 16) {
-            __m512 a0 = _mm512_setzero_ps(), a1 = a0;
-            int d = 0;
-            for (; d + 2 <= head_dim; d += 2) {
-                a0 = _mm512_fmadd_ps(_mm512_loadu_ps(keys + (int64_t)d * block_size + c), _mm512_set1_ps(q[d]), a0);
-                a1 = _mm512_fmadd_ps(_mm512_loadu_ps(keys + (int64_t)(d + 1) * block_size + c), _mm512_set1_ps(q[d + 1]), a1);
+            __m512 a0[4], a1[4];
+            for (int h = 0; h < H; h++) a0[h] = a1[h] = _mm512_setzero_ps();
+            for (int d = 0; d + 2 <= head_dim; d += 2) {
+                const __m512 k0 = _mm512_loadu_ps(keys + (int64_t)d * block_size + c);
+                const __m512 k1 = _mm512_loadu_ps(keys + (int64_t)(d + 1) * block_size + c);
+                for (int h = 0; h < H; h++) {
+                    a0[h] = _mm512_fmadd_ps(k0, _mm512_set1_ps(q[h * head_dim + d]), a0[h]);
+                    a1[h] = _mm512_fmadd_ps(k1, _mm512_set1_ps(q[h * head_dim + d + 1]), a1[h]);
+                }
             }
-            __m512 s = _mm512_mul_ps(_mm512_add_ps(a0, a1), _mm512_set1_ps(scale));
-            _mm512_storeu_ps(scores + j + c, s);
-            // slots past the context are stale: keep them out of the max
-            vmax = _mm512_mask_max_ps(vmax, first(context - j - c), vmax, s);
+            for (int h = 0; h < H; h++) {
+                __m512 s = _mm512_mul_ps(_mm512_add_ps(a0[h], a1[h]), _mm512_set1_ps(scale));
+                _mm512_storeu_ps(scores + h * scores_stride + j + c, s);
+                // slots past the context are stale: keep them out of the max
+                vmax[h] = _mm512_mask_max_ps(vmax[h], first(context - j - c), vmax[h], s);
+            }
         }
     }
-    const __m512 max = _mm512_set1_ps(_mm512_reduce_max_ps(vmax));
-    __m512 vsum = _mm512_setzero_ps();
-    for (int i = 0; i < context; i += 16) {
-        __mmask16 m = first(context - i);
-        __m512 e = exp_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, scores + i), max));
-        e = _mm512_maskz_mov_ps(m, e);
-        _mm512_mask_storeu_ps(scores + i, m, e);
-        vsum = _mm512_add_ps(vsum, e);
+    float inv[4];
+    for (int h = 0; h < H; h++) {
+        float *row = scores + h * scores_stride;
+        const __m512 max = _mm512_set1_ps(_mm512_reduce_max_ps(vmax[h]));
+        __m512 vsum = _mm512_setzero_ps();
+        for (int i = 0; i < context; i += 16) {
+            __mmask16 m = first(context - i);
+            __m512 e = exp_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, row + i), max));
+            e = _mm512_maskz_mov_ps(m, e);
+            _mm512_mask_storeu_ps(row + i, m, e);
+            vsum = _mm512_add_ps(vsum, e);
+        }
+        inv[h] = 1.0f / _mm512_reduce_add_ps(vsum);
     }
-    const float inv = 1.0f / _mm512_reduce_add_ps(vsum);
     const int64_t value_head = (int64_t)kv_dim * block_size * 4 + (int64_t)kv_head * head_dim * 4;
     for (int d = 0; d < head_dim; d += 64) {
         const int width = head_dim - d < 64 ? head_dim - d : 64; // 16, 32, 48 or 64
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        __m512 acc[4][4];
+        for (int h = 0; h < H; h++)
+            for (int i = 0; i < 4; i++) acc[h][i] = _mm512_setzero_ps();
         for (int j = 0; j < context; j += block_size) {
             const float *values = (const float *)(kv + (int64_t)blocks[j / block_size] * block_stride + layer_offset + value_head) + d;
             const int in_block = context - j < block_size ? context - j : block_size;
+            if (j + block_size < context) {
+                const char *next = (const char *)((const float *)(kv + (int64_t)blocks[j / block_size + 1] * block_stride + layer_offset + value_head) + d);
+                for (int s = 0; s < block_size; s++)
+                    for (int b = 0; b < width * 4; b += 64) _mm_prefetch(next + (int64_t)s * kv_dim * 4 + b, _MM_HINT_T0);
+            }
             for (int s = 0; s < in_block; s++) {
                 const float *v = values + (int64_t)s * kv_dim;
-                __m512 w = _mm512_set1_ps(scores[j + s] * inv);
-                a0 = _mm512_fmadd_ps(_mm512_loadu_ps(v), w, a0);
-                if (width > 16) a1 = _mm512_fmadd_ps(_mm512_loadu_ps(v + 16), w, a1);
-                if (width > 32) a2 = _mm512_fmadd_ps(_mm512_loadu_ps(v + 32), w, a2);
-                if (width > 48) a3 = _mm512_fmadd_ps(_mm512_loadu_ps(v + 48), w, a3);
+                const __m512 v0 = _mm512_loadu_ps(v);
+                const __m512 v1 = width > 16 ? _mm512_loadu_ps(v + 16) : v0;
+                const __m512 v2 = width > 32 ? _mm512_loadu_ps(v + 32) : v0;
+                const __m512 v3 = width > 48 ? _mm512_loadu_ps(v + 48) : v0;
+                for (int h = 0; h < H; h++) {
+                    const __m512 w = _mm512_set1_ps(scores[h * scores_stride + j + s] * inv[h]);
+                    acc[h][0] = _mm512_fmadd_ps(v0, w, acc[h][0]);
+                    if (width > 16) acc[h][1] = _mm512_fmadd_ps(v1, w, acc[h][1]);
+                    if (width > 32) acc[h][2] = _mm512_fmadd_ps(v2, w, acc[h][2]);
+                    if (width > 48) acc[h][3] = _mm512_fmadd_ps(v3, w, acc[h][3]);
+                }
             }
         }
-        _mm512_storeu_ps(out + d, a0);
-        if (width > 16) _mm512_storeu_ps(out + d + 16, a1);
-        if (width > 32) _mm512_storeu_ps(out + d + 32, a2);
-        if (width > 48) _mm512_storeu_ps(out + d + 48, a3);
+        for (int h = 0; h < H; h++) {
+            float *o = out + h * head_dim + d;
+            _mm512_storeu_ps(o, acc[h][0]);
+            if (width > 16) _mm512_storeu_ps(o + 16, acc[h][1]);
+            if (width > 32) _mm512_storeu_ps(o + 32, acc[h][2]);
+            if (width > 48) _mm512_storeu_ps(o + 48, acc[h][3]);
+        }
     }
+}
+
+// heads: 1 to 4 query heads of KV head kv_head, at q + q_offset and out + out_offset (see attend_heads).
+void xllm_attend(const uint8_t *kv, const int32_t *blocks, int64_t block_stride, int64_t layer_offset, int block_size,
+                 int context, int kv_dim, int head_dim, int kv_head, int heads, const float *q, int64_t q_offset, float scale,
+                 float *scores, int64_t scores_stride, float *out, int64_t out_offset) {
+    q += q_offset;
+    out += out_offset;
+#define ATTEND(H) attend_heads(H, kv, blocks, block_stride, layer_offset, block_size, context, kv_dim, head_dim, kv_head, q, \
+                               scale, scores, scores_stride, out)
+    switch (heads) {
+    case 1: ATTEND(1); break;
+    case 2: ATTEND(2); break;
+    case 3: ATTEND(3); break;
+    default: ATTEND(4); break;
+    }
+#undef ATTEND
 }

@@ -43,25 +43,44 @@ public final class GroupedKeyAttention {
         MemorySegment.copy(v, offset, kv, ValueLayout.JAVA_FLOAT, base + ((long) kvDim * blockSize + (long) slot * kvDim) * Float.BYTES, kvDim);
     }
 
+    /** Query heads one {@link #attend} call takes at most. */
+    public static final int HEADS_PER_CALL = NativeKernels.ATTEND_HEADS;
+
+    /** Floats of scores scratch {@link #attend} needs for {@code heads} heads over {@code contextLength} positions. */
+    public static int scoresLength(int heads, int contextLength, int blockSize) {
+        return heads * scoresStride(contextLength, blockSize);
+    }
+
+    private static int scoresStride(int contextLength, int blockSize) {
+        return (contextLength + blockSize - 1) / blockSize * blockSize;
+    }
+
     /**
-     * Attends query {@code q[qOffset .. +headDim)} to positions {@code [0, contextLength)} of KV head
-     * {@code kvHead}, writing the weighted values to {@code out[outOffset .. +headDim)}.
+     * Attends {@code heads} (1 to {@link #HEADS_PER_CALL}) query heads sharing KV head {@code kvHead}, lying one
+     * after another from {@code q[qOffset]}, to positions {@code [0, contextLength)}, writing their weighted values
+     * one after another from {@code out[outOffset]}. The heads go together so that each key and value read from
+     * the cache serves all of them; every head's result is the same as attending it alone.
      */
     public static void attend(PageArena arena, int layer, BlockTable table, int contextLength, float[] q, int qOffset,
-                              int kvHead, int kvHeads, int headDim, float scale, float[] out, int outOffset, float[] scores) {
+                              int kvHead, int heads, int kvHeads, int headDim, float scale, float[] out, int outOffset,
+                              float[] scores) {
         MemorySegment kv = arena.memory();
         int blockSize = arena.blockSize();
         int kvDim = kvHeads * headDim;
         if (NativeKernels.available() && headDim % 16 == 0) {
             long layerOffset = arena.slotOffset(0, layer, 0);
             NativeKernels.attend(kv, table.blockIds(), arena.slotOffset(1, layer, 0) - layerOffset, layerOffset, blockSize,
-                    contextLength, kvDim, headDim, kvHead, q, qOffset, scale, scores, out, outOffset);
+                    contextLength, kvDim, headDim, kvHead, heads, q, qOffset, scale, scores, scoresStride(contextLength, blockSize),
+                    out, outOffset);
             return;
         }
         long keyHead = (long) kvHead * headDim * blockSize * Float.BYTES;
-        float max = scores(kv, arena, layer, table, contextLength, q, qOffset, keyHead, headDim, scale, scores);
-        float sum = PagedAttention.expInPlace(scores, contextLength, max);
-        weightedValues(kv, arena, layer, table, contextLength, kvHead * headDim, kvDim, headDim, 1f / sum, scores, out, outOffset);
+        for (int h = 0; h < heads; h++) {
+            float max = scores(kv, arena, layer, table, contextLength, q, qOffset + h * headDim, keyHead, headDim, scale, scores);
+            float sum = PagedAttention.expInPlace(scores, contextLength, max);
+            weightedValues(kv, arena, layer, table, contextLength, kvHead * headDim, kvDim, headDim, 1f / sum, scores, out,
+                    outOffset + h * headDim);
+        }
     }
 
     // attend's parts are methods of their own: in one method the JIT stops inlining the vector operations

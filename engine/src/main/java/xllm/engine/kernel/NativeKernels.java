@@ -38,6 +38,8 @@ final class NativeKernels {
     private static final MethodHandle PANEL_BYTES;
     private static final MethodHandle REPACK;
     private static final MethodHandle ATTEND;
+    /** Query heads one native attention call takes at most. */
+    static final int ATTEND_HEADS = 4;
     /** Why the native kernels are not in use, or null when they are. */
     private static final String UNAVAILABLE;
 
@@ -79,10 +81,10 @@ final class NativeKernels {
                     // panelBytes(q4, rows, cols); repack(q4, src, rowBytes, rows, cols, rowStart, rowEnd, dst): at load, not critical
                     h[8] = linker.downcallHandle(lib.findOrThrow("xllm_panel_bytes"), FunctionDescriptor.of(l, i, i, i));
                     h[9] = linker.downcallHandle(lib.findOrThrow("xllm_repack"), FunctionDescriptor.ofVoid(i, p, l, i, i, i, i, p));
-                    // attend(kv, blocks, blockStride, layerOffset, blockSize, context, kvDim, headDim, kvHead, q, qOffset,
-                    //        scale, scores, out, outOffset)
+                    // attend(kv, blocks, blockStride, layerOffset, blockSize, context, kvDim, headDim, kvHead, heads, q,
+                    //        qOffset, scale, scores, scoresStride, out, outOffset)
                     h[10] = linker.downcallHandle(lib.findOrThrow("xllm_attend"),
-                            FunctionDescriptor.ofVoid(p, p, l, l, i, i, i, i, i, p, l, ValueLayout.JAVA_FLOAT, p, p, l), critical);
+                            FunctionDescriptor.ofVoid(p, p, l, l, i, i, i, i, i, i, p, l, ValueLayout.JAVA_FLOAT, p, l, p, l), critical);
                 }
             }
         } catch (Throwable e) {
@@ -224,12 +226,21 @@ final class NativeKernels {
         }
     }
 
-    /** One query head against its KV head over a sequence's paged blocks (see attention.c). */
+    /**
+     * Up to {@link #ATTEND_HEADS} query heads sharing KV head {@code kvHead}, one after another in {@code q} and
+     * {@code out}, over a sequence's paged blocks (see attention.c); {@code scores} holds a row of
+     * {@code scoresStride} floats per head.
+     */
     static void attend(MemorySegment kv, int[] blocks, long blockStride, long layerOffset, int blockSize, int context, int kvDim,
-                       int headDim, int kvHead, float[] q, int qOffset, float scale, float[] scores, float[] out, int outOffset) {
+                       int headDim, int kvHead, int heads, float[] q, int qOffset, float scale, float[] scores, int scoresStride,
+                       float[] out, int outOffset) {
+        if (heads < 1 || heads > ATTEND_HEADS) {
+            throw new IllegalArgumentException("attention takes 1 to " + ATTEND_HEADS + " heads per call, got " + heads);
+        }
         try {
             ATTEND.invokeExact(kv, MemorySegment.ofArray(blocks), blockStride, layerOffset, blockSize, context, kvDim, headDim, kvHead,
-                    MemorySegment.ofArray(q), (long) qOffset, scale, MemorySegment.ofArray(scores), MemorySegment.ofArray(out), (long) outOffset);
+                    heads, MemorySegment.ofArray(q), (long) qOffset, scale, MemorySegment.ofArray(scores), (long) scoresStride,
+                    MemorySegment.ofArray(out), (long) outOffset);
         } catch (Throwable e) {
             throw rethrow(e);
         }

@@ -74,13 +74,16 @@ public final class GqaAttention implements AttentionLayer {
         Gemm.multiply(pass.pool(), normed, tokens, wq, q, wk, k, wv, v);
         rope.ensurePositions(batch.maxPosition());
 
-        // scores are written a whole block at a time
-        ws.reserveScratch(Math.max(batch.maxPosition() + 1 + pass.kv().blockSize(), headDim));
+        // scores are written a whole block at a time, a row per head of a call
+        int blockSize = pass.kv().blockSize();
+        int context = batch.maxPosition() + 1;
+        ws.reserveScratch(Math.max(Math.max(context + blockSize, headDim),
+                GroupedKeyAttention.scoresLength(headsPerCall(), context, blockSize)));
         Step step = steps.get();
         step.begin(pass, layer, q, k, v, attn);
         try {
             pass.pool().parallelFor(tokens, 1, step.prepare);
-            pass.pool().parallelFor(tokens * numHeads, 1, step.attend);
+            pass.pool().parallelFor(tokens * numKvHeads * callsPerKvHead(), 1, step.attend);
         } finally {
             step.end();
         }
@@ -139,28 +142,47 @@ public final class GqaAttention implements AttentionLayer {
             }
         }
 
-        /** Attention of each (token, head) pair over the token's whole context. */
+        /**
+         * Attention of each token's heads over its whole context: one unit of work is up to
+         * {@link GroupedKeyAttention#HEADS_PER_CALL} heads of one KV head, which read the cache together.
+         */
         private void attend(int start, int end, int worker) {
             StepBatch batch = pass.batch();
             int qDim = numHeads * headDim;
             int group = numHeads / numKvHeads;
+            int calls = callsPerKvHead();
+            int perCall = headsPerCall();
             float[] scores = pass.workspace().scratch(worker);
             boolean transposedKeys = GroupedKeyAttention.supports(pass.kv().blockSize());
             for (int i = start; i < end; i++) {
-                int t = i / numHeads;
-                int h = i % numHeads;
+                int t = i / (numKvHeads * calls);
+                int kvHead = i / calls % numKvHeads;
+                int first = kvHead * group + i % calls * perCall;
+                int heads = Math.min(perCall, (kvHead + 1) * group - first);
                 BlockTable table = batch.table(batch.sequenceOf(t));
+                int offset = t * qDim + first * headDim;
                 if (transposedKeys) {
-                    GroupedKeyAttention.attend(pass.kv(), layer, table, batch.position(t) + 1,
-                            q, t * qDim + h * headDim, h / group, numKvHeads, headDim, scale,
-                            attn, t * qDim + h * headDim, scores);
+                    GroupedKeyAttention.attend(pass.kv(), layer, table, batch.position(t) + 1, q, offset, kvHead, heads,
+                            numKvHeads, headDim, scale, attn, offset, scores);
                 } else {
-                    PagedAttention.attend(pass.kv(), layer, table, batch.position(t) + 1,
-                            q, t * qDim + h * headDim, h / group, numKvHeads, headDim, scale,
-                            attn, t * qDim + h * headDim, scores);
+                    for (int h = 0; h < heads; h++) {
+                        PagedAttention.attend(pass.kv(), layer, table, batch.position(t) + 1, q, offset + h * headDim, kvHead,
+                                numKvHeads, headDim, scale, attn, offset + h * headDim, scores);
+                    }
                 }
             }
         }
+    }
+
+    /** Query heads attended together: a KV head's group, or as many of it as one call takes. */
+    private int headsPerCall() {
+        return Math.min(numHeads / numKvHeads, GroupedKeyAttention.HEADS_PER_CALL);
+    }
+
+    /** Attention calls per token and KV head. */
+    private int callsPerKvHead() {
+        int group = numHeads / numKvHeads;
+        return (group + headsPerCall() - 1) / headsPerCall();
     }
 
     private final ThreadLocal<Step> steps = ThreadLocal.withInitial(Step::new);
