@@ -25,7 +25,7 @@ import xllm.kv.BlockTable;
 final class BenchCommand {
     static final String USAGE = """
             usage: xllm bench offline [--model DIR|FILE.gguf] [--quantization q8_0|q4_0] [--batch 1,8,32] [--prompt-len 512]
-                                      [--gen-len 128] [--repeats 3] [--threads N] [--activations f32|bf16] [--output text|json]
+                                      [--gen-len 128] [--repeats 3] [--threads N] [--activations f32|bf16] [--kv-cache-dtype f16|f32] [--output text|json]
                    xllm bench serve --url URL [--concurrency C] [--num-prompts N] [--input-len I] [--output-len O]
                                     [--slo-ttft MS] [--slo-tpot MS] [--api-key KEY] [--output text|json]
                    xllm bench membw [--mb 512]
@@ -60,7 +60,7 @@ final class BenchCommand {
         }
         Args args = Args.parse("bench offline", argv, 2,
                 Set.of("--model", "--batch", "--prompt-len", "--gen-len", "--repeats", "--threads", "--output", "--kv-cache-mb",
-                        "--quantization", "--activations"), Set.of());
+                        "--quantization", "--activations", "--kv-cache-dtype"), Set.of());
         int[] batches = args.has("--batch") ? args.integers("--batch") : new int[] {1, 8, 32};
         int promptLen = args.integer("--prompt-len", 512);
         int genLen = args.integer("--gen-len", 128);
@@ -70,7 +70,7 @@ final class BenchCommand {
         }
         Path dir = LoadedModel.resolveDirectory(args);
         try (LoadedModel loaded = LoadedModel.open(dir, GenerateCommand.threads(args), GenerateCommand.kvBytes(args), LoadedModel.quantization(args),
-                LoadedModel.activations(args))) {
+                LoadedModel.activations(args), LoadedModel.kvDtype(args))) {
             int maxPositions = loaded.model.config().maxPositions();
             if (promptLen >= maxPositions || DECODE_PROMPT + genLen >= maxPositions) {
                 throw new UsageException("--prompt-len and --gen-len must fit the model's context of " + maxPositions);
@@ -112,7 +112,8 @@ final class BenchCommand {
             if (args.string("--output", "text").equals("json")) {
                 System.out.println(Json.line(result));
             } else {
-                System.out.printf("model %s, %d threads, %s kernels%n", dir, loaded.pool.threads(), xllm.engine.kernel.Gemm.kernels());
+                System.out.printf("model %s, %d threads, %s kernels, %s KV cache%n", dir, loaded.pool.threads(), xllm.engine.kernel.Gemm.kernels(),
+                        loaded.runner.kvDtype().name().toLowerCase(java.util.Locale.ROOT));
                 System.out.printf("prefill (%d tokens): %.1f tok/s%n", promptLen, prefillTokS);
                 decodeTokS.forEach((b, v) -> System.out.printf("decode batch %s (%d steps): %.1f tok/s aggregate%n", b, genLen, v));
                 System.out.printf("engine thread allocated %d bytes per decode step (last batch size)%n", allocatedPerStep);

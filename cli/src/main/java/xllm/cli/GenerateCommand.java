@@ -22,11 +22,11 @@ final class GenerateCommand {
                                  [--temperature T] [--top-p P] [--top-k K] [--min-p P] [--seed S]
                                  [--repetition-penalty R] [--presence-penalty P] [--frequency-penalty F]
                                  [--ignore-eos] [--chat] [--output text|json] [--stats] [--threads N] [--kv-cache-mb MB]
-                                 [--quantization q8_0|q4_0] [--activations f32|bf16]""";
+                                 [--quantization q8_0|q4_0] [--activations f32|bf16] [--kv-cache-dtype f16|f32]""";
 
     private static final Set<String> OPTIONS = Set.of("--model", "--prompt", "--prompt-ids", "--max-tokens",
             "--temperature", "--top-p", "--top-k", "--min-p", "--seed", "--repetition-penalty", "--presence-penalty",
-            "--frequency-penalty", "--output", "--threads", "--kv-cache-mb", "--quantization", "--activations");
+            "--frequency-penalty", "--output", "--threads", "--kv-cache-mb", "--quantization", "--activations", "--kv-cache-dtype");
     private static final Set<String> FLAGS = Set.of("--ignore-eos", "--chat", "--stats");
 
     private GenerateCommand() {
@@ -43,7 +43,8 @@ final class GenerateCommand {
         }
         SamplingParams params = samplingParams(args);
         Path dir = LoadedModel.resolveDirectory(args);
-        try (LoadedModel loaded = LoadedModel.open(dir, threads(args), kvBytes(args), LoadedModel.quantization(args), LoadedModel.activations(args))) {
+        try (LoadedModel loaded = LoadedModel.open(dir, threads(args), kvBytes(args), LoadedModel.quantization(args), LoadedModel.activations(args),
+                LoadedModel.kvDtype(args))) {
             int[] promptIds = promptIds(args, loaded);
             PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8);
             IncrementalDecoder decoder = loaded.tokenizer == null ? null : loaded.tokenizer.newIncrementalDecoder(true);

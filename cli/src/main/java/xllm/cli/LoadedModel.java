@@ -10,6 +10,7 @@ import xllm.engine.runner.ModelRunner;
 import xllm.engine.tokenizer.GgufTokenizer;
 import xllm.engine.tokenizer.Tokenizer;
 import xllm.engine.weights.DType;
+import xllm.kv.KvDtype;
 
 /** A model directory loaded for a command: weights, runner with its KV arena, and the tokenizer if present. */
 final class LoadedModel implements AutoCloseable {
@@ -30,12 +31,33 @@ final class LoadedModel implements AutoCloseable {
         this.tokenizer = tokenizer;
     }
 
-    static LoadedModel open(Path dir, int threads, long kvCacheBytes, DType quantization, ActivationPrecision activations) {
+    /** {@code kvDtype} null: the most compact the model supports here. */
+    static LoadedModel open(Path dir, int threads, long kvCacheBytes, DType quantization, ActivationPrecision activations, KvDtype kvDtype) {
         Tokenizer tokenizer = GgufTokenizer.forModel(dir);
         CausalLM model = ModelLoader.load(dir, quantization, activations);
+        KvDtype kv = kvDtype != null ? kvDtype : ModelRunner.compactKv(model, BLOCK_SIZE);
         ComputePool pool = new ComputePool(threads);
-        ModelRunner runner = new ModelRunner(model, pool, ModelRunner.blocksForBudget(model, kvCacheBytes, BLOCK_SIZE), BLOCK_SIZE);
-        return new LoadedModel(dir, model, pool, runner, tokenizer);
+        try {
+            ModelRunner runner = new ModelRunner(model, pool, ModelRunner.blocksForBudget(model, kvCacheBytes, BLOCK_SIZE, kv), BLOCK_SIZE, kv);
+            return new LoadedModel(dir, model, pool, runner, tokenizer);
+        } catch (IllegalArgumentException e) {
+            pool.close();
+            model.close();
+            throw new UsageException("--kv-cache-dtype f16: " + e.getMessage());
+        }
+    }
+
+    /** {@code --kv-cache-dtype f16|f32}, or null for the most compact the model supports here. */
+    static KvDtype kvDtype(Args args) {
+        String d = args.string("--kv-cache-dtype", null);
+        if (d == null) {
+            return null;
+        }
+        try {
+            return KvDtype.parse(d);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--" + e.getMessage());
+        }
     }
 
     /** {@code --quantization q8_0|q4_0}, or null to keep the stored format. */

@@ -94,6 +94,9 @@ class CommandLineTest {
         Run temperature = run("generate", "--prompt", "x", "--temperature", "-1");
         assertEquals(2, temperature.status());
         assertTrue(temperature.err().contains("temperature"), temperature.err());
+        Run kvDtype = run("generate", "--prompt", "x", "--kv-cache-dtype", "fp8");
+        assertEquals(2, kvDtype.status());
+        assertTrue(kvDtype.err().contains("fp8") && kvDtype.err().strip().lines().count() == 1, kvDtype.err());
         Run command = run("frobnicate");
         assertEquals(2, command.status());
         assertTrue(command.err().contains("frobnicate"), command.err());

@@ -16,6 +16,7 @@ import xllm.api.Usage;
 import xllm.engine.kernel.ComputePool;
 import xllm.engine.model.CausalLM;
 import xllm.engine.kernel.ActivationPrecision;
+import xllm.kv.KvDtype;
 import xllm.engine.model.ModelLoader;
 import xllm.engine.runner.ModelRunner;
 import xllm.engine.tokenizer.GgufTokenizer;
@@ -29,9 +30,12 @@ import xllm.kv.BlockAllocator;
  * (context and queue limits) and hands them to the engine loop. Thread-safe.
  */
 public final class EngineService implements InferenceService, AutoCloseable {
-    /** How to build the engine. */
+    /**
+     * How to build the engine. {@code kvCacheDtype} null: the most compact the model supports here (see
+     * {@link ModelRunner#compactKv}).
+     */
     public record Options(Path modelDir, DType quantization, ActivationPrecision activations, String servedModelName, int threads, long kvCacheBytes,
-                          int blockSize, SchedulerConfig scheduler) {
+                          KvDtype kvCacheDtype, int blockSize, SchedulerConfig scheduler) {
     }
 
     private final Options options;
@@ -84,8 +88,9 @@ public final class EngineService implements InferenceService, AutoCloseable {
             }
             CausalLM model = ModelLoader.load(options.modelDir(), options.quantization(), options.activations());
             ComputePool pool = new ComputePool(options.threads());
+            KvDtype kvDtype = options.kvCacheDtype() != null ? options.kvCacheDtype() : ModelRunner.compactKv(model, options.blockSize());
             ModelRunner runner = new ModelRunner(model, pool,
-                    ModelRunner.blocksForBudget(model, options.kvCacheBytes(), options.blockSize()), options.blockSize());
+                    ModelRunner.blocksForBudget(model, options.kvCacheBytes(), options.blockSize(), kvDtype), options.blockSize(), kvDtype);
             runner.allocator().listener(cacheListener);
             ServedText text = new ServedText(tokenizer, model.config(), options.servedModelName(), created);
             EngineLoop loop = new EngineLoop("xllm-engine-0", runner, options.scheduler(), metrics, text.eosTokenIds());

@@ -27,8 +27,8 @@ class MemoryPressureTest {
 
     @Test
     void kvExhaustionPreemptsAndEveryRequestCompletesWithItsUnpreemptedOutput() throws Exception {
-        // 1 MB of KV holds 128 tokens of pycoder-22m: four requests of up to 60 tokens cannot all fit
-        try (ServerProcess server = ServerProcess.start("--kv-cache-mb", "1", "--no-prefix-caching")) {
+        // 1 MB of f32 KV holds 128 tokens of pycoder-22m: four requests of up to 60 tokens cannot all fit
+        try (ServerProcess server = ServerProcess.start("--kv-cache-mb", "1", "--kv-cache-dtype", "f32", "--no-prefix-caching")) {
             server.awaitReady();
             List<String> bodies = new ArrayList<>();
             for (int i = 0; i < 4; i++) {

@@ -7,6 +7,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import xllm.kv.BlockTable;
+import xllm.kv.KvDtype;
 import xllm.kv.PageArena;
 
 /**
@@ -21,6 +22,7 @@ public final class GroupedKeyAttention {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED;
 
     private GroupedKeyAttention() {
     }
@@ -30,17 +32,33 @@ public final class GroupedKeyAttention {
         return blockSize % S.length() == 0;
     }
 
-    /** Stores one token's keys and values ({@code kvHeads x headDim} each) into its slot. */
+    /**
+     * Whether an {@link KvDtype#F16} cache can be attended in blocks of {@code blockSize} slots with heads of
+     * {@code headDim}: only the native kernel reads f16.
+     */
+    public static boolean supportsF16(int blockSize, int headDim) {
+        return supports(blockSize) && NativeKernels.available() && headDim % 16 == 0;
+    }
+
+    /** Stores one token's keys and values ({@code kvHeads x headDim} each) into its slot, as the arena's dtype. */
     public static void write(PageArena arena, int layer, int block, int slot, float[] k, float[] v, int offset,
                              int kvHeads, int headDim) {
         MemorySegment kv = arena.memory();
         int blockSize = arena.blockSize();
         int kvDim = kvHeads * headDim;
         long base = arena.slotOffset(block, layer, 0);
+        long values = base + (long) kvDim * blockSize * arena.dtype().bytes() + (long) slot * kvDim * arena.dtype().bytes();
+        if (arena.dtype() == KvDtype.F16) {
+            for (int i = 0; i < kvDim; i++) {
+                kv.set(F16, base + ((long) i * blockSize + slot) * 2, Float.floatToFloat16(k[offset + i]));
+                kv.set(F16, values + 2L * i, Float.floatToFloat16(v[offset + i]));
+            }
+            return;
+        }
         for (int i = 0; i < kvDim; i++) {
             kv.set(F32, base + ((long) i * blockSize + slot) * Float.BYTES, k[offset + i]);
         }
-        MemorySegment.copy(v, offset, kv, ValueLayout.JAVA_FLOAT, base + ((long) kvDim * blockSize + (long) slot * kvDim) * Float.BYTES, kvDim);
+        MemorySegment.copy(v, offset, kv, ValueLayout.JAVA_FLOAT, values, kvDim);
     }
 
     /** Query heads one {@link #attend} call takes at most. */
@@ -69,10 +87,13 @@ public final class GroupedKeyAttention {
         int kvDim = kvHeads * headDim;
         if (NativeKernels.available() && headDim % 16 == 0) {
             long layerOffset = arena.slotOffset(0, layer, 0);
-            NativeKernels.attend(kv, table.blockIds(), arena.slotOffset(1, layer, 0) - layerOffset, layerOffset, blockSize,
-                    contextLength, kvDim, headDim, kvHead, heads, q, qOffset, scale, scores, scoresStride(contextLength, blockSize),
-                    out, outOffset);
+            NativeKernels.attend(kv, arena.dtype() == KvDtype.F16, table.blockIds(), arena.slotOffset(1, layer, 0) - layerOffset,
+                    layerOffset, blockSize, contextLength, kvDim, headDim, kvHead, heads, q, qOffset, scale, scores,
+                    scoresStride(contextLength, blockSize), out, outOffset);
             return;
+        }
+        if (arena.dtype() != KvDtype.F32) {
+            throw new IllegalStateException("an " + arena.dtype() + " KV cache needs the native attention kernel: " + NativeKernels.description());
         }
         long keyHead = (long) kvHead * headDim * blockSize * Float.BYTES;
         for (int h = 0; h < heads; h++) {

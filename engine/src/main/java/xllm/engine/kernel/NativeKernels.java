@@ -81,10 +81,10 @@ final class NativeKernels {
                     // panelBytes(q4, rows, cols); repack(q4, src, rowBytes, rows, cols, rowStart, rowEnd, dst): at load, not critical
                     h[8] = linker.downcallHandle(lib.findOrThrow("xllm_panel_bytes"), FunctionDescriptor.of(l, i, i, i));
                     h[9] = linker.downcallHandle(lib.findOrThrow("xllm_repack"), FunctionDescriptor.ofVoid(i, p, l, i, i, i, i, p));
-                    // attend(kv, blocks, blockStride, layerOffset, blockSize, context, kvDim, headDim, kvHead, heads, q,
+                    // attend(kv, f16, blocks, blockStride, layerOffset, blockSize, context, kvDim, headDim, kvHead, heads, q,
                     //        qOffset, scale, scores, scoresStride, out, outOffset)
                     h[10] = linker.downcallHandle(lib.findOrThrow("xllm_attend"),
-                            FunctionDescriptor.ofVoid(p, p, l, l, i, i, i, i, i, i, p, l, ValueLayout.JAVA_FLOAT, p, l, p, l), critical);
+                            FunctionDescriptor.ofVoid(p, i, p, l, l, i, i, i, i, i, i, p, l, ValueLayout.JAVA_FLOAT, p, l, p, l), critical);
                 }
             }
         } catch (Throwable e) {
@@ -229,16 +229,16 @@ final class NativeKernels {
     /**
      * Up to {@link #ATTEND_HEADS} query heads sharing KV head {@code kvHead}, one after another in {@code q} and
      * {@code out}, over a sequence's paged blocks (see attention.c); {@code scores} holds a row of
-     * {@code scoresStride} floats per head.
+     * {@code scoresStride} floats per head. The cache holds f16 elements when {@code f16}, else floats.
      */
-    static void attend(MemorySegment kv, int[] blocks, long blockStride, long layerOffset, int blockSize, int context, int kvDim,
+    static void attend(MemorySegment kv, boolean f16, int[] blocks, long blockStride, long layerOffset, int blockSize, int context, int kvDim,
                        int headDim, int kvHead, int heads, float[] q, int qOffset, float scale, float[] scores, int scoresStride,
                        float[] out, int outOffset) {
         if (heads < 1 || heads > ATTEND_HEADS) {
             throw new IllegalArgumentException("attention takes 1 to " + ATTEND_HEADS + " heads per call, got " + heads);
         }
         try {
-            ATTEND.invokeExact(kv, MemorySegment.ofArray(blocks), blockStride, layerOffset, blockSize, context, kvDim, headDim, kvHead,
+            ATTEND.invokeExact(kv, f16 ? 1 : 0, MemorySegment.ofArray(blocks), blockStride, layerOffset, blockSize, context, kvDim, headDim, kvHead,
                     heads, MemorySegment.ofArray(q), (long) qOffset, scale, MemorySegment.ofArray(scores), (long) scoresStride,
                     MemorySegment.ofArray(out), (long) outOffset);
         } catch (Throwable e) {

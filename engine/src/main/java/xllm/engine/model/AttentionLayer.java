@@ -7,4 +7,9 @@ public interface AttentionLayer {
 
     /** Floats this layer keeps per token in one KV slot. */
     int kvFloatsPerSlot();
+
+    /** Whether this layer can keep its cache in {@link xllm.kv.KvDtype#F16} in blocks of {@code blockSize} slots. */
+    default boolean supportsF16Cache(int blockSize) {
+        return false;
+    }
 }

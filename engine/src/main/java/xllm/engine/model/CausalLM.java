@@ -12,6 +12,11 @@ public interface CausalLM extends AutoCloseable {
 
     int numLayers();
 
+    /** Whether every layer can keep its cache in {@link xllm.kv.KvDtype#F16} in blocks of {@code blockSize} slots. */
+    default boolean supportsF16Cache(int blockSize) {
+        return false;
+    }
+
     /** Runs the batch; writes {@code batch.numSampled() x vocab} logits into {@code logits} (row-major). */
     void forward(ForwardPass pass, float[] logits);
 

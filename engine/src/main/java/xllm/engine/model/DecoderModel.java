@@ -93,6 +93,11 @@ public final class DecoderModel implements CausalLM {
     }
 
     @Override
+    public boolean supportsF16Cache(int blockSize) {
+        return layers.stream().allMatch(l -> l.attention().supportsF16Cache(blockSize));
+    }
+
+    @Override
     public int numLayers() {
         return layers.size();
     }

@@ -61,6 +61,11 @@ public final class GqaAttention implements AttentionLayer {
     }
 
     @Override
+    public boolean supportsF16Cache(int blockSize) {
+        return GroupedKeyAttention.supportsF16(blockSize, headDim);
+    }
+
+    @Override
     public void forward(ForwardPass pass, int layer, float[] normed, float[] out) {
         StepBatch batch = pass.batch();
         Workspace ws = pass.workspace();

@@ -2,31 +2,35 @@ package xllm.engine.kernel;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.SplittableRandom;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import xllm.kv.BlockTable;
+import xllm.kv.KvDtype;
 import xllm.kv.PageArena;
 
 /**
  * Attention over the paged cache with keys stored transposed (native kernel where it runs, else the Vector
- * API): against exact softmax-weighted sums, over blocks out of order and a context ending inside a block;
- * and each head's output the same whether it is attended alone or with the other heads of its KV head.
+ * API; an f16 cache only natively): against exact softmax-weighted sums of the stored (rounded) keys and
+ * values, over blocks out of order and a context ending inside a block; and each head's output the same
+ * whether it is attended alone or with the other heads of its KV head.
  */
 class GroupedKeyAttentionTest {
     private static final int BLOCK_SIZE = 16;
     private static final int LAYERS = 2;
 
     @ParameterizedTest
-    @CsvSource({"8,2,64,37", "6,2,48,16", "7,1,128,70", "2,2,64,1"})
-    void matchesExactAttentionAloneAndGrouped(int heads, int kvHeads, int headDim, int context) {
+    @CsvSource({"8,2,64,37,F32", "6,2,48,16,F32", "7,1,128,70,F32", "2,2,64,1,F32", "8,2,64,37,F16", "7,1,128,70,F16", "6,2,48,1,F16"})
+    void matchesExactAttentionAloneAndGrouped(int heads, int kvHeads, int headDim, int context, KvDtype dtype) {
+        assumeTrue(dtype == KvDtype.F32 || GroupedKeyAttention.supportsF16(BLOCK_SIZE, headDim), "an f16 cache needs the native kernel");
         SplittableRandom random = new SplittableRandom(heads * 1000L + headDim + context);
         int kvDim = kvHeads * headDim;
         int group = heads / kvHeads;
         int layer = 1;
         int[] blockOrder = {5, 2, 7, 0, 3, 6};
-        try (PageArena arena = new PageArena(8, BLOCK_SIZE, LAYERS, 2 * kvDim)) {
+        try (PageArena arena = new PageArena(8, BLOCK_SIZE, LAYERS, 2 * kvDim, dtype)) {
             BlockTable table = new BlockTable();
             for (int b = 0; b < (context + BLOCK_SIZE - 1) / BLOCK_SIZE; b++) {
                 table.append(blockOrder[b]);
@@ -39,6 +43,13 @@ class GroupedKeyAttentionTest {
                     values[p][i] = (float) random.nextGaussian();
                 }
                 GroupedKeyAttention.write(arena, layer, table.blockAt(p / BLOCK_SIZE), p % BLOCK_SIZE, keys[p], values[p], 0, kvHeads, headDim);
+                if (dtype == KvDtype.F16) {
+                    // what the cache holds, and so what exact attention is computed over
+                    for (int i = 0; i < kvDim; i++) {
+                        keys[p][i] = Float.float16ToFloat(Float.floatToFloat16(keys[p][i]));
+                        values[p][i] = Float.float16ToFloat(Float.floatToFloat16(values[p][i]));
+                    }
+                }
             }
             float[] q = new float[heads * headDim];
             for (int i = 0; i < q.length; i++) {

@@ -3,6 +3,7 @@ package xllm.engine.model;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
@@ -21,6 +22,7 @@ import xllm.engine.runner.ModelRunner;
 import xllm.engine.runner.OfflineGenerator;
 import xllm.engine.runner.TokenListener;
 import xllm.kv.BlockTable;
+import xllm.kv.KvDtype;
 
 /**
  * The bundled BF16 models against Hugging Face transformers (float32 over the bf16 weights): logits at the
@@ -56,8 +58,9 @@ class PycoderFidelityTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"pycoder-22m,F32", "pycoder-draft-4m,F32", "pycoder-22m,BF16", "pycoder-draft-4m,BF16"})
-    void greedyContinuationsMatchReferenceAloneAndBatched(String name, ActivationPrecision activations) {
+    @CsvSource({"pycoder-22m,F32,F32", "pycoder-draft-4m,F32,F32", "pycoder-22m,BF16,F32", "pycoder-draft-4m,BF16,F32",
+            "pycoder-22m,BF16,F16", "pycoder-draft-4m,BF16,F16"})
+    void greedyContinuationsMatchReferenceAloneAndBatched(String name, ActivationPrecision activations, KvDtype kvDtype) {
         Path dir = TestData.model(name);
         JsonNode golden = Golden.read(dir.resolve("golden.json"));
         List<GenerationRequest> requests = new ArrayList<>();
@@ -69,8 +72,15 @@ class PycoderFidelityTest {
                     SamplingParams.builder().temperature(0).maxTokens(greedy.length).ignoreEos(true).build()));
         }
         try (CausalLM model = ModelLoader.load(dir, null, activations);
-             ComputePool pool = new ComputePool(2);
-             ModelRunner runner = new ModelRunner(model, pool, 256, 16)) {
+             ComputePool pool = new ComputePool(2)) {
+            assumeTrue(kvDtype == KvDtype.F32 || model.supportsF16Cache(16), "an f16 KV cache needs the native attention kernel");
+            greedyContinuations(name, model, pool, kvDtype, requests, expected);
+        }
+    }
+
+    private static void greedyContinuations(String name, CausalLM model, ComputePool pool, KvDtype kvDtype, List<GenerationRequest> requests,
+                                            List<int[]> expected) {
+        try (ModelRunner runner = new ModelRunner(model, pool, 256, 16, kvDtype)) {
             OfflineGenerator generator = new OfflineGenerator(runner, 512);
             for (int i = 0; i < requests.size(); i++) {
                 GenerationResult alone = generator.generate(List.of(requests.get(i)), TokenListener.NONE).get(0);
