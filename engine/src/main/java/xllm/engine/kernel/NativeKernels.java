@@ -38,13 +38,14 @@ final class NativeKernels {
     private static final MethodHandle PANEL_BYTES;
     private static final MethodHandle REPACK;
     private static final MethodHandle ATTEND;
+    private static final MethodHandle SILU_MUL;
     /** Query heads one native attention call takes at most. */
     static final int ATTEND_HEADS = 4;
     /** Why the native kernels are not in use, or null when they are. */
     private static final String UNAVAILABLE;
 
     static {
-        MethodHandle[] h = new MethodHandle[11];
+        MethodHandle[] h = new MethodHandle[12];
         String why = null;
         try {
             Optional<SymbolLookup> lookup = "java".equals(System.getProperty("xllm.kernels")) ? Optional.empty() : library();
@@ -85,6 +86,8 @@ final class NativeKernels {
                     //        qOffset, scale, scores, scoresStride, out, outOffset)
                     h[10] = linker.downcallHandle(lib.findOrThrow("xllm_attend"),
                             FunctionDescriptor.ofVoid(p, i, p, l, l, i, i, i, i, i, i, p, l, ValueLayout.JAVA_FLOAT, p, l, p, l), critical);
+                    // siluMul(gate, gateOffset, up, upOffset, n)
+                    h[11] = linker.downcallHandle(lib.findOrThrow("xllm_silu_mul"), FunctionDescriptor.ofVoid(p, l, p, l, l), critical);
                 }
             }
         } catch (Throwable e) {
@@ -102,6 +105,7 @@ final class NativeKernels {
         PANEL_BYTES = h[8];
         REPACK = h[9];
         ATTEND = h[10];
+        SILU_MUL = h[11];
     }
 
     private NativeKernels() {
@@ -241,6 +245,15 @@ final class NativeKernels {
             ATTEND.invokeExact(kv, f16 ? 1 : 0, MemorySegment.ofArray(blocks), blockStride, layerOffset, blockSize, context, kvDim, headDim, kvHead,
                     heads, MemorySegment.ofArray(q), (long) qOffset, scale, MemorySegment.ofArray(scores), (long) scoresStride,
                     MemorySegment.ofArray(out), (long) outOffset);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** {@code gate[i] = silu(gate[i]) * up[i]} over {@code [offset, offset + n)} of both (see elementwise.c). */
+    static void siluMul(float[] gate, float[] up, int offset, int n) {
+        try {
+            SILU_MUL.invokeExact(MemorySegment.ofArray(gate), (long) offset, MemorySegment.ofArray(up), (long) offset, (long) n);
         } catch (Throwable e) {
             throw rethrow(e);
         }

@@ -110,8 +110,16 @@ public final class VectorKernels {
         siluMul(gate, up, 0, n);
     }
 
-    /** {@code siluMul} over {@code [offset, offset+n)} of both arrays. */
+    /**
+     * {@code siluMul} over {@code [offset, offset+n)} of both arrays; natively where the native kernels run, as it
+     * runs on the engine thread between two multiplications and its exponentials are the costliest of that work.
+     */
     public static void siluMul(float[] gate, float[] up, int offset, int n) {
+        java.util.Objects.checkFromIndexSize(offset, n, Math.min(gate.length, up.length));
+        if (NativeKernels.available()) {
+            NativeKernels.siluMul(gate, up, offset, n);
+            return;
+        }
         int i = offset;
         for (int bound = offset + S.loopBound(n); i < bound; i += S.length()) {
             FloatVector g = FloatVector.fromArray(S, gate, i);

@@ -51,6 +51,30 @@ class NativeKernelsTest {
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void siluMulMatchesExactValuesFromAnOffsetToARaggedEnd() {
+        SplittableRandom random = new SplittableRandom(11);
+        int offset = 5;
+        int n = 1000 + 7;
+        float[] gate = new float[offset + n + 3];
+        float[] up = new float[gate.length];
+        for (int i = 0; i < gate.length; i++) {
+            gate[i] = (float) random.nextGaussian() * (i % 13 == 0 ? 40 : 3);
+            up[i] = (float) random.nextGaussian();
+        }
+        float[] before = gate.clone();
+        VectorKernels.siluMul(gate, up, offset, n);
+        for (int i = 0; i < gate.length; i++) {
+            if (i < offset || i >= offset + n) {
+                assertTrue(gate[i] == before[i], "element " + i + " outside the range is left alone");
+                continue;
+            }
+            double g = before[i];
+            double exact = g / (1 + Math.exp(-g)) * up[i];
+            assertTrue(Math.abs(gate[i] - exact) <= 1e-6 * Math.max(1, Math.abs(exact)), "element " + i + ": " + gate[i] + " vs " + exact);
+        }
+    }
+
     private static WeightMatrix matrix(DType dtype, int rows, int cols, SplittableRandom random, Arena arena) {
         MemorySegment f32 = arena.allocate((long) rows * cols * 4, 64);
         for (long i = 0; i < (long) rows * cols; i++) {
