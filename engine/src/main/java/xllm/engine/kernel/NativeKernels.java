@@ -39,13 +39,15 @@ final class NativeKernels {
     private static final MethodHandle REPACK;
     private static final MethodHandle ATTEND;
     private static final MethodHandle SILU_MUL;
+    private static final MethodHandle RMS_NORM;
+    private static final MethodHandle ADD;
     /** Query heads one native attention call takes at most. */
     static final int ATTEND_HEADS = 4;
     /** Why the native kernels are not in use, or null when they are. */
     private static final String UNAVAILABLE;
 
     static {
-        MethodHandle[] h = new MethodHandle[12];
+        MethodHandle[] h = new MethodHandle[14];
         String why = null;
         try {
             Optional<SymbolLookup> lookup = "java".equals(System.getProperty("xllm.kernels")) ? Optional.empty() : library();
@@ -88,6 +90,10 @@ final class NativeKernels {
                             FunctionDescriptor.ofVoid(p, i, p, l, l, i, i, i, i, i, i, p, l, ValueLayout.JAVA_FLOAT, p, l, p, l), critical);
                     // siluMul(gate, gateOffset, up, upOffset, n)
                     h[11] = linker.downcallHandle(lib.findOrThrow("xllm_silu_mul"), FunctionDescriptor.ofVoid(p, l, p, l, l), critical);
+                    // rmsNorm(x, xOffset, weight, eps, out, outOffset, n); add(y, yOffset, x, xOffset, n)
+                    h[12] = linker.downcallHandle(lib.findOrThrow("xllm_rms_norm"),
+                            FunctionDescriptor.ofVoid(p, l, p, ValueLayout.JAVA_FLOAT, p, l, l), critical);
+                    h[13] = linker.downcallHandle(lib.findOrThrow("xllm_add"), FunctionDescriptor.ofVoid(p, l, p, l, l), critical);
                 }
             }
         } catch (Throwable e) {
@@ -106,6 +112,8 @@ final class NativeKernels {
         REPACK = h[9];
         ATTEND = h[10];
         SILU_MUL = h[11];
+        RMS_NORM = h[12];
+        ADD = h[13];
     }
 
     private NativeKernels() {
@@ -254,6 +262,25 @@ final class NativeKernels {
     static void siluMul(float[] gate, float[] up, int offset, int n) {
         try {
             SILU_MUL.invokeExact(MemorySegment.ofArray(gate), (long) offset, MemorySegment.ofArray(up), (long) offset, (long) n);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** {@code out[o..o+n) = x[i..i+n) / rms(x) * weight} (see elementwise.c). */
+    static void rmsNorm(float[] x, int xOffset, float[] weight, float eps, float[] out, int outOffset, int n) {
+        try {
+            RMS_NORM.invokeExact(MemorySegment.ofArray(x), (long) xOffset, MemorySegment.ofArray(weight), eps, MemorySegment.ofArray(out),
+                    (long) outOffset, (long) n);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** {@code y[yOffset + i] += x[xOffset + i]} for {@code i < n}. */
+    static void add(float[] y, int yOffset, float[] x, int xOffset, int n) {
+        try {
+            ADD.invokeExact(MemorySegment.ofArray(y), (long) yOffset, MemorySegment.ofArray(x), (long) xOffset, (long) n);
         } catch (Throwable e) {
             throw rethrow(e);
         }

@@ -9,6 +9,9 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Element-wise kernels on activation rows held in heap float arrays. Stateless; any thread.
  *
+ * <p>Where the native kernels run, the element-wise work of every step (RMSNorm, residual additions, SiLU-mul)
+ * goes to them: code on the engine thread that the JIT has not yet intrinsified would run with boxed vectors.
+ *
  * <p>Lane sums and exponentials are computed here in a fixed order from IEEE additions and multiplications
  * only, never with {@code reduceLanes(ADD)} or {@code lanewise(EXP)}: those may round differently once the
  * JIT has compiled a method than while it is interpreted, and when activations are then rounded to int8 or
@@ -39,6 +42,13 @@ public final class VectorKernels {
 
     /** {@code out[o..o+n) = x[i..i+n) / rms(x) * weight}, the RMSNorm of Llama-family models. */
     public static void rmsNorm(float[] x, int xOffset, float[] weight, float eps, float[] out, int outOffset, int n) {
+        java.util.Objects.checkFromIndexSize(xOffset, n, x.length);
+        java.util.Objects.checkFromIndexSize(outOffset, n, out.length);
+        java.util.Objects.checkFromIndexSize(0, n, weight.length);
+        if (NativeKernels.available()) {
+            NativeKernels.rmsNorm(x, xOffset, weight, eps, out, outOffset, n);
+            return;
+        }
         float sumSq = dot(x, xOffset, x, xOffset, n);
         float scale = (float) (1.0 / Math.sqrt(sumSq / n + eps));
         int k = 0;
@@ -83,6 +93,12 @@ public final class VectorKernels {
 
     /** {@code y[i] += x[i]}: the residual connection. */
     public static void add(float[] y, int yOffset, float[] x, int xOffset, int n) {
+        java.util.Objects.checkFromIndexSize(yOffset, n, y.length);
+        java.util.Objects.checkFromIndexSize(xOffset, n, x.length);
+        if (NativeKernels.available()) {
+            NativeKernels.add(y, yOffset, x, xOffset, n);
+            return;
+        }
         int k = 0;
         int bound = S.loopBound(n);
         for (; k < bound; k += S.length()) {

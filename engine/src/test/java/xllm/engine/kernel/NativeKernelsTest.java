@@ -75,6 +75,38 @@ class NativeKernelsTest {
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void rmsNormAndAddMatchExactValuesWithinTheirRange() {
+        SplittableRandom random = new SplittableRandom(12);
+        int n = 896 + 9;
+        float[] x = new float[3 + n];
+        float[] weight = new float[n];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) random.nextGaussian() * 2;
+        }
+        for (int i = 0; i < n; i++) {
+            weight[i] = (float) random.nextGaussian();
+        }
+        float[] out = new float[n + 4];
+        VectorKernels.rmsNorm(x, 3, weight, 1e-6f, out, 1, n);
+        double sumSq = 0;
+        for (int i = 0; i < n; i++) {
+            sumSq += (double) x[3 + i] * x[3 + i];
+        }
+        double scale = 1 / Math.sqrt(sumSq / n + 1e-6);
+        assertTrue(out[0] == 0 && out[n + 1] == 0, "nothing written outside the row");
+        for (int i = 0; i < n; i++) {
+            double exact = x[3 + i] * scale * weight[i];
+            assertTrue(Math.abs(out[1 + i] - exact) <= 1e-5 * Math.max(1, Math.abs(exact)), "norm element " + i + ": " + out[1 + i] + " vs " + exact);
+        }
+        float[] y = out.clone();
+        VectorKernels.add(y, 1, x, 3, n);
+        for (int i = 0; i < y.length; i++) {
+            float expected = i >= 1 && i <= n ? out[i] + x[i + 2] : out[i];
+            assertTrue(y[i] == expected, "sum element " + i);
+        }
+    }
+
     private static WeightMatrix matrix(DType dtype, int rows, int cols, SplittableRandom random, Arena arena) {
         MemorySegment f32 = arena.allocate((long) rows * cols * 4, 64);
         for (long i = 0; i < (long) rows * cols; i++) {
