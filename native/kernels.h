@@ -25,6 +25,14 @@ ALWAYS_INLINE __m512 exp_ps(__m512 x) {
     return _mm512_scalef_ps(p, n);
 }
 
+// Rows ahead of a tile whose weights it prefetches (the quantized kernels: the next panels): the rows of a tile
+// are short separate streams, which
+// the hardware prefetcher does not pick up in time when the weights come from memory (past the last row a
+// prefetch reads nothing and never faults). Only for decode-sized calls: with more tokens each row is reused
+// long enough for its loads to be hidden anyway, and the prefetches would be repeated for every token tile.
+#define PREFETCH_ROWS 8
+#define PREFETCH_MAX_TOKENS 32
+
 // Tokens per block of a multiplication: a block's activations (bytes_per_token each) stay in L2 while
 // every row of the call passes over them.
 static inline int token_block(int64_t bytes_per_token) {

@@ -98,9 +98,10 @@ static inline __m512 broadcastf(const uint8_t *p) {
 }
 
 // P panels (16 rows each, starting at panel index pi) x T tokens (from t): per block, the panels' weight
-// vectors are loaded (and Q4_0's nibbles split) once and used for every token.
+// vectors are loaded (and Q4_0's nibbles split) once and used for every token. With prefetch, the same block
+// of the next P panels is fetched meanwhile (see PREFETCH_ROWS).
 ALWAYS_INLINE void panel_tile(const int q4, const int P, const int T, const uint8_t *panels, int blocks, const uint8_t *xp,
-                              int pi, int t, float *out, int64_t out_stride, int row_start, int row_end) {
+                              int pi, int t, float *out, int64_t out_stride, int row_start, int row_end, int prefetch) {
     const int panel_block = q4 ? Q4_PANEL_BLOCK : Q8_PANEL_BLOCK;
     const int64_t x_stride = (int64_t)blocks * PACKED_BLOCK;
     __m512 acc[2][8];
@@ -111,6 +112,10 @@ ALWAYS_INLINE void panel_tile(const int q4, const int P, const int T, const uint
         __m512 ws[2];
         for (int p = 0; p < P; p++) {
             const uint8_t *pb = panels + ((int64_t)(pi + p) * blocks + b) * panel_block;
+            if (prefetch) {
+                const char *next = (const char *)(pb + (int64_t)P * blocks * panel_block);
+                for (int o = 0; o < panel_block; o += 64) _mm_prefetch(next + o, _MM_HINT_T0);
+            }
             ws[p] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)pb));
             if (q4) {
                 const __m512i low = _mm512_set1_epi8(0x0F);
@@ -153,10 +158,11 @@ ALWAYS_INLINE void panel_gemm(const int q4, const uint8_t *panels, int cols, con
                               int64_t out_stride, int row_start, int row_end) {
     const int blocks = cols / QK;
     const int first = row_start / PANEL, last = (row_end + PANEL - 1) / PANEL;
+    const int prefetch = tokens <= PREFETCH_MAX_TOKENS;
     if (tokens == 1) {
         int pi = first;
-        for (; pi + 2 <= last; pi += 2) panel_tile(q4, 2, 1, panels, blocks, xp, pi, 0, out, out_stride, row_start, row_end);
-        for (; pi < last; pi++) panel_tile(q4, 1, 1, panels, blocks, xp, pi, 0, out, out_stride, row_start, row_end);
+        for (; pi + 2 <= last; pi += 2) panel_tile(q4, 2, 1, panels, blocks, xp, pi, 0, out, out_stride, row_start, row_end, prefetch);
+        for (; pi < last; pi++) panel_tile(q4, 1, 1, panels, blocks, xp, pi, 0, out, out_stride, row_start, row_end, prefetch);
         return;
     }
     const int tb = token_block((int64_t)blocks * PACKED_BLOCK);
@@ -164,9 +170,9 @@ ALWAYS_INLINE void panel_gemm(const int q4, const uint8_t *panels, int cols, con
         const int t1 = t0 + tb < tokens ? t0 + tb : tokens;
         for (int pi = first; pi < last; pi++) {
             int t = t0;
-            for (; t + 8 <= t1; t += 8) panel_tile(q4, 1, 8, panels, blocks, xp, pi, t, out, out_stride, row_start, row_end);
-            for (; t + 4 <= t1; t += 4) panel_tile(q4, 1, 4, panels, blocks, xp, pi, t, out, out_stride, row_start, row_end);
-            for (; t < t1; t++) panel_tile(q4, 1, 1, panels, blocks, xp, pi, t, out, out_stride, row_start, row_end);
+            for (; t + 8 <= t1; t += 8) panel_tile(q4, 1, 8, panels, blocks, xp, pi, t, out, out_stride, row_start, row_end, prefetch);
+            for (; t + 4 <= t1; t += 4) panel_tile(q4, 1, 4, panels, blocks, xp, pi, t, out, out_stride, row_start, row_end, prefetch);
+            for (; t < t1; t++) panel_tile(q4, 1, 1, panels, blocks, xp, pi, t, out, out_stride, row_start, row_end, prefetch);
         }
     }
 }

@@ -38,13 +38,15 @@ void xllm_pack_bf16(const float *x, int64_t x_offset, int64_t x_stride, int t_st
 }
 
 ALWAYS_INLINE void bf16_tile(const int R, const int T, const uint16_t *w, int cols, const uint16_t *xp, int width,
-                             int r, int t, float *out, int64_t out_stride) {
+                             int r, int t, float *out, int64_t out_stride, int prefetch) {
     __m512 acc[8][4];
     for (int i = 0; i < R; i++)
         for (int j = 0; j < T; j++) acc[i][j] = _mm512_setzero_ps();
     const int full = cols & ~31;
     for (int k = 0; k < width; k += 32) {
         __m512i wv[8];
+        if (prefetch)
+            for (int i = 0; i < R; i++) _mm_prefetch((const char *)(w + (int64_t)(r + i + PREFETCH_ROWS) * cols + k), _MM_HINT_T0);
         if (k < full) {
             for (int i = 0; i < R; i++) wv[i] = _mm512_loadu_si512(w + (int64_t)(r + i) * cols + k);
         } else {
@@ -64,7 +66,8 @@ void xllm_bf16_gemm(const uint16_t *w, int cols, const uint16_t *xp, int tokens,
                     int64_t out_stride, int row_start, int row_end) {
     out += out_offset;
     const int width = padded32(cols);
-#define BF16_TILE(R, T, r, t) bf16_tile(R, T, w, cols, xp, width, r, t, out, out_stride)
+    const int prefetch = tokens <= PREFETCH_MAX_TOKENS;
+#define BF16_TILE(R, T, r, t) bf16_tile(R, T, w, cols, xp, width, r, t, out, out_stride, prefetch)
     TILED(BF16_TILE, 8, (int64_t)width * 2);
 #undef BF16_TILE
 }
@@ -74,7 +77,7 @@ void xllm_bf16_gemm(const uint16_t *w, int cols, const uint16_t *xp, int tokens,
 // last partial vector masked, R rows x T tokens per tile.
 // ---------------------------------------------------------------------------------------------------------
 ALWAYS_INLINE void f32_tile(const int R, const int T, const float *w, int cols, const float *x, int r, int t,
-                            float *out, int64_t out_stride) {
+                            float *out, int64_t out_stride, int prefetch) {
     __m512 acc[8][4];
     for (int i = 0; i < R; i++)
         for (int j = 0; j < T; j++) acc[i][j] = _mm512_setzero_ps();
@@ -82,6 +85,8 @@ ALWAYS_INLINE void f32_tile(const int R, const int T, const float *w, int cols, 
     for (int k = 0; k < cols; k += 16) {
         const __mmask16 m = k < full ? (__mmask16)0xFFFF : (__mmask16)((1u << (cols - k)) - 1);
         __m512 wv[8];
+        if (prefetch)
+            for (int i = 0; i < R; i++) _mm_prefetch((const char *)(w + (int64_t)(r + i + PREFETCH_ROWS) * cols + k), _MM_HINT_T0);
         for (int i = 0; i < R; i++) wv[i] = _mm512_maskz_loadu_ps(m, w + (int64_t)(r + i) * cols + k);
         for (int j = 0; j < T; j++) {
             __m512 xv = _mm512_maskz_loadu_ps(m, x + (int64_t)(t + j) * cols + k);
@@ -96,7 +101,8 @@ void xllm_f32_gemm(const float *w, int cols, const float *x, int64_t x_offset, i
                    int64_t out_stride, int row_start, int row_end) {
     x += x_offset;
     out += out_offset;
-#define F32_TILE(R, T, r, t) f32_tile(R, T, w, cols, x, r, t, out, out_stride)
+    const int prefetch = tokens <= PREFETCH_MAX_TOKENS;
+#define F32_TILE(R, T, r, t) f32_tile(R, T, w, cols, x, r, t, out, out_stride, prefetch)
     TILED(F32_TILE, 8, (int64_t)cols * 4);
 #undef F32_TILE
 }
