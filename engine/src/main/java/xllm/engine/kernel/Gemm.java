@@ -74,6 +74,7 @@ public final class Gemm {
             format.pack(x, xOffset, start, end, cols, packed);
         }
 
+        /** Packs on the pool, or on the calling thread alone when {@code pool} is null. */
         void pack(ComputePool pool, ActivationFormat f, float[] x, int xOffset, int tokens, int cols) {
             this.format = f;
             if (f == ActivationFormat.FLOAT) {
@@ -87,7 +88,7 @@ public final class Gemm {
             this.x = x;
             this.xOffset = xOffset;
             this.cols = cols;
-            if (tokens < 2 * PACK_GRAIN) {
+            if (pool == null || tokens < 2 * PACK_GRAIN) {
                 run(0, tokens, 0);
             } else {
                 pool.parallelFor(tokens, PACK_GRAIN, this);
@@ -119,6 +120,30 @@ public final class Gemm {
         task.outOffset = outOffset;
         task.outStride = outStride;
         run(pool, task, x, xOffset, tokens);
+    }
+
+    /**
+     * As {@link #multiply(ComputePool, WeightMatrix, float[], int, int, float[], int, int)}, all of it on the calling
+     * thread: for a compute thread running its own share of a parallel loop (one expert's tokens, say), which
+     * must not start another.
+     */
+    public static void multiplyOnThisThread(WeightMatrix w, float[] x, int xOffset, int tokens, float[] out, int outOffset,
+                                            int outStride) {
+        Task task = TASK.get();
+        task.w[0] = w;
+        task.out[0] = out;
+        task.matrices = 1;
+        task.outOffset = outOffset;
+        task.outStride = outStride;
+        task.x = x;
+        task.xOffset = xOffset;
+        task.tokens = tokens;
+        try {
+            task.packer.pack(null, w.activationFormat(), x, xOffset, tokens, w.cols());
+            task.run(0, w.rows(), 0);
+        } finally {
+            task.clear();
+        }
     }
 
     /** Dense output: {@code out[t*rows + r]}. */

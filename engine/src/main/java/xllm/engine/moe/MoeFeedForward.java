@@ -178,10 +178,10 @@ public final class MoeFeedForward implements FeedForward {
 
     /** The same on the calling compute thread alone. */
     private void runOnThisThread(Expert expert, int row, int n, float[] x, float[] gate, float[] up, float[] y) {
-        expert.gate().multiply(x, row * hidden, n, gate, row * inner, inner, 0, inner);
-        expert.up().multiply(x, row * hidden, n, up, row * inner, inner, 0, inner);
+        Gemm.multiplyOnThisThread(expert.gate(), x, row * hidden, n, gate, row * inner, inner);
+        Gemm.multiplyOnThisThread(expert.up(), x, row * hidden, n, up, row * inner, inner);
         VectorKernels.siluMul(gate, up, row * inner, n * inner);
-        expert.down().multiply(gate, row * inner, n, y, row * hidden, hidden, 0, hidden);
+        Gemm.multiplyOnThisThread(expert.down(), gate, row * inner, n, y, row * hidden, hidden);
     }
 
     public int numExperts() {

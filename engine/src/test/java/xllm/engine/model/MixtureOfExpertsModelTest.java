@@ -11,6 +11,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import xllm.api.SamplingParams;
 import xllm.engine.TestData;
@@ -23,6 +24,7 @@ import xllm.engine.runner.GenerationResult;
 import xllm.engine.runner.ModelRunner;
 import xllm.engine.runner.OfflineGenerator;
 import xllm.engine.runner.TokenListener;
+import xllm.engine.weights.DType;
 import xllm.kv.BlockTable;
 
 /**
@@ -66,13 +68,13 @@ class MixtureOfExpertsModelTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"qwen3_moe", "deepseek_v3"})
-    void logitsAreTheSameWhateverSharesTheBatchAndHoweverExpertsArePlaced(String arch) {
+    @CsvSource({"qwen3_moe,", "deepseek_v3,", "qwen3_moe,Q8_0", "deepseek_v3,Q4_0"})
+    void logitsAreTheSameWhateverSharesTheBatchAndHoweverExpertsArePlaced(String arch, DType quantization) {
         Path dir = TestData.fixture("arch/" + arch);
         Random random = new Random(11);
         int[] mine = randomIds(random, 9, 512);
         int[] other = randomIds(random, 17, 512);
-        try (CausalLM model = ModelLoader.load(dir);
+        try (CausalLM model = ModelLoader.load(dir, quantization);
              ComputePool pool = new ComputePool(2);
              ModelRunner runner = new ModelRunner(model, pool, 64, 4)) {
             float[] alone = lastLogits(runner, List.of(mine), 0);
