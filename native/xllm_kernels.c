@@ -73,11 +73,22 @@ void xllm_bf16_gemm(const uint16_t *w, int cols, const uint16_t *xp, int tokens,
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// F32 weights x F32 activations (read in place from the engine's arrays): FMA over 16-float vectors, the
-// last partial vector masked, R rows x T tokens per tile.
+// F32 or BF16 weights x F32 activations (read in place from the engine's arrays): FMA over 16-float vectors,
+// BF16 weights widened exactly (shifted into the high half of a float), the last partial vector masked,
+// R rows x T tokens per tile.
 // ---------------------------------------------------------------------------------------------------------
-ALWAYS_INLINE void f32_tile(const int R, const int T, const float *w, int cols, const float *x, int r, int t,
+ALWAYS_INLINE __m512 load_weights(const int bf16, const void *w, int64_t i, __mmask16 m) {
+    if (bf16) {
+        __m512i bits = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, (const uint16_t *)w + i));
+        return _mm512_castsi512_ps(_mm512_slli_epi32(bits, 16));
+    }
+    return _mm512_maskz_loadu_ps(m, (const float *)w + i);
+}
+
+ALWAYS_INLINE void f32_tile(const int bf16, const int R, const int T, const void *w, int cols, const float *x, int r, int t,
                             float *out, int64_t out_stride, int prefetch) {
+    const char *bytes = (const char *)w;
+    const int64_t e = bf16 ? 2 : 4;
     __m512 acc[8][4];
     for (int i = 0; i < R; i++)
         for (int j = 0; j < T; j++) acc[i][j] = _mm512_setzero_ps();
@@ -86,8 +97,8 @@ ALWAYS_INLINE void f32_tile(const int R, const int T, const float *w, int cols, 
         const __mmask16 m = k < full ? (__mmask16)0xFFFF : (__mmask16)((1u << (cols - k)) - 1);
         __m512 wv[8];
         if (prefetch)
-            for (int i = 0; i < R; i++) _mm_prefetch((const char *)(w + (int64_t)(r + i + PREFETCH_ROWS) * cols + k), _MM_HINT_T0);
-        for (int i = 0; i < R; i++) wv[i] = _mm512_maskz_loadu_ps(m, w + (int64_t)(r + i) * cols + k);
+            for (int i = 0; i < R; i++) _mm_prefetch(bytes + ((int64_t)(r + i + PREFETCH_ROWS) * cols + k) * e, _MM_HINT_T0);
+        for (int i = 0; i < R; i++) wv[i] = load_weights(bf16, w, (int64_t)(r + i) * cols + k, m);
         for (int j = 0; j < T; j++) {
             __m512 xv = _mm512_maskz_loadu_ps(m, x + (int64_t)(t + j) * cols + k);
             for (int i = 0; i < R; i++) acc[i][j] = _mm512_fmadd_ps(wv[i], xv, acc[i][j]);
@@ -97,12 +108,23 @@ ALWAYS_INLINE void f32_tile(const int R, const int T, const float *w, int cols, 
         for (int j = 0; j < T; j++) out[(int64_t)(t + j) * out_stride + r + i] = _mm512_reduce_add_ps(acc[i][j]);
 }
 
-void xllm_f32_gemm(const float *w, int cols, const float *x, int64_t x_offset, int tokens, float *out, int64_t out_offset,
-                   int64_t out_stride, int row_start, int row_end) {
+ALWAYS_INLINE void float_gemm(const int bf16, const void *w, int cols, const float *x, int64_t x_offset, int tokens, float *out,
+                              int64_t out_offset, int64_t out_stride, int row_start, int row_end) {
     x += x_offset;
     out += out_offset;
     const int prefetch = tokens <= PREFETCH_MAX_TOKENS;
-#define F32_TILE(R, T, r, t) f32_tile(R, T, w, cols, x, r, t, out, out_stride, prefetch)
+#define F32_TILE(R, T, r, t) f32_tile(bf16, R, T, w, cols, x, r, t, out, out_stride, prefetch)
     TILED(F32_TILE, 8, (int64_t)cols * 4);
 #undef F32_TILE
+}
+
+void xllm_f32_gemm(const float *w, int cols, const float *x, int64_t x_offset, int tokens, float *out, int64_t out_offset,
+                   int64_t out_stride, int row_start, int row_end) {
+    float_gemm(0, w, cols, x, x_offset, tokens, out, out_offset, out_stride, row_start, row_end);
+}
+
+// BF16 weights against float activations: the exact products of --activations f32.
+void xllm_bf16_f32_gemm(const uint16_t *w, int cols, const float *x, int64_t x_offset, int tokens, float *out, int64_t out_offset,
+                        int64_t out_stride, int row_start, int row_end) {
+    float_gemm(1, w, cols, x, x_offset, tokens, out, out_offset, out_stride, row_start, row_end);
 }

@@ -13,8 +13,8 @@ import xllm.engine.weights.Tensor;
 
 /**
  * BF16 weights as stored, multiplied as {@link ActivationPrecision} says: against activations rounded to
- * bf16 with the native {@code vdpbf16ps} kernel, or against float activations here, each weight vector
- * widened inside the kernel (tile: 4 rows x 4 tokens of FMA accumulators).
+ * bf16 with the native {@code vdpbf16ps} kernel, or against float activations, each weight vector widened
+ * inside the kernel (natively where the native kernels run, else here: 4 rows x 4 tokens of FMA accumulators).
  */
 public final class Bf16Matrix implements WeightMatrix {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -80,6 +80,10 @@ public final class Bf16Matrix implements WeightMatrix {
 
     @Override
     public void multiply(float[] x, int xOffset, int tokens, float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
+        if (NativeKernels.available()) {
+            NativeKernels.bf16F32Gemm(data, cols, x, xOffset, tokens, out, outOffset, outStride, rowStart, rowEnd);
+            return;
+        }
         int r = rowStart;
         for (; r + 4 <= rowEnd; r += 4) {
             int t = 0;

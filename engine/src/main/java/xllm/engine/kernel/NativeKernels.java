@@ -35,6 +35,7 @@ final class NativeKernels {
     private static final MethodHandle BF16_PACKED_BYTES;
     private static final MethodHandle BF16_GEMM;
     private static final MethodHandle F32_GEMM;
+    private static final MethodHandle BF16_F32_GEMM;
     private static final MethodHandle PANEL_BYTES;
     private static final MethodHandle REPACK;
     private static final MethodHandle ATTEND;
@@ -47,7 +48,7 @@ final class NativeKernels {
     private static final String UNAVAILABLE;
 
     static {
-        MethodHandle[] h = new MethodHandle[14];
+        MethodHandle[] h = new MethodHandle[15];
         String why = null;
         try {
             Optional<SymbolLookup> lookup = "java".equals(System.getProperty("xllm.kernels")) ? Optional.empty() : library();
@@ -81,6 +82,7 @@ final class NativeKernels {
                     h[6] = linker.downcallHandle(lib.findOrThrow("xllm_bf16_gemm"), FunctionDescriptor.ofVoid(p, i, p, i, p, l, l, i, i), critical);
                     // gemm(w, cols, x, xOffsetFloats, tokens, out, outOffsetFloats, outStride, rowStart, rowEnd)
                     h[7] = linker.downcallHandle(lib.findOrThrow("xllm_f32_gemm"), FunctionDescriptor.ofVoid(p, i, p, l, i, p, l, l, i, i), critical);
+                    h[14] = linker.downcallHandle(lib.findOrThrow("xllm_bf16_f32_gemm"), FunctionDescriptor.ofVoid(p, i, p, l, i, p, l, l, i, i), critical);
                     // panelBytes(q4, rows, cols); repack(q4, src, rowBytes, rows, cols, rowStart, rowEnd, dst): at load, not critical
                     h[8] = linker.downcallHandle(lib.findOrThrow("xllm_panel_bytes"), FunctionDescriptor.of(l, i, i, i));
                     h[9] = linker.downcallHandle(lib.findOrThrow("xllm_repack"), FunctionDescriptor.ofVoid(i, p, l, i, i, i, i, p));
@@ -108,6 +110,7 @@ final class NativeKernels {
         BF16_PACKED_BYTES = h[5];
         BF16_GEMM = h[6];
         F32_GEMM = h[7];
+        BF16_F32_GEMM = h[14];
         PANEL_BYTES = h[8];
         REPACK = h[9];
         ATTEND = h[10];
@@ -230,8 +233,19 @@ final class NativeKernels {
 
     static void f32Gemm(MemorySegment w, int cols, float[] x, int xOffset, int tokens, float[] out, int outOffset, int outStride,
                         int rowStart, int rowEnd) {
+        floatGemm(F32_GEMM, w, cols, x, xOffset, tokens, out, outOffset, outStride, rowStart, rowEnd);
+    }
+
+    /** BF16 weights against float activations read in place, as {@link #f32Gemm}. */
+    static void bf16F32Gemm(MemorySegment w, int cols, float[] x, int xOffset, int tokens, float[] out, int outOffset, int outStride,
+                            int rowStart, int rowEnd) {
+        floatGemm(BF16_F32_GEMM, w, cols, x, xOffset, tokens, out, outOffset, outStride, rowStart, rowEnd);
+    }
+
+    private static void floatGemm(MethodHandle kernel, MemorySegment w, int cols, float[] x, int xOffset, int tokens, float[] out,
+                                  int outOffset, int outStride, int rowStart, int rowEnd) {
         try {
-            F32_GEMM.invokeExact(w, cols, MemorySegment.ofArray(x), (long) xOffset, tokens, MemorySegment.ofArray(out), (long) outOffset,
+            kernel.invokeExact(w, cols, MemorySegment.ofArray(x), (long) xOffset, tokens, MemorySegment.ofArray(out), (long) outOffset,
                     (long) outStride, rowStart, rowEnd);
         } catch (Throwable e) {
             throw rethrow(e);

@@ -51,6 +51,27 @@ class NativeKernelsTest {
         }
     }
 
+    @ParameterizedTest
+    @CsvSource({"96,37,1", "100,9,6", "896,67,9", "512,40,33"})
+    void bf16WeightsAgainstFloatActivationsMatchExactProducts(int cols, int rows, int tokens) {
+        SplittableRandom random = new SplittableRandom(cols * 17L + tokens);
+        try (Arena arena = Arena.ofConfined()) {
+            WeightMatrix w = matrix(DType.BF16, rows, cols, random, arena, false);
+            assertTrue(w.activationFormat() == ActivationFormat.FLOAT, "float activations");
+            float[] x = new float[tokens * cols];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) random.nextGaussian();
+            }
+            float[] batched = nativeProduct(w, x, tokens, arena);
+            double error = relativeError(batched, exactProduct(w, x, tokens));
+            assertTrue(error < 1e-6, "relative error against exact products " + error);
+            for (int t = 0; t < tokens; t++) {
+                float[] alone = nativeProduct(w, java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, arena);
+                assertArrayEquals(alone, java.util.Arrays.copyOfRange(batched, t * rows, (t + 1) * rows), "token " + t + " alone and in the batch");
+            }
+        }
+    }
+
     @org.junit.jupiter.api.Test
     void siluMulMatchesExactValuesFromAnOffsetToARaggedEnd() {
         SplittableRandom random = new SplittableRandom(11);
@@ -108,6 +129,11 @@ class NativeKernelsTest {
     }
 
     private static WeightMatrix matrix(DType dtype, int rows, int cols, SplittableRandom random, Arena arena) {
+        return matrix(dtype, rows, cols, random, arena, true);
+    }
+
+    /** {@code roundBf16}: BF16 weights against bf16-rounded activations, else against float ones. */
+    private static WeightMatrix matrix(DType dtype, int rows, int cols, SplittableRandom random, Arena arena, boolean roundBf16) {
         MemorySegment f32 = arena.allocate((long) rows * cols * 4, 64);
         for (long i = 0; i < (long) rows * cols; i++) {
             f32.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) random.nextGaussian() * 0.05f);
@@ -121,7 +147,7 @@ class NativeKernelsTest {
             for (long i = 0; i < (long) rows * cols; i++) {
                 bf.setAtIndex(ValueLayout.JAVA_SHORT, i, (short) (Float.floatToRawIntBits(f32.getAtIndex(ValueLayout.JAVA_FLOAT, i)) >>> 16));
             }
-            return new Bf16Matrix(new Tensor("w", DType.BF16, new long[] {rows, cols}, bf), true);
+            return new Bf16Matrix(new Tensor("w", DType.BF16, new long[] {rows, cols}, bf), roundBf16);
         }
         return WeightMatrix.of(Quantizer.quantize(t, dtype, arena));
     }
