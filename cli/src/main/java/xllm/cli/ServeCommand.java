@@ -27,7 +27,7 @@ final class ServeCommand {
                             and its share of the cores (--threads, per worker)
               --state-dir   where offline jobs (POST /v1/jobs) and their results are kept across restarts
               --activations what BF16 weights multiply against: bf16 (the default where the CPU has AVX-512 BF16;
-                            twice as fast) or f32 (reproduces a float32 reference)
+                            faster) or f32 (reproduces a float32 reference)
               --kv-cache-dtype  f16 (the default where the native attention kernel runs: twice the tokens per MB)
                             or f32 (exact)""";
 
