@@ -129,21 +129,7 @@ public final class Gemm {
      */
     public static void multiplyOnThisThread(WeightMatrix w, float[] x, int xOffset, int tokens, float[] out, int outOffset,
                                             int outStride) {
-        Task task = TASK.get();
-        task.w[0] = w;
-        task.out[0] = out;
-        task.matrices = 1;
-        task.outOffset = outOffset;
-        task.outStride = outStride;
-        task.x = x;
-        task.xOffset = xOffset;
-        task.tokens = tokens;
-        try {
-            task.packer.pack(null, w.activationFormat(), x, xOffset, tokens, w.cols());
-            task.run(0, w.rows(), 0);
-        } finally {
-            task.clear();
-        }
+        multiply(null, w, x, xOffset, tokens, out, outOffset, outStride);
     }
 
     /** Dense output: {@code out[t*rows + r]}. */
@@ -185,6 +171,7 @@ public final class Gemm {
         run(pool, task, x, 0, tokens);
     }
 
+    /** Packs and multiplies over {@code pool}, or on the calling thread alone when {@code pool} is null. */
     private static void run(ComputePool pool, Task task, float[] x, int xOffset, int tokens) {
         WeightMatrix first = task.w[0];
         int rows = 0;
@@ -200,7 +187,11 @@ public final class Gemm {
         task.tokens = tokens;
         try {
             task.packer.pack(pool, first.activationFormat(), x, xOffset, tokens, first.cols());
-            pool.parallelFor(rows, ROW_GRAIN, task);
+            if (pool == null) {
+                task.run(0, rows, 0);
+            } else {
+                pool.parallelFor(rows, ROW_GRAIN, task);
+            }
         } finally {
             task.clear();
         }
