@@ -30,7 +30,16 @@ public final class QuantizingWeightSource implements WeightSource {
         if (t.isEmpty() || !Quantizer.canQuantize(t.get(), target)) {
             return t;
         }
-        return Optional.of(quantized.computeIfAbsent(name, n -> Quantizer.quantize(t.get(), target, arena)));
+        return Optional.of(quantized.computeIfAbsent(name, n -> quantize(t.get())));
+    }
+
+    /** The quantized copy; the float source's mapped pages go back to the page cache, as nothing reads them again. */
+    private Tensor quantize(Tensor source) {
+        Tensor q = Quantizer.quantize(source, target, arena);
+        if (source.data().isMapped()) {
+            source.data().unload();
+        }
+        return q;
     }
 
     @Override
