@@ -5,8 +5,6 @@
 
 #include "kernels.h"
 
-static inline __mmask16 first(int n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1); }
-
 // Sixteen elements of the cache as floats: f16 (converted) or f32.
 ALWAYS_INLINE __m512 load16(const int f16, const uint8_t *p) {
     return f16 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)) : _mm512_loadu_ps((const float *)p);
@@ -49,7 +47,7 @@ ALWAYS_INLINE void attend_heads(const int F16, const int H, const uint8_t *kv, c
                 __m512 s = _mm512_mul_ps(_mm512_add_ps(a0[h], a1[h]), _mm512_set1_ps(scale));
                 _mm512_storeu_ps(scores + h * scores_stride + j + c, s);
                 // slots past the context are stale: keep them out of the max
-                vmax[h] = _mm512_mask_max_ps(vmax[h], first(context - j - c), vmax[h], s);
+                vmax[h] = _mm512_mask_max_ps(vmax[h], first_lanes(context - j - c), vmax[h], s);
             }
         }
     }
@@ -59,7 +57,7 @@ ALWAYS_INLINE void attend_heads(const int F16, const int H, const uint8_t *kv, c
         const __m512 max = _mm512_set1_ps(_mm512_reduce_max_ps(vmax[h]));
         __m512 vsum = _mm512_setzero_ps();
         for (int i = 0; i < context; i += 16) {
-            __mmask16 m = first(context - i);
+            __mmask16 m = first_lanes(context - i);
             __m512 x = exp_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, row + i), max));
             x = _mm512_maskz_mov_ps(m, x);
             _mm512_mask_storeu_ps(row + i, m, x);

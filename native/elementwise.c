@@ -2,16 +2,13 @@
 
 #include "kernels.h"
 
-// The lanes of the 16 elements from i that lie below n.
-static inline __mmask16 below(int64_t i, int64_t n) { return n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1); }
-
 // gate[i] = silu(gate[i]) * up[i] = gate[i] / (1 + e^-gate[i]) * up[i] for i < n: the SwiGLU activation.
 void xllm_silu_mul(float *gate, int64_t gate_offset, const float *up, int64_t up_offset, int64_t n) {
     gate += gate_offset;
     up += up_offset;
     const __m512 one = _mm512_set1_ps(1.0f);
     for (int64_t i = 0; i < n; i += 16) {
-        const __mmask16 m = below(i, n);
+        const __mmask16 m = first_lanes(n - i);
         const __m512 g = _mm512_maskz_loadu_ps(m, gate + i);
         const __m512 sigmoid = _mm512_add_ps(exp_ps(_mm512_sub_ps(_mm512_setzero_ps(), g)), one);
         _mm512_mask_storeu_ps(gate + i, m, _mm512_mul_ps(_mm512_div_ps(g, sigmoid), _mm512_maskz_loadu_ps(m, up + i)));
@@ -24,14 +21,14 @@ void xllm_rms_norm(const float *x, int64_t x_offset, const float *weight, float 
     out += out_offset;
     __m512 acc = _mm512_setzero_ps();
     for (int64_t i = 0; i < n; i += 16) {
-        const __mmask16 m = below(i, n);
+        const __mmask16 m = first_lanes(n - i);
         const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
         acc = _mm512_fmadd_ps(v, v, acc);
     }
     const float scale = (float)(1.0 / __builtin_sqrt(_mm512_reduce_add_ps(acc) / n + eps));
     const __m512 s = _mm512_set1_ps(scale);
     for (int64_t i = 0; i < n; i += 16) {
-        const __mmask16 m = below(i, n);
+        const __mmask16 m = first_lanes(n - i);
         _mm512_mask_storeu_ps(out + i, m, _mm512_mul_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), s), _mm512_maskz_loadu_ps(m, weight + i)));
     }
 }
@@ -41,7 +38,7 @@ void xllm_add(float *y, int64_t y_offset, const float *x, int64_t x_offset, int6
     y += y_offset;
     x += x_offset;
     for (int64_t i = 0; i < n; i += 16) {
-        const __mmask16 m = below(i, n);
+        const __mmask16 m = first_lanes(n - i);
         _mm512_mask_storeu_ps(y + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, y + i), _mm512_maskz_loadu_ps(m, x + i)));
     }
 }

@@ -8,6 +8,11 @@
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
+// The first n of a vector's 16 lanes: all of them when n >= 16, none when n <= 0 (a row's ragged end).
+static inline __mmask16 first_lanes(int64_t n) {
+    return n >= 16 ? (__mmask16)0xFFFF : (n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1));
+}
+
 // e^x per lane (Cephes' expf: range reduction by ln 2, a degree-6 polynomial, the exponent by vscalefps),
 // within 2 ulp; inputs clamped to [-87.3, 88.3].
 ALWAYS_INLINE __m512 exp_ps(__m512 x) {

@@ -26,10 +26,8 @@ void xllm_pack_bf16(const float *x, int64_t x_offset, int64_t x_stride, int t_st
         const float *xt = x + (int64_t)t * x_stride;
         uint16_t *o = out + (int64_t)t * width;
         for (int k = 0; k < width; k += 32) {
-            int n = cols - k;
-            __mmask16 m0 = n >= 16 ? 0xFFFF : (n <= 0 ? 0 : (__mmask16)((1u << n) - 1));
-            int n1 = n - 16;
-            __mmask16 m1 = n1 >= 16 ? 0xFFFF : (n1 <= 0 ? 0 : (__mmask16)((1u << n1) - 1));
+            const __mmask16 m0 = first_lanes(cols - k);
+            const __mmask16 m1 = first_lanes(cols - k - 16);
             __m512 lo = _mm512_maskz_loadu_ps(m0, xt + k);
             __m512 hi = _mm512_maskz_loadu_ps(m1, xt + k + 16);
             _mm512_storeu_si512(o + k, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
@@ -92,9 +90,8 @@ ALWAYS_INLINE void f32_tile(const int bf16, const int R, const int T, const void
     __m512 acc[8][4];
     for (int i = 0; i < R; i++)
         for (int j = 0; j < T; j++) acc[i][j] = _mm512_setzero_ps();
-    const int full = cols & ~15;
     for (int k = 0; k < cols; k += 16) {
-        const __mmask16 m = k < full ? (__mmask16)0xFFFF : (__mmask16)((1u << (cols - k)) - 1);
+        const __mmask16 m = first_lanes(cols - k);
         __m512 wv[8];
         if (prefetch)
             for (int i = 0; i < R; i++) _mm_prefetch(bytes + ((int64_t)(r + i + PREFETCH_ROWS) * cols + k) * e, _MM_HINT_T0);

@@ -5,10 +5,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.Set;
 import java.util.stream.Stream;
+import xllm.engine.kernel.Gemm;
 import xllm.engine.model.ModelConfig;
 import xllm.engine.weights.DType;
 import xllm.engine.model.StepBatch;
@@ -112,8 +114,8 @@ final class BenchCommand {
             if (args.string("--output", "text").equals("json")) {
                 System.out.println(Json.line(result));
             } else {
-                System.out.printf("model %s, %d threads, %s kernels, %s KV cache%n", dir, loaded.pool.threads(), xllm.engine.kernel.Gemm.kernels(),
-                        loaded.runner.kvDtype().name().toLowerCase(java.util.Locale.ROOT));
+                System.out.printf("model %s, %d threads, %s kernels, %s KV cache%n", dir, loaded.pool.threads(), Gemm.kernels(),
+                        loaded.runner.kvDtype().name().toLowerCase(Locale.ROOT));
                 System.out.printf("prefill (%d tokens): %.1f tok/s%n", promptLen, prefillTokS);
                 decodeTokS.forEach((b, v) -> System.out.printf("decode batch %s (%d steps): %.1f tok/s aggregate%n", b, genLen, v));
                 System.out.printf("engine thread allocated %d bytes per decode step (last batch size)%n", allocatedPerStep);

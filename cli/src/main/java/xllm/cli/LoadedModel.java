@@ -41,9 +41,10 @@ final class LoadedModel implements AutoCloseable {
             ModelRunner runner = new ModelRunner(model, pool, ModelRunner.blocksForBudget(model, kvCacheBytes, BLOCK_SIZE, kv), BLOCK_SIZE, kv);
             return new LoadedModel(dir, model, pool, runner, tokenizer);
         } catch (IllegalArgumentException e) {
+            // a KV dtype the model cannot use here; the message names it
             pool.close();
             model.close();
-            throw new UsageException("--kv-cache-dtype f16: " + e.getMessage());
+            throw new UsageException(e.getMessage());
         }
     }
 

@@ -37,7 +37,12 @@ public final class GroupedKeyAttention {
      * {@code headDim}: only the native kernel reads f16.
      */
     public static boolean supportsF16(int blockSize, int headDim) {
-        return supports(blockSize) && NativeKernels.available() && headDim % 16 == 0;
+        return supports(blockSize) && runsNatively(headDim);
+    }
+
+    /** Whether heads of {@code headDim} are attended by the native kernel (whole vectors of 16 dimensions). */
+    private static boolean runsNatively(int headDim) {
+        return NativeKernels.available() && headDim % 16 == 0;
     }
 
     /** Stores one token's keys and values ({@code kvHeads x headDim} each) into its slot, as the arena's dtype. */
@@ -85,7 +90,7 @@ public final class GroupedKeyAttention {
         MemorySegment kv = arena.memory();
         int blockSize = arena.blockSize();
         int kvDim = kvHeads * headDim;
-        if (NativeKernels.available() && headDim % 16 == 0) {
+        if (runsNatively(headDim)) {
             long layerOffset = arena.slotOffset(0, layer, 0);
             NativeKernels.attend(kv, arena.dtype() == KvDtype.F16, table.blockIds(), arena.slotOffset(1, layer, 0) - layerOffset,
                     layerOffset, blockSize, contextLength, kvDim, headDim, kvHead, heads, q, qOffset, scale, scores,

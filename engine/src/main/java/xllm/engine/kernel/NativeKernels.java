@@ -67,7 +67,7 @@ final class NativeKernels {
                     ValueLayout.OfInt i = ValueLayout.JAVA_INT;
                     ValueLayout.OfLong l = ValueLayout.JAVA_LONG;
                     ValueLayout p = ValueLayout.ADDRESS;
-                    // pack(x, xOffsetFloats, xStride, tokenStart, tokenEnd, cols, [layout,] out)
+                    // pack(x, xOffsetFloats, xStride, tokenStart, tokenEnd, cols, out)
                     FunctionDescriptor pack = FunctionDescriptor.ofVoid(p, l, l, i, i, i, p);
                     FunctionDescriptor bytes = FunctionDescriptor.of(l, i, i);
                     h[0] = linker.downcallHandle(lib.findOrThrow("xllm_pack_q8"), pack, critical);
