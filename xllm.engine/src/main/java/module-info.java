@@ -20,6 +20,7 @@ module xllm.engine {
     exports xllm.engine.model;
     exports xllm.engine.kernel;
     exports xllm.engine.runner;
+    exports xllm.engine.scheduler;
     exports xllm.engine.sample;
     exports xllm.engine.moe;
     // Jinjava binds template functions (raise_exception) by reflection and calls setAccessible on them.

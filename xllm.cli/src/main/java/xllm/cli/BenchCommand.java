@@ -10,19 +10,26 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.Set;
 import java.util.stream.Stream;
+import xllm.api.FinishReason;
+import xllm.api.GenerateRequest;
+import xllm.api.Logprobs;
+import xllm.api.SamplingParams;
+import xllm.api.TokenSink;
+import xllm.api.Usage;
 import xllm.engine.kernel.Gemm;
 import xllm.engine.model.ModelConfig;
 import xllm.engine.weights.DType;
-import xllm.engine.model.StepBatch;
 import xllm.engine.moe.MoeBenchmark;
-import xllm.engine.sample.Sampler;
 import xllm.engine.runner.ModelRunner;
-import xllm.kv.BlockTable;
+import xllm.engine.scheduler.EngineCore;
+import xllm.engine.scheduler.RequestMetrics;
+import xllm.engine.scheduler.SchedulerConfig;
 
 /**
  * {@code xllm bench offline}: prefill and decode throughput of the engine itself, no HTTP. Prefill runs
  * one prompt of {@code --prompt-len} tokens; decode runs {@code --gen-len} steps for each batch size
- * (sequences start from an 8-token prompt). Each figure is the median of {@code --repeats} runs.
+ * (sequences start from an 8-token prompt). Both run the serving step ({@link EngineCore}): scheduling, the
+ * forward pass, sampling and stop rules. Each figure is the median of {@code --repeats} runs.
  */
 final class BenchCommand {
     static final String USAGE = """
@@ -78,27 +85,36 @@ final class BenchCommand {
                 throw new UsageException("--prompt-len and --gen-len must fit the model's context of " + maxPositions);
             }
             ModelRunner runner = loaded.runner;
+            int maxBatch = Arrays.stream(batches).max().orElseThrow();
+            int blocksNeeded = Math.max(blocks(promptLen + 1, runner), maxBatch * blocks(DECODE_PROMPT + genLen + 1, runner));
+            if (blocksNeeded > runner.numBlocks()) {
+                throw new UsageException("the KV cache is too small for this benchmark (" + runner.numBlocks() + " blocks, "
+                        + blocksNeeded + " needed): raise --kv-cache-mb");
+            }
+            // the serving step itself: every prompt in one chunk, every decoding sequence in one step
+            EngineCore core = new EngineCore(runner, new SchedulerConfig(Math.max(promptLen, DECODE_PROMPT * maxBatch), maxBatch, 0, true),
+                    new int[0], RequestMetrics.NONE, null);
             SplittableRandom random = new SplittableRandom(42);
             int vocab = runner.vocabSize();
             // warm-up: run every timed shape (the full prompt and each batch size) until the JIT has compiled
             // it with full optimization; a shape first seen while timed would deoptimize hot methods and time
             // their recompilation, which competes with the engine for the cores
             for (int i = 0; i < 3; i++) {
-                prefill(runner, randomTokens(random, vocab, promptLen));
+                prefill(core, randomTokens(random, vocab, promptLen));
                 for (int b : batches) {
-                    decode(runner, random, b, WARM_UP_STEPS);
+                    decode(core, random, vocab, b, WARM_UP_STEPS);
                 }
             }
 
             double[] prefillRuns = new double[repeats];
             for (int r = 0; r < repeats; r++) {
-                prefillRuns[r] = promptLen / prefill(runner, randomTokens(random, vocab, promptLen));
+                prefillRuns[r] = promptLen / prefill(core, randomTokens(random, vocab, promptLen));
             }
             Map<String, Double> decodeTokS = new LinkedHashMap<>();
             for (int b : batches) {
                 double[] runs = new double[repeats];
                 for (int r = 0; r < repeats; r++) {
-                    runs[r] = (double) b * genLen / decode(runner, random, b, genLen);
+                    runs[r] = (double) b * genLen / decode(core, random, vocab, b, genLen);
                 }
                 decodeTokS.put(Integer.toString(b), round(median(runs)));
             }
@@ -136,62 +152,66 @@ final class BenchCommand {
         return experts + Math.max(1, experts / 4);
     }
 
-    /** Seconds to prefill {@code prompt} as one chunk. */
-    private static double prefill(ModelRunner runner, int[] prompt) {
-        BlockTable table = new BlockTable();
-        StepBatch batch = new StepBatch();
-        require(table.ensureCapacity(prompt.length, runner.blockSize(), runner.allocator()));
-        batch.add(table, prompt, 0, prompt.length, 0, true);
+    /** Seconds for the engine step that prefills {@code prompt} as one chunk and samples its first token. */
+    private static double prefill(EngineCore core, int[] prompt) {
+        core.submit(greedy(prompt, 1), NOTHING_EMITTED, DISCARD, System.nanoTime());
         long start = System.nanoTime();
-        runner.execute(batch);
+        core.step();
         double seconds = (System.nanoTime() - start) / 1e9;
-        table.releaseAll(runner.allocator());
+        ranToTheEnd(core);
         return seconds;
     }
 
     /** Heap bytes the engine thread allocated per decode step in the last {@link #decode} run. */
     private static long allocatedPerStep;
 
-    /** Seconds for {@code steps} greedy decode steps of {@code batchSize} sequences together. */
-    private static double decode(ModelRunner runner, SplittableRandom random, int batchSize, int steps) {
-        int vocab = runner.vocabSize();
-        BlockTable[] tables = new BlockTable[batchSize];
-        int[][] tokens = new int[batchSize][];
-        StepBatch batch = new StepBatch();
+    /**
+     * Seconds for {@code steps} engine steps that decode {@code batchSize} greedy sequences together, after one
+     * step that prefilled their {@value #DECODE_PROMPT}-token prompts.
+     */
+    private static double decode(EngineCore core, SplittableRandom random, int vocab, int batchSize, int steps) {
         for (int s = 0; s < batchSize; s++) {
-            tables[s] = new BlockTable();
-            tokens[s] = Arrays.copyOf(randomTokens(random, vocab, DECODE_PROMPT), DECODE_PROMPT + steps + 1);
-            require(tables[s].ensureCapacity(DECODE_PROMPT + steps + 1, runner.blockSize(), runner.allocator()));
-            batch.add(tables[s], tokens[s], 0, DECODE_PROMPT, 0, true);
+            core.submit(greedy(randomTokens(random, vocab, DECODE_PROMPT), steps + 1), NOTHING_EMITTED, DISCARD, System.nanoTime());
         }
-        float[] logits = runner.execute(batch);
-        int length = DECODE_PROMPT;
+        core.step();
         com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
         long allocatedBefore = threads.getCurrentThreadAllocatedBytes();
         long start = System.nanoTime();
         for (int step = 0; step < steps; step++) {
-            for (int s = 0; s < batchSize; s++) {
-                tokens[s][length] = Sampler.argmax(logits, batch.sampleRow(s) * vocab, vocab);
-            }
-            batch.clear();
-            for (int s = 0; s < batchSize; s++) {
-                batch.add(tables[s], tokens[s], length, 1, length, true);
-            }
-            logits = runner.execute(batch);
-            length++;
+            core.step();
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         allocatedPerStep = (threads.getCurrentThreadAllocatedBytes() - allocatedBefore) / steps;
-        for (BlockTable t : tables) {
-            t.releaseAll(runner.allocator());
-        }
+        ranToTheEnd(core);
         return seconds;
     }
 
-    private static void require(boolean allocated) {
-        if (!allocated) {
-            throw new UsageException("the KV cache is too small for this benchmark: raise --kv-cache-mb");
+    private static long requests;
+    private static final int[] NOTHING_EMITTED = new int[0];
+    private static final TokenSink DISCARD = new TokenSink() {
+        @Override
+        public void onToken(int tokenId, Logprobs logprobs) {
         }
+
+        @Override
+        public void onFinish(FinishReason reason, Usage usage) {
+        }
+    };
+
+    private static GenerateRequest greedy(int[] prompt, int maxTokens) {
+        return new GenerateRequest("bench-" + requests++, prompt, SamplingParams.builder().temperature(0).maxTokens(maxTokens)
+                .ignoreEos(true).build(), 0, -1);
+    }
+
+    /** Every timed sequence must have ended with its last step: a shorter run would have timed something else. */
+    private static void ranToTheEnd(EngineCore core) {
+        if (core.hasWork()) {
+            throw new IllegalStateException("a benchmark sequence outlived its steps");
+        }
+    }
+
+    private static int blocks(int tokens, ModelRunner runner) {
+        return (tokens + runner.blockSize() - 1) / runner.blockSize();
     }
 
     private static int[] randomTokens(SplittableRandom random, int vocab, int n) {

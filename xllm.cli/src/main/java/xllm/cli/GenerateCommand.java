@@ -9,9 +9,9 @@ import java.util.Map;
 import java.util.Set;
 import xllm.api.ChatMessage;
 import xllm.api.SamplingParams;
-import xllm.engine.runner.GenerationRequest;
-import xllm.engine.runner.GenerationResult;
-import xllm.engine.runner.OfflineGenerator;
+import xllm.engine.scheduler.GenerationRequest;
+import xllm.engine.scheduler.GenerationResult;
+import xllm.engine.scheduler.OfflineGenerator;
 import xllm.engine.tokenizer.ChatTemplate;
 import xllm.engine.tokenizer.IncrementalDecoder;
 

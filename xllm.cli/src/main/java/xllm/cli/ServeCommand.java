@@ -8,7 +8,7 @@ import java.util.concurrent.CountDownLatch;
 import xllm.http.OpenAiServer;
 import xllm.http.ServerOptions;
 import xllm.sched.EngineService;
-import xllm.sched.SchedulerConfig;
+import xllm.engine.scheduler.SchedulerConfig;
 import xllm.sched.StoredJobs;
 import xllm.sched.cluster.ClusterService;
 

@@ -5,7 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import xllm.sched.EngineService;
-import xllm.sched.SchedulerConfig;
+import xllm.engine.scheduler.SchedulerConfig;
 import xllm.sched.cluster.ClusterWorker;
 
 /**

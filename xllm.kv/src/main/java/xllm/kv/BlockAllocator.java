@@ -53,10 +53,6 @@ public final class BlockAllocator {
     private int lruTail = NONE;
     private int lruCount;
 
-    public BlockAllocator(int numBlocks) {
-        this(numBlocks, 1);
-    }
-
     public BlockAllocator(int numBlocks, int blockSize) {
         if (numBlocks < 1 || blockSize < 1) {
             throw new IllegalArgumentException("numBlocks and blockSize must be positive, got " + numBlocks + ", " + blockSize);

@@ -6,7 +6,7 @@ import com.lmax.disruptor.YieldingWaitStrategy;
 import java.util.concurrent.locks.LockSupport;
 import xllm.api.GenerateRequest;
 import xllm.api.TokenSink;
-import xllm.engine.runner.ModelRunner;
+import xllm.engine.scheduler.EngineCore;
 
 /**
  * The thread of one engine instance. Request threads publish submissions and aborts on a
@@ -28,8 +28,8 @@ final class EngineLoop implements AutoCloseable {
     private volatile double kvUsage;
     private volatile int freeBlocks;
 
-    EngineLoop(String name, ModelRunner runner, SchedulerConfig config, ServiceMetrics metrics, int[] eosIds) {
-        this.core = new EngineCore(runner, config, metrics, eosIds);
+    EngineLoop(String name, EngineCore core) {
+        this.core = core;
         this.ring = RingBuffer.createMultiProducer(IngressEvent::new, RING_SIZE, new YieldingWaitStrategy());
         this.poller = ring.newPoller();
         ring.addGatingSequences(poller.getSequence());
@@ -42,7 +42,7 @@ final class EngineLoop implements AutoCloseable {
             event.clear();
             return true;
         };
-        this.freeBlocks = runner.allocator().freeBlocks();
+        this.freeBlocks = core.freeBlocks();
         this.thread = Thread.ofPlatform().name(name).daemon().unstarted(this::run);
     }
 

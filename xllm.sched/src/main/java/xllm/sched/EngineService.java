@@ -19,6 +19,8 @@ import xllm.engine.kernel.ActivationPrecision;
 import xllm.kv.KvDtype;
 import xllm.engine.model.ModelLoader;
 import xllm.engine.runner.ModelRunner;
+import xllm.engine.scheduler.EngineCore;
+import xllm.engine.scheduler.SchedulerConfig;
 import xllm.engine.tokenizer.GgufTokenizer;
 import xllm.engine.weights.DType;
 import xllm.engine.tokenizer.Tokenizer;
@@ -91,9 +93,9 @@ public final class EngineService implements InferenceService, AutoCloseable {
             KvDtype kvDtype = options.kvCacheDtype() != null ? options.kvCacheDtype() : ModelRunner.compactKv(model, options.blockSize());
             ModelRunner runner = new ModelRunner(model, pool,
                     ModelRunner.blocksForBudget(model, options.kvCacheBytes(), options.blockSize(), kvDtype), options.blockSize(), kvDtype);
-            runner.allocator().listener(cacheListener);
             ServedText text = new ServedText(tokenizer, model.config(), options.servedModelName(), created);
-            EngineLoop loop = new EngineLoop("xllm-engine-0", runner, options.scheduler(), metrics, text.eosTokenIds());
+            EngineCore core = new EngineCore(runner, options.scheduler(), text.eosTokenIds(), metrics, cacheListener);
+            EngineLoop loop = new EngineLoop("xllm-engine-0", core);
             metrics.gauges(loop::running, loop::waiting, loop::kvUsage);
             loop.start();
             loaded = new Loaded(text, model, pool, runner, loop);
@@ -170,9 +172,9 @@ public final class EngineService implements InferenceService, AutoCloseable {
         l.text().checkContext(prompt, maxTokens);
         int blockSize = l.runner().blockSize();
         int blocksNeeded = (prompt + maxTokens + blockSize - 1) / blockSize;
-        if (blocksNeeded > l.runner().allocator().totalBlocks()) {
+        if (blocksNeeded > l.runner().numBlocks()) {
             throw new ServiceException(ServiceException.Kind.INVALID_REQUEST, "request needs " + (prompt + maxTokens)
-                    + " tokens of KV cache but the server holds only " + l.runner().allocator().totalBlocks() * blockSize
+                    + " tokens of KV cache but the server holds only " + l.runner().numBlocks() * blockSize
                     + "; reduce max_tokens or start the server with a larger --kv-cache-mb", "max_tokens");
         }
         SchedulerConfig s = options.scheduler();
@@ -221,7 +223,7 @@ public final class EngineService implements InferenceService, AutoCloseable {
 
     public int totalKvBlocks() {
         Loaded l = loaded;
-        return l == null ? 0 : l.runner().allocator().totalBlocks();
+        return l == null ? 0 : l.runner().numBlocks();
     }
 
     public double kvUsage() {
@@ -232,10 +234,6 @@ public final class EngineService implements InferenceService, AutoCloseable {
     @Override
     public String metricsText() {
         return metrics.render();
-    }
-
-    public ServiceMetrics metrics() {
-        return metrics;
     }
 
     @Override

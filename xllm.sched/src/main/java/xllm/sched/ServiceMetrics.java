@@ -1,5 +1,6 @@
 package xllm.sched;
 
+import xllm.engine.scheduler.RequestMetrics;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.DoubleSupplier;
 import xllm.api.FinishReason;
@@ -8,7 +9,7 @@ import xllm.api.FinishReason;
  * The service's Prometheus metrics, named as vLLM names them so that existing dashboards work.
  * Counters and histograms are written by engine threads and read by the metrics endpoint.
  */
-public final class ServiceMetrics {
+public final class ServiceMetrics implements RequestMetrics {
     private static final double[] TTFT = {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0};
     private static final double[] ITL = {0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0};
     private static final double[] LONG = {0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
@@ -47,7 +48,18 @@ public final class ServiceMetrics {
         success[reason.ordinal()].increment();
     }
 
+    @Override
+    public void scheduledFirst(long waitNanos) {
+        queueTime.observeNanos(waitNanos);
+    }
+
+    @Override
+    public void preempted() {
+        preemptions.increment();
+    }
+
     /** A request's first token, {@code sinceArrivalNanos} after it arrived, for a prompt of {@code promptTokens}. */
+    @Override
     public void firstToken(long sinceArrivalNanos, int promptTokens) {
         timeToFirstToken.observeNanos(sinceArrivalNanos);
         this.promptTokens.add(promptTokens);
@@ -55,12 +67,14 @@ public final class ServiceMetrics {
     }
 
     /** A later token, {@code gapNanos} after the one before it. */
+    @Override
     public void nextToken(long gapNanos) {
         interTokenLatency.observeNanos(gapNanos);
         generationTokens.increment();
     }
 
     /** A request's end: its reason, its latency, and how much of its prompt came from the prefix cache. */
+    @Override
     public void requestEnded(FinishReason reason, long e2eNanos, int promptTokens, int cachedPromptTokens) {
         finished(reason);
         e2eLatency.observeNanos(e2eNanos);

@@ -6,7 +6,6 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
-import xllm.kv.BlockTable;
 import xllm.kv.KvDtype;
 import xllm.kv.PageArena;
 
@@ -84,7 +83,7 @@ public final class GroupedKeyAttention {
      * one after another from {@code out[outOffset]}. The heads go together so that each key and value read from
      * the cache serves all of them; every head's result is the same as attending it alone.
      */
-    public static void attend(PageArena arena, int layer, BlockTable table, int contextLength, float[] q, int qOffset,
+    public static void attend(PageArena arena, int layer, int[] blocks, int contextLength, float[] q, int qOffset,
                               int kvHead, int heads, int kvHeads, int headDim, float scale, float[] out, int outOffset,
                               float[] scores) {
         MemorySegment kv = arena.memory();
@@ -92,7 +91,7 @@ public final class GroupedKeyAttention {
         int kvDim = kvHeads * headDim;
         if (runsNatively(headDim)) {
             long layerOffset = arena.slotOffset(0, layer, 0);
-            NativeKernels.attend(kv, arena.dtype() == KvDtype.F16, table.blockIds(), arena.slotOffset(1, layer, 0) - layerOffset,
+            NativeKernels.attend(kv, arena.dtype() == KvDtype.F16, blocks, arena.slotOffset(1, layer, 0) - layerOffset,
                     layerOffset, blockSize, contextLength, kvDim, headDim, kvHead, heads, q, qOffset, scale, scores,
                     scoresStride(contextLength, blockSize), out, outOffset);
             return;
@@ -102,9 +101,9 @@ public final class GroupedKeyAttention {
         }
         long keyHead = (long) kvHead * headDim * blockSize * Float.BYTES;
         for (int h = 0; h < heads; h++) {
-            float max = scores(kv, arena, layer, table, contextLength, q, qOffset + h * headDim, keyHead, headDim, scale, scores);
+            float max = scores(kv, arena, layer, blocks, contextLength, q, qOffset + h * headDim, keyHead, headDim, scale, scores);
             float sum = PagedAttention.expInPlace(scores, contextLength, max);
-            weightedValues(kv, arena, layer, table, contextLength, kvHead * headDim, kvDim, headDim, 1f / sum, scores, out,
+            weightedValues(kv, arena, layer, blocks, contextLength, kvHead * headDim, kvDim, headDim, 1f / sum, scores, out,
                     outOffset + h * headDim);
         }
     }
@@ -113,12 +112,12 @@ public final class GroupedKeyAttention {
     // (they then run boxed, allocating), and the parts take no vector arguments, which would be boxed too
 
     /** {@code scores[j] = scale * q . K[j]} for {@code j < contextLength}; returns their maximum. */
-    private static float scores(MemorySegment kv, PageArena arena, int layer, BlockTable table, int contextLength, float[] q,
+    private static float scores(MemorySegment kv, PageArena arena, int layer, int[] blocks, int contextLength, float[] q,
                                 int qOffset, long keyHead, int headDim, float scale, float[] scores) {
         int blockSize = arena.blockSize();
         FloatVector max = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
         for (int j = 0; j < contextLength; j += blockSize) {
-            long keys = arena.slotOffset(table.blockAt(j / blockSize), layer, 0) + keyHead;
+            long keys = arena.slotOffset(blocks[j / blockSize], layer, 0) + keyHead;
             for (int c = 0; c < blockSize && j + c < contextLength; c += S.length()) {
                 long chunk = keys + (long) c * Float.BYTES;
                 FloatVector acc = FloatVector.zero(S);
@@ -137,7 +136,7 @@ public final class GroupedKeyAttention {
     }
 
     /** {@code out = sum_j scores[j] * inv * V[j]}, each output vector accumulated in a register. */
-    private static void weightedValues(MemorySegment kv, PageArena arena, int layer, BlockTable table, int contextLength,
+    private static void weightedValues(MemorySegment kv, PageArena arena, int layer, int[] blocks, int contextLength,
                                        int valueHeadOffset, int kvDim, int headDim, float inv, float[] scores, float[] out, int outOffset) {
         int blockSize = arena.blockSize();
         long valueHead = (long) valueHeadOffset * Float.BYTES;
@@ -147,7 +146,7 @@ public final class GroupedKeyAttention {
         for (; d + 4 * S.length() <= headDim; d += 4 * S.length()) {
             FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
             for (int j = 0; j < contextLength; j += blockSize) {
-                long values = arena.slotOffset(table.blockAt(j / blockSize), layer, 0)
+                long values = arena.slotOffset(blocks[j / blockSize], layer, 0)
                         + (long) kvDim * blockSize * Float.BYTES + valueHead + (long) d * Float.BYTES;
                 int inBlock = Math.min(blockSize, contextLength - j);
                 for (int s = 0; s < inBlock; s++) {
@@ -167,7 +166,7 @@ public final class GroupedKeyAttention {
         if (d < headDim) {
             java.util.Arrays.fill(out, outOffset + d, outOffset + headDim, 0f);
             for (int j = 0; j < contextLength; j += blockSize) {
-                long values = arena.slotOffset(table.blockAt(j / blockSize), layer, 0)
+                long values = arena.slotOffset(blocks[j / blockSize], layer, 0)
                         + (long) kvDim * blockSize * Float.BYTES + valueHead + (long) d * Float.BYTES;
                 int inBlock = Math.min(blockSize, contextLength - j);
                 for (int s = 0; s < inBlock; s++) {

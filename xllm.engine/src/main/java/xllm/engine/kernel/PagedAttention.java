@@ -4,7 +4,6 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
-import xllm.kv.BlockTable;
 import xllm.kv.PageArena;
 
 /**
@@ -24,10 +23,10 @@ public final class PagedAttention {
      * Attends query {@code q[qOffset .. +headDim)} to positions {@code [0, contextLength)} of KV head
      * {@code kvHead}, writing the weighted values to {@code out[outOffset .. +headDim)}.
      */
-    public static void attend(PageArena arena, int layer, BlockTable table, int contextLength,
+    public static void attend(PageArena arena, int layer, int[] blocks, int contextLength,
                               float[] q, int qOffset, int kvHead, int numKvHeads, int headDim, float scale,
                               float[] out, int outOffset, float[] scores) {
-        attend(arena, layer, table, contextLength, q, qOffset, kvHead * headDim, headDim,
+        attend(arena, layer, blocks, contextLength, q, qOffset, kvHead * headDim, headDim,
                 (numKvHeads + kvHead) * headDim, headDim, scale, out, outOffset, scores);
     }
 
@@ -36,7 +35,7 @@ public final class PagedAttention {
      * {@code valueDim} floats at {@code valueOffset}; they may overlap, as when latent attention scores
      * against the whole slot and averages its latent part.
      */
-    public static void attend(PageArena arena, int layer, BlockTable table, int contextLength,
+    public static void attend(PageArena arena, int layer, int[] blocks, int contextLength,
                               float[] q, int qOffset, int keyOffset, int keyDim, int valueOffset, int valueDim,
                               float scale, float[] out, int outOffset, float[] scores) {
         MemorySegment kv = arena.memory();
@@ -47,7 +46,7 @@ public final class PagedAttention {
 
         float max = Float.NEGATIVE_INFINITY;
         for (int j = 0; j < contextLength; j += blockSize) {
-            long base = arena.slotOffset(table.blockAt(j / blockSize), layer, 0) + keyShift;
+            long base = arena.slotOffset(blocks[j / blockSize], layer, 0) + keyShift;
             int inBlock = Math.min(blockSize, contextLength - j);
             for (int s = 0; s < inBlock; s++) {
                 float score = dot(q, qOffset, kv, base + s * slotBytes, keyDim) * scale;
@@ -59,7 +58,7 @@ public final class PagedAttention {
         float inv = 1f / sum;
         java.util.Arrays.fill(out, outOffset, outOffset + valueDim, 0f);
         for (int j = 0; j < contextLength; j += blockSize) {
-            long base = arena.slotOffset(table.blockAt(j / blockSize), layer, 0) + valueShift;
+            long base = arena.slotOffset(blocks[j / blockSize], layer, 0) + valueShift;
             int inBlock = Math.min(blockSize, contextLength - j);
             for (int s = 0; s < inBlock; s++) {
                 accumulate(out, outOffset, kv, base + s * slotBytes, scores[j + s] * inv, valueDim);

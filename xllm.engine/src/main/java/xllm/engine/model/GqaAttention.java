@@ -7,7 +7,6 @@ import xllm.engine.kernel.PagedAttention;
 import xllm.engine.kernel.Rope;
 import xllm.engine.kernel.VectorKernels;
 import xllm.engine.kernel.WeightMatrix;
-import xllm.kv.BlockTable;
 import xllm.kv.PageArena;
 
 /**
@@ -136,8 +135,8 @@ public final class GqaAttention implements AttentionLayer {
                 prepareHeads(q, t * qDim, numHeads, bq, qNorm, position, scratch);
                 prepareHeads(k, t * kvDim, numKvHeads, bk, kNorm, position, scratch);
                 addBias(v, t * kvDim, bv);
-                BlockTable table = batch.table(batch.sequenceOf(t));
-                int block = table.blockAt(position / blockSize);
+                int[] blocks = batch.blocks(batch.entryOf(t));
+                int block = blocks[position / blockSize];
                 if (GroupedKeyAttention.supports(blockSize)) {
                     GroupedKeyAttention.write(arena, layer, block, position % blockSize, k, v, t * kvDim, numKvHeads, headDim);
                 } else {
@@ -164,14 +163,14 @@ public final class GqaAttention implements AttentionLayer {
                 int kvHead = i / calls % numKvHeads;
                 int first = kvHead * group + i % calls * perCall;
                 int heads = Math.min(perCall, (kvHead + 1) * group - first);
-                BlockTable table = batch.table(batch.sequenceOf(t));
+                int[] blocks = batch.blocks(batch.entryOf(t));
                 int offset = t * qDim + first * headDim;
                 if (transposedKeys) {
-                    GroupedKeyAttention.attend(pass.kv(), layer, table, batch.position(t) + 1, q, offset, kvHead, heads,
+                    GroupedKeyAttention.attend(pass.kv(), layer, blocks, batch.position(t) + 1, q, offset, kvHead, heads,
                             numKvHeads, headDim, scale, attn, offset, scores);
                 } else {
                     for (int h = 0; h < heads; h++) {
-                        PagedAttention.attend(pass.kv(), layer, table, batch.position(t) + 1, q, offset + h * headDim, kvHead,
+                        PagedAttention.attend(pass.kv(), layer, blocks, batch.position(t) + 1, q, offset + h * headDim, kvHead,
                                 numKvHeads, headDim, scale, attn, offset + h * headDim, scores);
                     }
                 }

@@ -6,7 +6,6 @@ import xllm.engine.kernel.PagedAttention;
 import xllm.engine.kernel.Rope;
 import xllm.engine.kernel.VectorKernels;
 import xllm.engine.kernel.WeightMatrix;
-import xllm.kv.BlockTable;
 import xllm.kv.PageArena;
 
 /**
@@ -137,8 +136,8 @@ public final class MlaAttention implements AttentionLayer {
             for (int h = 0; h < heads; h++) {
                 rotate(q, (t * heads + h) * qk + nope, position, scratch);
             }
-            BlockTable table = batch.table(batch.sequenceOf(t));
-            arena.writeSlot(table.blockAt(position / blockSize), layer, position % blockSize, kv, t * slot, slot, 0);
+            int[] blocks = batch.blocks(batch.entryOf(t));
+            arena.writeSlot(blocks[position / blockSize], layer, position % blockSize, kv, t * slot, slot, 0);
         }
     }
 
@@ -173,8 +172,8 @@ public final class MlaAttention implements AttentionLayer {
         for (int i = start; i < end; i++) {
             int t = i / heads;
             int h = i % heads;
-            BlockTable table = batch.table(batch.sequenceOf(t));
-            PagedAttention.attend(pass.kv(), layer, table, batch.position(t) + 1, latentQ, i * slot,
+            int[] blocks = batch.blocks(batch.entryOf(t));
+            PagedAttention.attend(pass.kv(), layer, blocks, batch.position(t) + 1, latentQ, i * slot,
                     0, slot, 0, rank, scale, latentOut, (h * tokens + t) * rank, scores);
         }
     }

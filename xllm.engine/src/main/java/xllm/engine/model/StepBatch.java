@@ -1,95 +1,54 @@
 package xllm.engine.model;
 
 import java.util.Arrays;
-import xllm.kv.BlockTable;
 
 /**
- * The input of one forward pass: any number of sequences, each contributing a run of consecutive tokens
- * (a prefill chunk or one decode token) at known positions, with the block table that holds its KV.
- * Plain data filled by the scheduler and read by the model; reused from step to step so steady state
- * allocates nothing. Owned by the engine loop thread.
+ * One step as the scheduler decided it, and the only thing the runner executes: for each scheduled
+ * sequence (an <em>entry</em>) the run of consecutive tokens it contributes (a prefill chunk or one decode
+ * token) at their positions, a copy of the ids of the KV blocks that hold its context, and whether the last
+ * of its tokens is sampled. Plain values, no live scheduler state.
+ *
+ * <p>Only a {@link Builder} writes it; the model and the runner read it. The builder refills the same
+ * buffers every step so that steady state allocates nothing: a batch stays as built until its builder's
+ * next {@link Builder#clear()}. Owned by the engine loop thread.
  */
 public final class StepBatch {
     private int numTokens;
     private int[] tokens = new int[64];
     private int[] positions = new int[64];
-    private int[] tokenSequence = new int[64];
+    private int[] tokenEntry = new int[64];
 
-    private int numSequences;
-    private BlockTable[] tables = new BlockTable[16];
+    private int numEntries;
+    private long[] sequenceIds = new long[16];
     private int[] firstToken = new int[16];
     private int[] tokenCount = new int[16];
     private int[] sampleRow = new int[16];
+    private int[][] blockIds = new int[16][];
+    private int[] blockCount = new int[16];
     private int numSampled;
     private int[] sampledTokenIndex = new int[16];
 
-    public void clear() {
-        numTokens = 0;
-        numSequences = 0;
-        numSampled = 0;
-        Arrays.fill(tables, null);
-    }
-
-    /**
-     * Adds {@code count} tokens of one sequence, {@code ids[from..from+count)}, at positions
-     * {@code startPosition...}; the table must already hold blocks for them. When {@code sample} is set,
-     * logits are produced for the last of these tokens. Returns the sequence's index in this batch.
-     */
-    public int add(BlockTable table, int[] ids, int from, int count, int startPosition, boolean sample) {
-        if (count < 1) {
-            throw new IllegalArgumentException("a sequence contributes at least one token, got " + count);
-        }
-        ensureTokens(numTokens + count);
-        ensureSequences(numSequences + 1);
-        int seq = numSequences++;
-        tables[seq] = table;
-        firstToken[seq] = numTokens;
-        tokenCount[seq] = count;
-        for (int i = 0; i < count; i++) {
-            tokens[numTokens] = ids[from + i];
-            positions[numTokens] = startPosition + i;
-            tokenSequence[numTokens] = seq;
-            numTokens++;
-        }
-        if (sample) {
-            sampleRow[seq] = numSampled;
-            sampledTokenIndex[numSampled++] = numTokens - 1;
-        } else {
-            sampleRow[seq] = -1;
-        }
-        return seq;
-    }
-
-    private void ensureTokens(int n) {
-        if (n > tokens.length) {
-            int size = Math.max(n, tokens.length * 2);
-            tokens = Arrays.copyOf(tokens, size);
-            positions = Arrays.copyOf(positions, size);
-            tokenSequence = Arrays.copyOf(tokenSequence, size);
-        }
-    }
-
-    private void ensureSequences(int n) {
-        if (n > tables.length) {
-            int size = Math.max(n, tables.length * 2);
-            tables = Arrays.copyOf(tables, size);
-            firstToken = Arrays.copyOf(firstToken, size);
-            tokenCount = Arrays.copyOf(tokenCount, size);
-            sampleRow = Arrays.copyOf(sampleRow, size);
-            sampledTokenIndex = Arrays.copyOf(sampledTokenIndex, size);
-        }
+    private StepBatch() {
     }
 
     public int numTokens() { return numTokens; }
     public int token(int i) { return tokens[i]; }
     public int position(int i) { return positions[i]; }
-    public int sequenceOf(int tokenIndex) { return tokenSequence[tokenIndex]; }
-    public int numSequences() { return numSequences; }
-    public BlockTable table(int seq) { return tables[seq]; }
-    public int firstToken(int seq) { return firstToken[seq]; }
-    public int tokenCount(int seq) { return tokenCount[seq]; }
-    /** Row of this sequence in the logits, or -1 when it samples nothing this step. */
-    public int sampleRow(int seq) { return sampleRow[seq]; }
+    /** The entry that batch token {@code tokenIndex} belongs to. */
+    public int entryOf(int tokenIndex) { return tokenEntry[tokenIndex]; }
+    public int numEntries() { return numEntries; }
+    /** The scheduler's id of the sequence behind {@code entry}. */
+    public long sequenceId(int entry) { return sequenceIds[entry]; }
+    public int firstToken(int entry) { return firstToken[entry]; }
+    public int tokenCount(int entry) { return tokenCount[entry]; }
+    /**
+     * The KV block ids of {@code entry}'s context in logical order, the first {@link #blockCount} of them valid:
+     * position {@code p} lives in block {@code blocks(entry)[p / blockSize]}. Read-only for callers.
+     */
+    public int[] blocks(int entry) { return blockIds[entry]; }
+    public int blockCount(int entry) { return blockCount[entry]; }
+    /** Row of {@code entry} in the logits, or -1 when it samples nothing this step. */
+    public int sampleRow(int entry) { return sampleRow[entry]; }
     public int numSampled() { return numSampled; }
     /** Batch token index whose hidden state produces logits row {@code row}. */
     public int sampledTokenIndex(int row) { return sampledTokenIndex[row]; }
@@ -100,5 +59,85 @@ public final class StepBatch {
             max = Math.max(max, positions[i]);
         }
         return max;
+    }
+
+    /** Writes the one batch it owns; the scheduler's side of the value. Owned by the engine loop thread. */
+    public static final class Builder {
+        private final StepBatch batch = new StepBatch();
+
+        /** Empties the batch for the next step. */
+        public Builder clear() {
+            batch.numTokens = 0;
+            batch.numEntries = 0;
+            batch.numSampled = 0;
+            return this;
+        }
+
+        /**
+         * Adds an entry: {@code count} tokens of sequence {@code sequenceId}, {@code ids[from..from+count)}, at
+         * positions {@code startPosition...}, whose context lives in the first {@code numBlocks} of
+         * {@code blocks} (copied). When {@code sample} is set, logits are produced for the last of these tokens.
+         * Returns the entry's index.
+         */
+        public int add(long sequenceId, int[] ids, int from, int count, int startPosition, int[] blocks, int numBlocks,
+                       boolean sample) {
+            StepBatch b = batch;
+            if (count < 1) {
+                throw new IllegalArgumentException("a sequence contributes at least one token, got " + count);
+            }
+            ensureTokens(b.numTokens + count);
+            ensureEntries(b.numEntries + 1);
+            int entry = b.numEntries++;
+            b.sequenceIds[entry] = sequenceId;
+            b.firstToken[entry] = b.numTokens;
+            b.tokenCount[entry] = count;
+            if (b.blockIds[entry] == null || b.blockIds[entry].length < numBlocks) {
+                b.blockIds[entry] = new int[Math.max(numBlocks, 8) * 2];
+            }
+            System.arraycopy(blocks, 0, b.blockIds[entry], 0, numBlocks);
+            b.blockCount[entry] = numBlocks;
+            for (int i = 0; i < count; i++) {
+                b.tokens[b.numTokens] = ids[from + i];
+                b.positions[b.numTokens] = startPosition + i;
+                b.tokenEntry[b.numTokens] = entry;
+                b.numTokens++;
+            }
+            if (sample) {
+                b.sampleRow[entry] = b.numSampled;
+                b.sampledTokenIndex[b.numSampled++] = b.numTokens - 1;
+            } else {
+                b.sampleRow[entry] = -1;
+            }
+            return entry;
+        }
+
+        /** The batch as built so far; unchanged until the next {@link #clear()}. */
+        public StepBatch batch() {
+            return batch;
+        }
+
+        private void ensureTokens(int n) {
+            StepBatch b = batch;
+            if (n > b.tokens.length) {
+                int size = Math.max(n, b.tokens.length * 2);
+                b.tokens = Arrays.copyOf(b.tokens, size);
+                b.positions = Arrays.copyOf(b.positions, size);
+                b.tokenEntry = Arrays.copyOf(b.tokenEntry, size);
+            }
+        }
+
+        private void ensureEntries(int n) {
+            StepBatch b = batch;
+            if (n > b.sequenceIds.length) {
+                int size = Math.max(n, b.sequenceIds.length * 2);
+                b.sequenceIds = Arrays.copyOf(b.sequenceIds, size);
+                b.firstToken = Arrays.copyOf(b.firstToken, size);
+                b.tokenCount = Arrays.copyOf(b.tokenCount, size);
+                b.sampleRow = Arrays.copyOf(b.sampleRow, size);
+                b.blockIds = Arrays.copyOf(b.blockIds, size);
+                b.blockCount = Arrays.copyOf(b.blockCount, size);
+                b.sampledTokenIndex = Arrays.copyOf(b.sampledTokenIndex, size);
+            }
+        }
     }
 }

@@ -10,11 +10,11 @@ import xllm.engine.model.CausalLM;
 import xllm.engine.model.DecoderLayer;
 import xllm.engine.model.DecoderModel;
 import xllm.engine.model.ModelLoader;
-import xllm.engine.runner.GenerationRequest;
-import xllm.engine.runner.GenerationResult;
+import xllm.engine.scheduler.GenerationRequest;
+import xllm.engine.scheduler.GenerationResult;
 import xllm.engine.runner.ModelRunner;
-import xllm.engine.runner.OfflineGenerator;
-import xllm.engine.runner.TokenListener;
+import xllm.engine.scheduler.OfflineGenerator;
+import xllm.engine.scheduler.TokenListener;
 
 /**
  * {@code xllm bench moe}: runs random-token prompts through a mixture-of-experts model, counts the tokens

@@ -5,23 +5,20 @@ import xllm.engine.model.CausalLM;
 import xllm.engine.model.ForwardPass;
 import xllm.engine.model.StepBatch;
 import xllm.engine.model.Workspace;
-import xllm.kv.BlockAllocator;
 import xllm.kv.KvDtype;
 import xllm.kv.PageArena;
 
 /**
- * Executes one batch at a time on a model: owns the paged KV arena and its block allocator, the reusable
- * activation buffers and the logits buffer. The scheduler decides; the runner only executes.
- * Owned by one engine loop thread.
+ * Executes one step at a time on a model: owns the KV pages (the arena), the reusable activation buffers and
+ * the logits buffer. Which block holds what is the scheduler's business: a step names its block ids, and the
+ * runner only executes. Owned by one engine loop thread.
  */
 public final class ModelRunner implements AutoCloseable {
     private final CausalLM model;
     private final ComputePool pool;
     private final PageArena arena;
-    private final BlockAllocator allocator;
     private final Workspace workspace;
-    private final int vocabSize;
-    private float[] logits = new float[0];
+    private final StepOutput output;
     private ForwardPass pass;
 
     /** A runner whose KV cache stores floats. */
@@ -37,14 +34,8 @@ public final class ModelRunner implements AutoCloseable {
         this.model = model;
         this.pool = pool;
         this.arena = new PageArena(numBlocks, blockSize, model.numLayers(), model.kvFloatsPerSlot(), kvDtype);
-        this.allocator = new BlockAllocator(numBlocks, blockSize);
         this.workspace = new Workspace(pool.threads());
-        this.vocabSize = model.config().vocabSize();
-    }
-
-    /** Blocks that fit in {@code bytes} of float KV memory for {@code model} (at least one). */
-    public static int blocksForBudget(CausalLM model, long bytes, int blockSize) {
-        return blocksForBudget(model, bytes, blockSize, KvDtype.F32);
+        this.output = new StepOutput(model.config().vocabSize());
     }
 
     /** Blocks that fit in {@code bytes} of KV memory stored as {@code kvDtype} (at least one). */
@@ -58,28 +49,44 @@ public final class ModelRunner implements AutoCloseable {
         return model.supportsF16Cache(blockSize) ? KvDtype.F16 : KvDtype.F32;
     }
 
-    /**
-     * Runs one forward pass. Returns the logits buffer: row {@code batch.sampleRow(seq)} holds the next-token
-     * logits of sequence {@code seq}, {@code vocabSize()} floats each. Valid until the next call.
-     */
-    public float[] execute(StepBatch batch) {
-        int needed = batch.numSampled() * vocabSize;
-        if (logits.length < needed) {
-            logits = new float[Math.max(needed, logits.length * 2)];
-        }
+    /** Runs one forward pass over {@code batch}; the output holds the logits of its sampled entries. */
+    public StepOutput execute(StepBatch batch) {
+        checkBlocks(batch);
+        float[] logits = output.prepare(batch);
         if (pass == null || pass.batch() != batch) {
             pass = new ForwardPass(batch, arena, workspace, pool); // once per batch object, not per step
         }
         model.forward(pass, logits);
-        return logits;
+        return output;
+    }
+
+    /** Every position of the step must lie in a block of this arena: the kernels read the pages unchecked. */
+    private void checkBlocks(StepBatch batch) {
+        int blockSize = arena.blockSize();
+        int numBlocks = arena.numBlocks();
+        for (int e = 0; e < batch.numEntries(); e++) {
+            int last = batch.firstToken(e) + batch.tokenCount(e) - 1;
+            int count = batch.blockCount(e);
+            if (batch.position(last) >= count * blockSize) {
+                throw new IllegalArgumentException("entry " + e + " reaches position " + batch.position(last) + " but names only "
+                        + count + " blocks of " + blockSize);
+            }
+            int[] blocks = batch.blocks(e);
+            for (int i = 0; i < count; i++) {
+                if (blocks[i] < 0 || blocks[i] >= numBlocks) {
+                    throw new IllegalArgumentException("entry " + e + " names KV block " + blocks[i] + " of " + numBlocks);
+                }
+            }
+        }
     }
 
     public CausalLM model() {
         return model;
     }
 
-    public BlockAllocator allocator() {
-        return allocator;
+    /** KV blocks in the arena: the ids a step may name are {@code 0 .. numBlocks()-1}. */
+    public int numBlocks() {
+        return arena.numBlocks();
     }
 
     public int blockSize() {
@@ -91,7 +98,7 @@ public final class ModelRunner implements AutoCloseable {
     }
 
     public int vocabSize() {
-        return vocabSize;
+        return output.vocabSize();
     }
 
     @Override

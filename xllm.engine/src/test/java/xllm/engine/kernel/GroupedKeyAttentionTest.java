@@ -62,11 +62,11 @@ class GroupedKeyAttentionTest {
             for (int kv = 0; kv < kvHeads; kv++) {
                 for (int first = kv * group; first < (kv + 1) * group; first += GroupedKeyAttention.HEADS_PER_CALL) {
                     int n = Math.min(GroupedKeyAttention.HEADS_PER_CALL, (kv + 1) * group - first);
-                    GroupedKeyAttention.attend(arena, layer, table, context, q, first * headDim, kv, n, kvHeads, headDim, scale,
+                    GroupedKeyAttention.attend(arena, layer, table.blockIds(), context, q, first * headDim, kv, n, kvHeads, headDim, scale,
                             grouped, first * headDim, scores);
                 }
                 for (int h = kv * group; h < (kv + 1) * group; h++) {
-                    GroupedKeyAttention.attend(arena, layer, table, context, q, h * headDim, kv, 1, kvHeads, headDim, scale,
+                    GroupedKeyAttention.attend(arena, layer, table.blockIds(), context, q, h * headDim, kv, 1, kvHeads, headDim, scale,
                             alone, h * headDim, scores);
                 }
             }

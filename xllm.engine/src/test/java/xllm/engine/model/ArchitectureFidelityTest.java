@@ -11,12 +11,11 @@ import org.junit.jupiter.params.provider.ValueSource;
 import xllm.api.SamplingParams;
 import xllm.engine.TestData;
 import xllm.engine.kernel.ComputePool;
-import xllm.engine.runner.GenerationRequest;
-import xllm.engine.runner.GenerationResult;
+import xllm.engine.scheduler.GenerationRequest;
+import xllm.engine.scheduler.GenerationResult;
 import xllm.engine.runner.ModelRunner;
-import xllm.engine.runner.OfflineGenerator;
-import xllm.engine.runner.TokenListener;
-import xllm.kv.BlockTable;
+import xllm.engine.scheduler.OfflineGenerator;
+import xllm.engine.scheduler.TokenListener;
 
 /** Each architecture fixture against the logits and greedy continuations of Hugging Face transformers. */
 class ArchitectureFidelityTest {
@@ -35,25 +34,16 @@ class ArchitectureFidelityTest {
                 int[] prompt = Golden.ints(c.get("prompt_ids"));
                 JsonNode logits = c.get("logits");
                 // one token per step: every position's logits, read back through the paged cache
-                BlockTable table = new BlockTable();
-                StepBatch batch = new StepBatch();
+                PromptSteps steps = new PromptSteps(runner);
                 for (int pos = 0; pos < prompt.length; pos++) {
-                    assertTrue(table.ensureCapacity(pos + 1, runner.blockSize(), runner.allocator()));
-                    batch.clear();
-                    batch.add(table, prompt, pos, 1, pos, true);
-                    float[] out = runner.execute(batch);
+                    float[] out = steps.logits(prompt, pos, 1);
                     double err = Golden.relativeError(out, 0, Golden.floats(logits.get(pos)));
                     assertTrue(err < TOLERANCE, arch + " position " + pos + " relative error " + err);
                 }
-                table.releaseAll(runner.allocator());
                 // the whole prompt as one prefill chunk: its last position
-                assertTrue(table.ensureCapacity(prompt.length, runner.blockSize(), runner.allocator()));
-                batch.clear();
-                batch.add(table, prompt, 0, prompt.length, 0, true);
-                float[] out = runner.execute(batch);
+                float[] out = steps.logits(prompt, 0, prompt.length);
                 double err = Golden.relativeError(out, 0, Golden.floats(logits.get(prompt.length - 1)));
                 assertTrue(err < TOLERANCE, arch + " prefill relative error " + err);
-                table.releaseAll(runner.allocator());
                 assertTrue(vocab == logits.get(0).size());
             }
         }

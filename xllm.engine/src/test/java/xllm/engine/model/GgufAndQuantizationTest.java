@@ -12,15 +12,14 @@ import xllm.api.SamplingParams;
 import xllm.engine.TestData;
 import xllm.engine.kernel.ActivationPrecision;
 import xllm.engine.kernel.ComputePool;
-import xllm.engine.runner.GenerationRequest;
+import xllm.engine.scheduler.GenerationRequest;
 import xllm.engine.runner.ModelRunner;
-import xllm.engine.runner.OfflineGenerator;
-import xllm.engine.runner.TokenListener;
+import xllm.engine.scheduler.OfflineGenerator;
+import xllm.engine.scheduler.TokenListener;
 import xllm.engine.tokenizer.GgufTokenizer;
 import xllm.engine.tokenizer.Tokenizer;
 import xllm.engine.weights.DType;
 import xllm.engine.weights.GgufFile;
-import xllm.kv.BlockTable;
 
 /** The default model from GGUF files and quantized at load, against the float32 reference. */
 class GgufAndQuantizationTest {
@@ -36,11 +35,7 @@ class GgufAndQuantizationTest {
     static double lastLogitsError(CausalLM model, JsonNode c) {
         try (ComputePool pool = new ComputePool(2); ModelRunner runner = new ModelRunner(model, pool, 64, 16)) {
             int[] prompt = Golden.ints(c.get("prompt_ids"));
-            BlockTable table = new BlockTable();
-            table.ensureCapacity(prompt.length, 16, runner.allocator());
-            StepBatch batch = new StepBatch();
-            batch.add(table, prompt, 0, prompt.length, 0, true);
-            return Golden.relativeError(runner.execute(batch), 0, Golden.floats(c.get("last_logits")));
+            return Golden.relativeError(new PromptSteps(runner).logits(prompt, 0, prompt.length), 0, Golden.floats(c.get("last_logits")));
         }
     }
 

@@ -19,13 +19,12 @@ import xllm.engine.kernel.ComputePool;
 import xllm.engine.moe.ExpertLoadBalancer;
 import xllm.engine.moe.MoeBenchmark;
 import xllm.engine.moe.MoeFeedForward;
-import xllm.engine.runner.GenerationRequest;
-import xllm.engine.runner.GenerationResult;
+import xllm.engine.scheduler.GenerationRequest;
+import xllm.engine.scheduler.GenerationResult;
 import xllm.engine.runner.ModelRunner;
-import xllm.engine.runner.OfflineGenerator;
-import xllm.engine.runner.TokenListener;
+import xllm.engine.scheduler.OfflineGenerator;
+import xllm.engine.scheduler.TokenListener;
 import xllm.engine.weights.DType;
-import xllm.kv.BlockTable;
 
 /**
  * The mixture-of-experts fixtures beyond their goldens: a sequence's output does not depend on what shares
@@ -120,20 +119,7 @@ class MixtureOfExpertsModelTest {
 
     /** Prefills every prompt in one step and returns the logits of prompt {@code which}. */
     static float[] lastLogits(ModelRunner runner, List<int[]> prompts, int which) {
-        StepBatch batch = new StepBatch();
-        List<BlockTable> tables = new ArrayList<>();
-        int[] rows = new int[prompts.size()];
-        for (int i = 0; i < prompts.size(); i++) {
-            BlockTable table = new BlockTable();
-            assertTrue(table.ensureCapacity(prompts.get(i).length, runner.blockSize(), runner.allocator()));
-            tables.add(table);
-            rows[i] = batch.add(table, prompts.get(i), 0, prompts.get(i).length, 0, true);
-        }
-        float[] logits = runner.execute(batch);
-        int row = batch.sampleRow(rows[which]);
-        float[] out = Arrays.copyOfRange(logits, row * runner.vocabSize(), (row + 1) * runner.vocabSize());
-        tables.forEach(t -> t.releaseAll(runner.allocator()));
-        return out;
+        return new PromptSteps(runner).lastLogits(prompts)[which];
     }
 
     static int[] randomIds(Random random, int n, int vocab) {

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import xllm.engine.kernel.ComputePool;
 import xllm.engine.runner.ModelRunner;
 import xllm.engine.sample.Sampler;
-import xllm.kv.BlockTable;
 
 /**
  * Greedy agreement for models whose arithmetic is rounded (quantized weights or activations): fed the
@@ -24,11 +23,8 @@ final class NearTies {
         System.arraycopy(reference, 0, sequence, prompt.length, reference.length);
         int ties = 0;
         try (ComputePool pool = new ComputePool(2); ModelRunner runner = new ModelRunner(model, pool, 64, 16)) {
-            BlockTable table = new BlockTable();
-            assertTrue(table.ensureCapacity(sequence.length, runner.blockSize(), runner.allocator()));
-            StepBatch batch = new StepBatch();
-            batch.add(table, sequence, 0, prompt.length, 0, true);
-            float[] logits = runner.execute(batch);
+            PromptSteps steps = new PromptSteps(runner);
+            float[] logits = steps.logits(sequence, 0, prompt.length);
             for (int i = 0; i < reference.length; i++) {
                 int best = Sampler.argmax(logits, 0, vocab);
                 float gap = logits[best] - logits[reference[i]];
@@ -37,12 +33,9 @@ final class NearTies {
                     ties++;
                 }
                 if (i + 1 < reference.length) {
-                    batch.clear();
-                    batch.add(table, sequence, prompt.length + i, 1, prompt.length + i, true);
-                    logits = runner.execute(batch);
+                    logits = steps.logits(sequence, prompt.length + i, 1);
                 }
             }
-            table.releaseAll(runner.allocator());
         }
         return ties;
     }

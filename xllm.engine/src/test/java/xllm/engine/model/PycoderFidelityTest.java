@@ -16,12 +16,11 @@ import xllm.api.SamplingParams;
 import xllm.engine.TestData;
 import xllm.engine.kernel.ActivationPrecision;
 import xllm.engine.kernel.ComputePool;
-import xllm.engine.runner.GenerationRequest;
-import xllm.engine.runner.GenerationResult;
+import xllm.engine.scheduler.GenerationRequest;
+import xllm.engine.scheduler.GenerationResult;
 import xllm.engine.runner.ModelRunner;
-import xllm.engine.runner.OfflineGenerator;
-import xllm.engine.runner.TokenListener;
-import xllm.kv.BlockTable;
+import xllm.engine.scheduler.OfflineGenerator;
+import xllm.engine.scheduler.TokenListener;
 import xllm.kv.KvDtype;
 
 /**
@@ -42,17 +41,11 @@ class PycoderFidelityTest {
              ModelRunner runner = new ModelRunner(model, pool, 256, 16)) {
             for (JsonNode c : golden.get("cases")) {
                 int[] prompt = Golden.ints(c.get("prompt_ids"));
-                BlockTable table = new BlockTable();
-                StepBatch batch = new StepBatch();
-                assertTrue(table.ensureCapacity(prompt.length, runner.blockSize(), runner.allocator()));
-                batch.add(table, prompt, 0, 1, 0, true);
-                double first = Golden.relativeError(runner.execute(batch), 0, Golden.floats(c.get("first_logits")));
+                PromptSteps steps = new PromptSteps(runner);
+                double first = Golden.relativeError(steps.logits(prompt, 0, 1), 0, Golden.floats(c.get("first_logits")));
                 assertTrue(first < ArchitectureFidelityTest.TOLERANCE, name + " first-position relative error " + first);
-                batch.clear();
-                batch.add(table, prompt, 0, prompt.length, 0, true);
-                double last = Golden.relativeError(runner.execute(batch), 0, Golden.floats(c.get("last_logits")));
+                double last = Golden.relativeError(steps.logits(prompt, 0, prompt.length), 0, Golden.floats(c.get("last_logits")));
                 assertTrue(last < ArchitectureFidelityTest.TOLERANCE, name + " last-position relative error " + last);
-                table.releaseAll(runner.allocator());
             }
         }
     }
@@ -90,7 +83,7 @@ class PycoderFidelityTest {
             for (int i = 0; i < requests.size(); i++) {
                 assertArrayEquals(expected.get(i), together.get(i).tokenIds(), name + " prompt " + i + " in a batch of " + requests.size());
             }
-            assertEquals(runner.allocator().totalBlocks(), runner.allocator().freeBlocks(), "all KV blocks returned");
+            assertEquals(0.0, generator.kvUsage(), "all KV blocks returned");
         }
     }
 
@@ -105,12 +98,7 @@ class PycoderFidelityTest {
             int[] blockSizes = {16, 8};
             for (int i = 0; i < 2; i++) {
                 try (ModelRunner runner = new ModelRunner(model, pool, 64, blockSizes[i])) {
-                    BlockTable table = new BlockTable();
-                    assertTrue(table.ensureCapacity(prompt.length, runner.blockSize(), runner.allocator()));
-                    StepBatch batch = new StepBatch();
-                    batch.add(table, prompt, 0, prompt.length, 0, true);
-                    last[i] = java.util.Arrays.copyOf(runner.execute(batch), model.config().vocabSize());
-                    table.releaseAll(runner.allocator());
+                    last[i] = new PromptSteps(runner).logits(prompt, 0, prompt.length);
                     greedy[i] = new OfflineGenerator(runner, 64).generate(List.of(new GenerationRequest(prompt,
                             SamplingParams.builder().temperature(0).maxTokens(24).ignoreEos(true).build())), TokenListener.NONE)
                             .get(0).tokenIds();

@@ -15,10 +15,10 @@ import xllm.engine.kernel.ComputePool;
 import xllm.engine.model.CausalLM;
 import xllm.engine.model.DecoderModel;
 import xllm.engine.model.ModelLoader;
-import xllm.engine.runner.GenerationRequest;
+import xllm.engine.scheduler.GenerationRequest;
 import xllm.engine.runner.ModelRunner;
-import xllm.engine.runner.OfflineGenerator;
-import xllm.engine.runner.TokenListener;
+import xllm.engine.scheduler.OfflineGenerator;
+import xllm.engine.scheduler.TokenListener;
 
 /** EPLB placements built from the routing counts of real model runs keep their promises. */
 class ExpertPlacementTest {

@@ -32,7 +32,7 @@ import xllm.engine.model.ModelLoader;
 import xllm.engine.tokenizer.GgufTokenizer;
 import xllm.engine.tokenizer.Tokenizer;
 import xllm.kv.BlockHashes;
-import xllm.sched.SchedulerConfig;
+import xllm.engine.scheduler.SchedulerConfig;
 import xllm.sched.ServiceMetrics;
 import xllm.sched.ServedText;
 

@@ -1,11 +1,9 @@
-package xllm.sched;
+package xllm.engine.scheduler;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -19,6 +17,7 @@ import xllm.api.Logprobs;
 import xllm.api.SamplingParams;
 import xllm.api.TokenSink;
 import xllm.api.Usage;
+import xllm.engine.TestData;
 import xllm.engine.kernel.ComputePool;
 import xllm.engine.model.CausalLM;
 import xllm.engine.model.ModelLoader;
@@ -34,11 +33,7 @@ class EngineCoreTest {
 
     @BeforeAll
     static void load() {
-        Path dir = Path.of("").toAbsolutePath();
-        while (!Files.isDirectory(dir.resolve("models"))) {
-            dir = dir.getParent();
-        }
-        model = ModelLoader.load(dir.resolve("models/pycoder-22m"));
+        model = ModelLoader.load(TestData.model("pycoder-22m"));
         pool = new ComputePool(2);
     }
 
@@ -77,6 +72,42 @@ class EngineCoreTest {
         }
     }
 
+    /** Counts what the core reports. */
+    static final class CountingMetrics implements RequestMetrics {
+        long preemptions;
+        long prefixCacheQueries;
+        long prefixCacheHits;
+        long firstTokens;
+        long laterTokens;
+        long ended;
+
+        @Override
+        public void scheduledFirst(long waitNanos) {
+        }
+
+        @Override
+        public void firstToken(long sinceArrivalNanos, int promptTokens) {
+            firstTokens++;
+        }
+
+        @Override
+        public void nextToken(long gapNanos) {
+            laterTokens++;
+        }
+
+        @Override
+        public void preempted() {
+            preemptions++;
+        }
+
+        @Override
+        public void requestEnded(FinishReason reason, long e2eNanos, int promptTokens, int cachedPromptTokens) {
+            ended++;
+            prefixCacheQueries += promptTokens;
+            prefixCacheHits += cachedPromptTokens;
+        }
+    }
+
     static int[] prompt(long seed, int length) {
         return new SplittableRandom(seed).ints(length, 100, 8000).toArray();
     }
@@ -86,9 +117,9 @@ class EngineCoreTest {
     }
 
     /** Runs the requests through one engine core until all finish; returns the collectors in order. */
-    static List<Collector> run(SchedulerConfig config, int kvBlocks, List<GenerateRequest> requests, ServiceMetrics metrics) {
+    static List<Collector> run(SchedulerConfig config, int kvBlocks, List<GenerateRequest> requests, CountingMetrics metrics) {
         try (ModelRunner runner = new ModelRunner(model, pool, kvBlocks, 16)) {
-            EngineCore core = new EngineCore(runner, config, metrics, new int[] {0});
+            EngineCore core = new EngineCore(runner, config, new int[] {0}, metrics, null);
             int[] step = {0};
             List<Collector> out = new ArrayList<>();
             for (GenerateRequest r : requests) {
@@ -99,13 +130,13 @@ class EngineCoreTest {
             while (core.step()) {
                 step[0]++;
             }
-            assertEquals(runner.allocator().totalBlocks(), runner.allocator().freeBlocks(), "every KV block is free again");
+            assertEquals(core.totalBlocks(), core.freeBlocks(), "every KV block is free again");
             return out;
         }
     }
 
     static int[] alone(GenerateRequest r) {
-        return run(SchedulerConfig.defaults(), 512, List.of(r), new ServiceMetrics("t")).get(0).output();
+        return run(SchedulerConfig.defaults(), 512, List.of(r), new CountingMetrics()).get(0).output();
     }
 
     @Test
@@ -114,7 +145,7 @@ class EngineCoreTest {
         for (int i = 0; i < 16; i++) {
             requests.add(greedy("r" + i, prompt(i, 5 + 7 * i), 12 + i));
         }
-        List<Collector> together = run(SchedulerConfig.defaults(), 512, requests, new ServiceMetrics("t"));
+        List<Collector> together = run(SchedulerConfig.defaults(), 512, requests, new CountingMetrics());
         for (int i = 0; i < requests.size(); i++) {
             assertArrayEquals(alone(requests.get(i)), together.get(i).output(), "request " + i);
             assertEquals(FinishReason.LENGTH, together.get(i).finish);
@@ -126,7 +157,7 @@ class EngineCoreTest {
         GenerateRequest decoding = greedy("short", prompt(1, 8), 40);
         GenerateRequest longPrompt = greedy("long", prompt(2, 600), 8);
         SchedulerConfig small = new SchedulerConfig(64, 16, 16, true);
-        List<Collector> out = run(small, 512, List.of(decoding, longPrompt), new ServiceMetrics("t"));
+        List<Collector> out = run(small, 512, List.of(decoding, longPrompt), new CountingMetrics());
         Collector shortOne = out.get(0);
         Collector longOne = out.get(1);
         int longFirstTokenStep = longOne.steps.getInt(0);
@@ -143,10 +174,10 @@ class EngineCoreTest {
         for (int i = 0; i < 6; i++) {
             requests.add(greedy("p" + i, prompt(10 + i, 40), 60));
         }
-        ServiceMetrics metrics = new ServiceMetrics("t");
+        CountingMetrics metrics = new CountingMetrics();
         // 20 blocks of 16 tokens: each request grows to 100 tokens (7 blocks), so six cannot run together
         List<Collector> out = run(new SchedulerConfig(512, 16, 16, false), 20, requests, metrics);
-        assertTrue(metrics.preemptions.sum() > 0, "KV exhaustion preempted someone");
+        assertTrue(metrics.preemptions > 0, "KV exhaustion preempted someone");
         for (int i = 0; i < requests.size(); i++) {
             assertArrayEquals(alone(requests.get(i)), out.get(i).output(), "request " + i + " after preemption");
             assertEquals(60, out.get(i).output().length);
@@ -156,41 +187,41 @@ class EngineCoreTest {
     @Test
     void repeatedPromptReusesCachedPrefixBlocks() {
         int[] shared = prompt(99, 200);
-        ServiceMetrics metrics = new ServiceMetrics("t");
+        CountingMetrics metrics = new CountingMetrics();
         try (ModelRunner runner = new ModelRunner(model, pool, 256, 16)) {
-            EngineCore core = new EngineCore(runner, SchedulerConfig.defaults(), metrics, new int[] {0});
+            EngineCore core = new EngineCore(runner, SchedulerConfig.defaults(), new int[] {0}, metrics, null);
             int[] step = {0};
             Collector first = new Collector(step);
             core.submit(greedy("a", shared, 4), new int[0], first, System.nanoTime());
             while (core.step()) {
                 step[0]++;
             }
-            assertEquals(0, metrics.prefixCacheHits.sum());
+            assertEquals(0, metrics.prefixCacheHits);
             Collector second = new Collector(step);
             core.submit(greedy("b", shared, 4), new int[0], second, System.nanoTime());
             while (core.step()) {
                 step[0]++;
             }
-            assertEquals(192, metrics.prefixCacheHits.sum(), "12 full blocks of the 200-token prompt come from the cache");
+            assertEquals(192, metrics.prefixCacheHits, "12 full blocks of the 200-token prompt come from the cache");
             assertEquals(192, second.usage.cachedPromptTokens());
             assertArrayEquals(first.output(), second.output(), "cached prefix gives the same output");
-            assertEquals(0.0, runner.allocator().usage(), "finished requests hold no blocks");
+            assertEquals(0.0, core.kvUsage(), "finished requests hold no blocks");
         }
     }
 
     @Test
     void abortFreesBlocksAndEndsTheStream() {
         try (ModelRunner runner = new ModelRunner(model, pool, 256, 16)) {
-            EngineCore core = new EngineCore(runner, SchedulerConfig.defaults(), new ServiceMetrics("t"), new int[] {0});
+            EngineCore core = new EngineCore(runner, SchedulerConfig.defaults(), new int[] {0}, new CountingMetrics(), null);
             int[] step = {0};
             Collector c = new Collector(step);
             core.submit(greedy("x", prompt(5, 50), 100), new int[0], c, System.nanoTime());
             core.step();
             core.step();
-            assertTrue(runner.allocator().usage() > 0);
+            assertTrue(core.kvUsage() > 0);
             core.abort("x");
             assertEquals(FinishReason.ABORT, c.finish);
-            assertEquals(0.0, runner.allocator().usage());
+            assertEquals(0.0, core.kvUsage());
             assertEquals(false, core.step());
         }
     }
@@ -209,7 +240,7 @@ class EngineCoreTest {
 
     private static int[] runAlone(GenerateRequest request, int[] emitted) {
         try (ModelRunner runner = new ModelRunner(model, pool, 256, 16)) {
-            EngineCore core = new EngineCore(runner, SchedulerConfig.defaults(), new ServiceMetrics("t"), new int[] {0});
+            EngineCore core = new EngineCore(runner, SchedulerConfig.defaults(), new int[] {0}, new CountingMetrics(), null);
             Collector c = new Collector(new int[1]);
             core.submit(request, emitted, c, System.nanoTime());
             while (core.step()) {
@@ -228,7 +259,7 @@ class EngineCoreTest {
                 new GenerateRequest("first", prompt(32, 10), p, 0, -1),
                 new GenerateRequest("second", prompt(33, 10), p, 0, -1));
         // one sequence at a time: the order in which they run is the order in which they finish
-        List<Collector> out = run(new SchedulerConfig(512, 1, 16, false), 64, requests, new ServiceMetrics("t"));
+        List<Collector> out = run(new SchedulerConfig(512, 1, 16, false), 64, requests, new CountingMetrics());
         int offline = out.get(0).steps.getInt(0);
         int first = out.get(1).steps.getInt(0);
         int second = out.get(2).steps.getInt(0);

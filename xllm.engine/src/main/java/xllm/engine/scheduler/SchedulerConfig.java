@@ -1,4 +1,4 @@
-package xllm.sched;
+package xllm.engine.scheduler;
 
 /**
  * Limits of one engine instance's continuous batching.

@@ -1,4 +1,4 @@
-package xllm.engine.runner;
+package xllm.engine.scheduler;
 
 /** Receives each generated token as it is sampled, on the generating thread. */
 @FunctionalInterface

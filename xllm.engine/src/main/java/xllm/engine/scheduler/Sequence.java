@@ -1,62 +1,64 @@
-package xllm.sched;
+package xllm.engine.scheduler;
 
 import java.util.Arrays;
 import xllm.api.FinishReason;
 import xllm.api.GenerateRequest;
 import xllm.api.TokenSink;
 import xllm.engine.sample.SequenceSampling;
+import xllm.kv.BlockHashes;
 import xllm.kv.BlockTable;
 
 /**
- * One request inside an engine instance: its tokens so far (prompt, then output), how many of them have
- * KV in the cache, the blocks that hold it, and its timings. Owned by the engine loop thread.
+ * One request inside an engine instance: its status, its tokens so far (prompt, then output), how many of
+ * them have KV in the cache, the blocks that hold it, and its timings. Owned by the engine loop thread.
  */
 final class Sequence {
+    /** The id a step names it by: its arrival order in this instance. */
+    final long id;
     final GenerateRequest request;
     final TokenSink sink;
     final SequenceSampling sampling;
-    final long arrivalOrder;
     final long arrivalNanos;
     final int promptLength;
     final BlockTable table = new BlockTable();
 
+    SequenceStatus status = SequenceStatus.WAITING;
+    FinishReason finishReason;
     int[] tokens;
     int length;
     /** Tokens whose keys and values are in the cache. */
     int computed;
+    /** Tokens in the step being built or run; 0 between steps. */
+    int scheduledTokens;
     /** Leading blocks registered in the prefix cache, and the key of the last of them. */
     int keyedBlocks;
-    long lastKey;
-    /** Tokens scheduled in the current step, and this sequence's index in the step's batch. */
-    int scheduled;
-    int batchIndex;
+    long lastKey = BlockHashes.ROOT;
+    /** Whether its prompt was looked up in the prefix cache (once, at first admission), and what was found. */
+    boolean prefixLookedUp;
     int cachedPromptTokens;
-    boolean admitted;
     long firstScheduledNanos;
     long firstTokenNanos;
     long lastTokenNanos;
-    FinishReason finish;
 
     /** @param emitted output tokens another instance already produced (resume), else empty */
-    Sequence(GenerateRequest request, int[] emitted, TokenSink sink, long arrivalOrder, long arrivalNanos, int capacity) {
+    Sequence(long id, GenerateRequest request, int[] emitted, TokenSink sink, long arrivalNanos, int capacity) {
+        this.id = id;
         this.request = request;
         this.sink = sink;
-        this.arrivalOrder = arrivalOrder;
         this.arrivalNanos = arrivalNanos;
         this.promptLength = request.promptLength();
-        this.tokens = request.promptIds();
-        this.tokens = Arrays.copyOf(tokens, Math.max(capacity, promptLength + emitted.length + 1));
+        this.tokens = Arrays.copyOf(request.promptIds(), Math.max(capacity, promptLength + emitted.length + 1));
         System.arraycopy(emitted, 0, this.tokens, promptLength, emitted.length);
         this.length = promptLength + emitted.length;
         this.sampling = new SequenceSampling(request.params(), request.promptIds());
         this.sampling.resumeAfter(emitted);
-        this.lastKey = xllm.kv.BlockHashes.ROOT;
     }
 
     int outputLength() {
         return length - promptLength;
     }
 
+    /** Tokens not yet in the cache: a prompt (or its rest), or the last sampled token. */
     int pending() {
         return length - computed;
     }
@@ -68,13 +70,9 @@ final class Sequence {
         tokens[length++] = token;
     }
 
-    int priority() {
-        return request.priority();
-    }
-
     /** Scheduling order: lower priority value first, then earlier arrival. */
     static int compare(Sequence a, Sequence b) {
-        int c = Integer.compare(a.priority(), b.priority());
-        return c != 0 ? c : Long.compare(a.arrivalOrder, b.arrivalOrder);
+        int c = Integer.compare(a.request.priority(), b.request.priority());
+        return c != 0 ? c : Long.compare(a.id, b.id);
     }
 }

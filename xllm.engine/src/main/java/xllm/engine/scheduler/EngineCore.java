@@ -1,4 +1,4 @@
-package xllm.sched;
+package xllm.engine.scheduler;
 
 import java.util.HashMap;
 import java.util.List;
@@ -10,79 +10,95 @@ import xllm.api.TokenSink;
 import xllm.api.Usage;
 import xllm.engine.model.StepBatch;
 import xllm.engine.runner.ModelRunner;
-import xllm.engine.runner.StopRule;
+import xllm.engine.runner.StepOutput;
 import xllm.engine.sample.Sampler;
+import xllm.kv.BlockAllocator;
 
 /**
- * One engine instance's step: schedule, execute, then sample, emit and finish. Owned by the engine loop
- * thread; everything here runs on it.
+ * One engine instance's step, the one every path runs (serving, workers, offline generation, benchmarks):
+ * the scheduler decides a {@link StepBatch}, the runner executes it into a {@link StepOutput}, and here each
+ * sampling sequence gets its token, its sink hears of it, and the stop rules end it. Owned by one thread,
+ * which calls everything here.
  */
-final class EngineCore {
+public final class EngineCore {
     private final ModelRunner runner;
+    private final KvMemory kv;
     private final BatchScheduler scheduler;
     private final Sampler sampler;
-    private final ServiceMetrics metrics;
+    private final RequestMetrics metrics;
     private final int[] eosIds;
     private final int maxModelLength;
     private final Map<String, Sequence> live = new HashMap<>();
     private final Logprobs logprobs = new Logprobs();
     private long arrivals;
 
-    EngineCore(ModelRunner runner, SchedulerConfig config, ServiceMetrics metrics, int[] eosIds) {
+    /**
+     * @param eosIds tokens that end a sequence (unless it ignores them)
+     * @param cacheListener told of every prefix block cached or evicted, on this thread; null for none
+     */
+    public EngineCore(ModelRunner runner, SchedulerConfig config, int[] eosIds, RequestMetrics metrics,
+                      BlockAllocator.CacheListener cacheListener) {
         this.runner = runner;
         this.metrics = metrics;
-        this.scheduler = new BatchScheduler(config, runner.allocator(), metrics);
+        this.kv = new KvMemory(runner.numBlocks(), runner.blockSize(), config.prefixCaching(), cacheListener);
+        this.scheduler = new BatchScheduler(config, kv, metrics);
         this.sampler = new Sampler(runner.vocabSize());
         this.eosIds = eosIds.clone();
         this.maxModelLength = runner.model().config().maxPositions();
     }
 
-    void submit(GenerateRequest request, int[] emitted, TokenSink sink, long arrivalNanos) {
+    /**
+     * Queues a request, resuming after {@code emitted} output tokens that another instance produced: its sink
+     * hears of the tokens after those. A request id already live here is refused with an abort.
+     */
+    public void submit(GenerateRequest request, int[] emitted, TokenSink sink, long arrivalNanos) {
         if (live.containsKey(request.requestId())) {
             sink.onFinish(FinishReason.ABORT, new Usage(request.promptLength(), 0, 0));
             return;
         }
         int capacity = Math.min(maxModelLength, request.promptLength() + request.params().maxTokens());
-        Sequence seq = new Sequence(request, emitted, sink, arrivals++, arrivalNanos, capacity);
+        Sequence seq = new Sequence(arrivals++, request, emitted, sink, arrivalNanos, capacity);
         live.put(request.requestId(), seq);
         scheduler.add(seq);
     }
 
-    void abort(String requestId) {
+    public void abort(String requestId) {
         Sequence seq = live.get(requestId);
         if (seq != null) {
             finish(seq, FinishReason.ABORT);
         }
     }
 
-    boolean hasWork() {
+    public boolean hasWork() {
         return scheduler.hasWork();
     }
 
     /** Runs one step; false when there was nothing to run. */
-    boolean step() {
+    public boolean step() {
         StepBatch batch = scheduler.schedule();
-        if (batch.numSequences() == 0) {
+        if (batch.numEntries() == 0) {
             return false;
         }
-        float[] logits = runner.execute(batch);
+        StepOutput output = runner.execute(batch);
         scheduler.completeStep();
-        int vocab = runner.vocabSize();
+        float[] logits = output.logits();
+        int vocab = output.vocabSize();
         long now = System.nanoTime();
         List<Sequence> scheduled = scheduler.scheduled();
-        for (int i = 0; i < scheduled.size(); i++) {
-            Sequence seq = scheduled.get(i);
-            int row = batch.sampleRow(seq.batchIndex);
-            if (row < 0 || seq.finish != null) {
+        for (int entry = 0; entry < scheduled.size(); entry++) {
+            Sequence seq = scheduled.get(entry);
+            int offset = output.logitsOffset(entry);
+            if (offset < 0 || seq.status == SequenceStatus.FINISHED) {
                 continue;
             }
-            int token = sampler.sample(logits, row * vocab, seq.sampling);
+            int token = sampler.sample(logits, offset, seq.sampling);
             seq.append(token);
             seq.sampling.accept(token);
             recordTiming(seq, now);
-            Logprobs lp = seq.request.topLogprobs() >= 0 ? fillLogprobs(logits, row * vocab, vocab, token, seq.request.topLogprobs()) : null;
-            seq.sink.onToken(token, lp);
-            FinishReason reason = finishReason(seq, token);
+            int top = seq.request.topLogprobs();
+            seq.sink.onToken(token, top >= 0 ? fillLogprobs(logits, offset, vocab, token, top) : null);
+            FinishReason reason = StopRule.after(token, seq.request.params(), eosIds, seq.outputLength(), seq.length,
+                    maxModelLength);
             if (reason != null) {
                 finish(seq, reason);
             }
@@ -93,31 +109,24 @@ final class EngineCore {
     private void recordTiming(Sequence seq, long now) {
         if (seq.firstTokenNanos == 0) {
             seq.firstTokenNanos = now;
-            metrics.timeToFirstToken.observeNanos(now - seq.arrivalNanos);
-            metrics.queueTime.observeNanos(seq.firstScheduledNanos - seq.arrivalNanos);
-            metrics.promptTokens.add(seq.promptLength);
+            metrics.firstToken(now - seq.arrivalNanos, seq.promptLength);
         } else {
-            metrics.interTokenLatency.observeNanos(now - seq.lastTokenNanos);
+            metrics.nextToken(now - seq.lastTokenNanos);
         }
         seq.lastTokenNanos = now;
-        metrics.generationTokens.increment();
-    }
-
-    private FinishReason finishReason(Sequence seq, int token) {
-        return StopRule.after(token, seq.request.params(), eosIds, seq.outputLength(), seq.length, maxModelLength);
     }
 
     private void finish(Sequence seq, FinishReason reason) {
         scheduler.remove(seq);
         live.remove(seq.request.requestId());
-        seq.finish = reason;
-        metrics.finished(reason);
-        metrics.e2eLatency.observeNanos(System.nanoTime() - seq.arrivalNanos);
+        seq.finishReason = reason;
+        metrics.requestEnded(reason, System.nanoTime() - seq.arrivalNanos, seq.prefixLookedUp ? seq.promptLength : 0,
+                seq.cachedPromptTokens);
         seq.sink.onFinish(reason, new Usage(seq.promptLength, seq.outputLength(), seq.cachedPromptTokens));
     }
 
     /** Ends every request (shutdown or a failed step) so that no client waits forever. */
-    void abortAll() {
+    public void abortAll() {
         for (Sequence seq : scheduler.all()) {
             finish(seq, FinishReason.ABORT);
         }
@@ -156,19 +165,28 @@ final class EngineCore {
         return logprobs;
     }
 
-    int numRunning() {
+    public int numRunning() {
         return scheduler.numRunning();
     }
 
-    int numWaiting() {
+    public int numWaiting() {
         return scheduler.numWaiting();
     }
 
-    double kvUsage() {
-        return runner.allocator().usage();
+    /** Share of KV blocks in use. */
+    public double kvUsage() {
+        return kv.usage();
     }
 
-    int freeBlocks() {
-        return runner.allocator().freeBlocks();
+    public int freeBlocks() {
+        return kv.freeBlocks();
+    }
+
+    public int totalBlocks() {
+        return kv.totalBlocks();
+    }
+
+    public int blockSize() {
+        return kv.blockSize();
     }
 }

@@ -1,4 +1,4 @@
-package xllm.engine.runner;
+package xllm.engine.scheduler;
 
 import xllm.api.FinishReason;
 import xllm.api.SamplingParams;

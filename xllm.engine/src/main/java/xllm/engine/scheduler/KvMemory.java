@@ -1,0 +1,96 @@
+package xllm.engine.scheduler;
+
+import xllm.kv.BlockAllocator;
+import xllm.kv.BlockHashes;
+
+/**
+ * The KV blocks of one engine instance's sequences, as the scheduler hands them out: reserving blocks for
+ * the tokens a step computes, reusing cached prompt prefixes, registering newly full blocks under their
+ * hash chain (over computed tokens only), and releasing a sequence's blocks. The runner's arena holds the
+ * pages these block ids name. Owned by the engine loop thread.
+ */
+final class KvMemory {
+    private final BlockAllocator allocator;
+    private final int blockSize;
+    private final boolean prefixCaching;
+
+    KvMemory(int numBlocks, int blockSize, boolean prefixCaching, BlockAllocator.CacheListener listener) {
+        this.allocator = new BlockAllocator(numBlocks, blockSize);
+        this.allocator.listener(listener);
+        this.blockSize = blockSize;
+        this.prefixCaching = prefixCaching;
+    }
+
+    /** Blocks for {@code seq}'s first {@code tokens} tokens; false, taking nothing, when too few are free. */
+    boolean reserve(Sequence seq, int tokens) {
+        return seq.table.ensureCapacity(tokens, blockSize, allocator);
+    }
+
+    /**
+     * Gives a sequence that holds no blocks the cached blocks of its longest cached prefix, leaving at least one
+     * token to compute (which produces its logits); returns the tokens found.
+     */
+    int reuseCachedPrefix(Sequence seq) {
+        if (!prefixCaching) {
+            return 0;
+        }
+        int fullBlocks = (seq.length - 1) / blockSize;
+        long key = BlockHashes.ROOT;
+        int cached = 0;
+        for (int i = 0; i < fullBlocks; i++) {
+            long next = BlockHashes.chain(key, seq.tokens, i * blockSize, blockSize);
+            int block = allocator.acquireCached(next, seq.tokens, i * blockSize);
+            if (block < 0) {
+                break;
+            }
+            seq.table.append(block);
+            key = next;
+            seq.keyedBlocks = i + 1;
+            seq.lastKey = key;
+            cached += blockSize;
+        }
+        return cached;
+    }
+
+    /** Registers the blocks that {@code seq}'s computed tokens have filled since the last call. */
+    void registerFullBlocks(Sequence seq) {
+        if (!prefixCaching) {
+            return;
+        }
+        int full = seq.computed / blockSize;
+        for (int i = seq.keyedBlocks; i < full; i++) {
+            long key = BlockHashes.chain(seq.lastKey, seq.tokens, i * blockSize, blockSize);
+            allocator.register(seq.table.blockAt(i), key, seq.tokens, i * blockSize);
+            seq.lastKey = key;
+            seq.keyedBlocks = i + 1;
+        }
+    }
+
+    /** Gives every block of {@code seq} back; its KV is gone (cached full blocks stay findable by others). */
+    void release(Sequence seq) {
+        seq.table.releaseAll(allocator);
+        seq.keyedBlocks = 0;
+        seq.lastKey = BlockHashes.ROOT;
+        seq.computed = 0;
+    }
+
+    boolean prefixCaching() {
+        return prefixCaching;
+    }
+
+    int blockSize() {
+        return blockSize;
+    }
+
+    int totalBlocks() {
+        return allocator.totalBlocks();
+    }
+
+    int freeBlocks() {
+        return allocator.freeBlocks();
+    }
+
+    double usage() {
+        return allocator.usage();
+    }
+}
