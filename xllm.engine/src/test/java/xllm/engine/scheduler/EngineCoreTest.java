@@ -145,11 +145,17 @@ class EngineCoreTest {
         for (int i = 0; i < 16; i++) {
             requests.add(greedy("r" + i, prompt(i, 5 + 7 * i), 12 + i));
         }
-        List<Collector> together = run(SchedulerConfig.defaults(), 512, requests, new CountingMetrics());
+        CountingMetrics metrics = new CountingMetrics();
+        List<Collector> together = run(SchedulerConfig.defaults(), 512, requests, metrics);
+        long tokens = 0;
         for (int i = 0; i < requests.size(); i++) {
             assertArrayEquals(alone(requests.get(i)), together.get(i).output(), "request " + i);
             assertEquals(FinishReason.LENGTH, together.get(i).finish);
+            tokens += together.get(i).output().length;
         }
+        assertEquals(16, metrics.firstTokens, "one first token per request");
+        assertEquals(tokens, metrics.firstTokens + metrics.laterTokens, "every delivered token is counted once");
+        assertEquals(16, metrics.ended);
     }
 
     @Test
