@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import xllm.engine.TestData;
 import xllm.engine.kernel.ComputePool;
@@ -14,12 +16,24 @@ import xllm.engine.model.StepBatch;
 /** The runner executes exactly the step it is given, and refuses one that names memory it does not have. */
 class ModelRunnerTest {
     private static final int[] PROMPT = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    private static CausalLM model;
+    private static ComputePool pool;
+
+    @BeforeAll
+    static void load() {
+        model = ModelLoader.load(TestData.fixture("arch/qwen2"));
+        pool = new ComputePool(1);
+    }
+
+    @AfterAll
+    static void close() {
+        pool.close();
+        model.close();
+    }
 
     @Test
     void aStepNamingBlocksOutsideTheArenaIsRefusedBeforeAnyKernelReadsThem() {
-        try (CausalLM model = ModelLoader.load(TestData.fixture("arch/qwen2"));
-             ComputePool pool = new ComputePool(1);
-             ModelRunner runner = new ModelRunner(model, pool, 4, 4)) {
+        try (ModelRunner runner = new ModelRunner(model, pool, 4, 4)) {
             StepBatch.Builder step = new StepBatch.Builder();
             step.add(0, PROMPT, 0, PROMPT.length, 0, new int[] {0, 1, 7}, 3, true);
             IllegalArgumentException outside = assertThrows(IllegalArgumentException.class, () -> runner.execute(step.batch()));
@@ -33,9 +47,7 @@ class ModelRunnerTest {
 
     @Test
     void outputRowsFollowTheEntriesThatSample() {
-        try (CausalLM model = ModelLoader.load(TestData.fixture("arch/qwen2"));
-             ComputePool pool = new ComputePool(1);
-             ModelRunner runner = new ModelRunner(model, pool, 8, 4)) {
+        try (ModelRunner runner = new ModelRunner(model, pool, 8, 4)) {
             StepBatch.Builder step = new StepBatch.Builder();
             // a prefill chunk that samples nothing, then a whole prompt that does
             step.add(10, PROMPT, 0, 4, 0, new int[] {0}, 1, false);
