@@ -26,9 +26,7 @@ import xllm.api.TokenSink;
 import xllm.api.Usage;
 import xllm.api.WorkerPool;
 import xllm.api.WorkerStatus;
-import xllm.engine.model.CausalLM;
 import xllm.engine.model.ModelConfig;
-import xllm.engine.model.ModelLoader;
 import xllm.engine.tokenizer.GgufTokenizer;
 import xllm.engine.tokenizer.Tokenizer;
 import xllm.kv.BlockHashes;
@@ -114,7 +112,7 @@ public final class ClusterService implements InferenceService, WorkerPool, AutoC
         if (tokenizer == null) {
             throw new IllegalArgumentException(options.modelDir() + " has no tokenizer (tokenizer.json or GGUF tokenizer metadata)");
         }
-        ServedText text = new ServedText(tokenizer, config(options.modelDir()), options.servedModelName(), Instant.now().getEpochSecond());
+        ServedText text = new ServedText(tokenizer, ModelConfig.forModel(options.modelDir()), options.servedModelName(), Instant.now().getEpochSecond());
         Journal journal = Journal.open(layout.journal());
         ClusterService service = new ClusterService(options, layout, text, journal, KvIndex.open(layout.kvIndex()));
         int dropped = 0;
@@ -131,15 +129,6 @@ public final class ClusterService implements InferenceService, WorkerPool, AutoC
         }
         service.startThreads();
         return service;
-    }
-
-    private static ModelConfig config(Path model) {
-        if (Files.isDirectory(model)) {
-            return ModelConfig.load(model);
-        }
-        try (CausalLM lm = ModelLoader.load(model)) {
-            return lm.config();
-        }
     }
 
     private void startThreads() {
