@@ -30,6 +30,7 @@ import xllm.engine.model.ModelConfig;
 import xllm.engine.tokenizer.GgufTokenizer;
 import xllm.engine.tokenizer.Tokenizer;
 import xllm.kv.BlockHashes;
+import xllm.sched.Admission;
 import xllm.sched.SchedulerConfig;
 import xllm.sched.ServiceMetrics;
 import xllm.sched.ServedText;
@@ -148,9 +149,8 @@ public final class ClusterService implements InferenceService, WorkerPool, AutoC
         text.checkIds(request.promptIds(), "prompt");
         text.checkContext(request.promptLength(), request.params().maxTokens());
         checkKvCapacity(request);
-        if (flights.size() >= options.workers() * (options.scheduler().maxNumSeqs() + options.scheduler().maxWaiting())) {
-            throw new ServiceException(ServiceException.Kind.OVERLOADED, "the server's request queue is full; retry later", null);
-        }
+        Admission.requireQueueRoom(flights.size() + 1,
+                options.workers() * (options.scheduler().maxNumSeqs() + options.scheduler().maxWaiting()), "");
         RecoveredRequest earlier = recovered.remove(request.requestId());
         GenerateRequest effective = earlier != null ? earlier.request() : request;
         long key = flights.reserve();
@@ -254,11 +254,8 @@ public final class ClusterService implements InferenceService, WorkerPool, AutoC
                 smallest = Math.min(smallest, l.totalBlocks);
             }
         }
-        int tokens = request.promptLength() + request.params().maxTokens();
-        if (smallest != Integer.MAX_VALUE && (tokens + options.blockSize() - 1) / options.blockSize() > smallest) {
-            throw new ServiceException(ServiceException.Kind.INVALID_REQUEST, "request needs " + tokens
-                    + " tokens of KV cache but a worker holds only " + smallest * options.blockSize()
-                    + "; reduce max_tokens or start the server with a larger --kv-cache-mb", "max_tokens");
+        if (smallest != Integer.MAX_VALUE) {
+            Admission.requireKvCapacity(request, smallest, options.blockSize(), "a worker");
         }
     }
 
