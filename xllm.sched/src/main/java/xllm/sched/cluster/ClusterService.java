@@ -11,9 +11,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
 import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.queue.ExcerptTailer;
-import net.openhft.chronicle.wire.DocumentContext;
 import xllm.api.ChatMessage;
 import xllm.api.FinishReason;
 import xllm.api.GenerateRequest;
@@ -193,7 +193,7 @@ public final class ClusterService implements InferenceService, WorkerPool, AutoC
                 orphans.remove(flight);
                 end(flight, FinishReason.ABORT);
             } else {
-                links[worker].abort(flight.key, requestId);
+                MessageCodec.writeAbort(links[worker].requests, flight.key, requestId);
             }
         }
     }
@@ -220,7 +220,7 @@ public final class ClusterService implements InferenceService, WorkerPool, AutoC
         metrics.routed(route.worker(), route.prefix());
         WorkerLink link = links[route.worker()];
         link.assigned.incrementAndGet();
-        link.submit(flight.key, flight.request, emitted);
+        MessageCodec.writeSubmit(link.requests, flight.key, flight.request, emitted);
     }
 
     /** Per worker, how many leading full blocks of the prompt the KV index says it caches. */
@@ -288,13 +288,35 @@ public final class ClusterService implements InferenceService, WorkerPool, AutoC
     private void relay(WorkerLink link) {
         ExcerptTailer tailer = link.events.tailer(); // a tailer stays on the thread that made it
         Logprobs logprobs = new Logprobs();
+        MessageCodec.WorkerMessages handler = new MessageCodec.WorkerMessages() {
+            @Override
+            public void token(long key, int position, int token, Logprobs logprobs) {
+                Flight flight = flights.get(key);
+                if (flight != null && flight.token(link.id, position, token, logprobs)) {
+                    journal.progress(key, token);
+                }
+            }
+
+            @Override
+            public void finished(long key, FinishReason reason, Usage usage) {
+                Flight flight = flights.get(key);
+                if (flight != null && flight.finish(link.id, reason, usage)) {
+                    journal.done(key);
+                    flights.remove(flight);
+                    link.assigned.decrementAndGet();
+                }
+            }
+
+            @Override
+            public void heartbeat(Heartbeat beat) {
+                ClusterService.this.heartbeat(link, beat.pid(), beat.load(), beat.freeBlocks(), beat.totalBlocks(), beat.kvUsage());
+            }
+        };
+        Consumer<Bytes<?>> reader = in -> MessageCodec.readWorkerMessage(in, logprobs, handler);
         while (!closing) {
             boolean read;
-            try (DocumentContext dc = tailer.readingDocument()) {
-                read = dc.isPresent();
-                if (read) {
-                    handle(link, dc.wire().bytes(), logprobs);
-                }
+            try {
+                read = SharedQueue.readNext(tailer, reader);
             } catch (RuntimeException e) {
                 if (closing) {
                     return;
@@ -305,38 +327,6 @@ public final class ClusterService implements InferenceService, WorkerPool, AutoC
             if (!read) {
                 LockSupport.parkNanos(IDLE_PARK_NANOS);
             }
-        }
-    }
-
-    private void handle(WorkerLink link, Bytes<?> in, Logprobs logprobs) {
-        byte kind = in.readByte();
-        if (kind == MessageKind.TOKEN) {
-            long key = in.readLong();
-            int position = in.readInt();
-            int token = in.readInt();
-            int top = in.readByte();
-            if (top >= 0) {
-                logprobs.set(token, in.readFloat());
-                for (int i = 0; i < top; i++) {
-                    logprobs.addTop(in.readInt(), in.readFloat());
-                }
-            }
-            Flight flight = flights.get(key);
-            if (flight != null && flight.token(link.id, position, token, top >= 0 ? logprobs : null)) {
-                journal.progress(key, token);
-            }
-        } else if (kind == MessageKind.FINISHED) {
-            long key = in.readLong();
-            FinishReason reason = FinishReason.values()[in.readByte()];
-            Usage usage = new Usage(in.readInt(), in.readInt(), in.readInt());
-            Flight flight = flights.get(key);
-            if (flight != null && flight.finish(link.id, reason, usage)) {
-                journal.done(key);
-                flights.remove(flight);
-                link.assigned.decrementAndGet();
-            }
-        } else if (kind == MessageKind.HEARTBEAT) {
-            heartbeat(link, in.readLong(), in.readInt(), in.readInt(), in.readInt(), in.readDouble());
         }
     }
 

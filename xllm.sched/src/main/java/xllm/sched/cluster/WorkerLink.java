@@ -1,12 +1,9 @@
 package xllm.sched.cluster;
 
 import java.util.concurrent.atomic.AtomicInteger;
-import net.openhft.chronicle.bytes.Bytes;
-import net.openhft.chronicle.wire.DocumentContext;
-import xllm.api.GenerateRequest;
 
 /**
- * The router's end of one worker: its request queue, and what its heartbeats and the router's own
+ * The router's end of one worker: its queues, and what its heartbeats and the router's own
  * bookkeeping say about it. Written by the worker's event thread and the supervisor, read by request
  * threads for routing; every field is volatile or atomic.
  */
@@ -28,23 +25,6 @@ final class WorkerLink implements AutoCloseable {
         this.id = id;
         this.requests = SharedQueue.open(layout.requests(id));
         this.events = SharedQueue.open(layout.events(id));
-    }
-
-    void submit(long key, GenerateRequest request, int[] emitted) {
-        try (DocumentContext dc = requests.writing()) {
-            Bytes<?> out = dc.wire().bytes();
-            out.writeByte(MessageKind.SUBMIT);
-            Submission.write(out, key, request, emitted);
-        }
-    }
-
-    void abort(long key, String requestId) {
-        try (DocumentContext dc = requests.writing()) {
-            Bytes<?> out = dc.wire().bytes();
-            out.writeByte(MessageKind.ABORT);
-            out.writeLong(key);
-            out.writeUtf8(requestId);
-        }
     }
 
     @Override
