@@ -3,8 +3,8 @@ package xllm.sched.cluster;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The router's end of one worker: its queues, and what its heartbeats and the router's own
- * bookkeeping say about it. Written by the worker's event thread and the supervisor, read by request
+ * The router's end of one worker: its queues, and what its heartbeats and the router's own bookkeeping
+ * say about it. Written by the worker's event thread, the watchdog and the supervisor, read by request
  * threads for routing; every field is volatile or atomic.
  */
 final class WorkerLink implements AutoCloseable {
@@ -13,13 +13,9 @@ final class WorkerLink implements AutoCloseable {
     final SharedQueue events;
     /** Requests the router has placed here and not seen end: fresher than a heartbeat's count. */
     final AtomicInteger assigned = new AtomicInteger();
-    volatile long pid;
     volatile boolean alive;
-    volatile long lastHeartbeatNanos;
-    volatile int load;
-    volatile int freeBlocks;
-    volatile int totalBlocks;
-    volatile double kvUsage;
+    volatile Heartbeat lastBeat = Heartbeat.NONE;
+    volatile long lastBeatNanos;
 
     WorkerLink(int id, ShmLayout layout) {
         this.id = id;
