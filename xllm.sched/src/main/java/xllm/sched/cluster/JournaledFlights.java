@@ -30,7 +30,7 @@ final class JournaledFlights {
         if (key < 0) {
             throw new ServiceException(ServiceException.Kind.OVERLOADED, "the router tracks too many requests; retry later", null);
         }
-        Flight flight = new Flight(key, request, offline, sink, metrics);
+        Flight flight = new Flight(key, request, sink, metrics);
         if (!table.add(flight)) {
             table.release(key);
             return null;
