@@ -170,18 +170,13 @@ public final class EngineService implements InferenceService, AutoCloseable {
         int maxTokens = request.params().maxTokens();
         l.text().checkIds(request.promptIds(), "prompt");
         l.text().checkContext(prompt, maxTokens);
-        int blockSize = l.runner().blockSize();
-        int blocksNeeded = (prompt + maxTokens + blockSize - 1) / blockSize;
-        if (blocksNeeded > l.runner().numBlocks()) {
-            throw new ServiceException(ServiceException.Kind.INVALID_REQUEST, "request needs " + (prompt + maxTokens)
-                    + " tokens of KV cache but the server holds only " + l.runner().numBlocks() * blockSize
-                    + "; reduce max_tokens or start the server with a larger --kv-cache-mb", "max_tokens");
-        }
+        Admission.requireKvCapacity(request, l.runner().numBlocks(), l.runner().blockSize(), "the server");
         SchedulerConfig s = options.scheduler();
-        if (inFlight.incrementAndGet() > s.maxNumSeqs() + s.maxWaiting()) {
+        try {
+            Admission.requireQueueRoom(inFlight.incrementAndGet(), s.maxNumSeqs() + s.maxWaiting(), " (" + s.maxWaiting() + " waiting)");
+        } catch (ServiceException e) {
             inFlight.decrementAndGet();
-            throw new ServiceException(ServiceException.Kind.OVERLOADED, "the server's request queue is full ("
-                    + s.maxWaiting() + " waiting); retry later", null);
+            throw e;
         }
         TokenSink counted = new TokenSink() {
             @Override

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import xllm.engine.weights.GgufFile;
 import xllm.engine.weights.ModelFileException;
 
 /**
@@ -32,6 +33,19 @@ public record ModelConfig(
         JsonNode raw) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+
+    /**
+     * The config of a Hugging Face directory or a {@code .gguf} file, read from its metadata without
+     * loading any weights: for those who only need the model's shape (a router, a tool).
+     */
+    public static ModelConfig forModel(Path model) {
+        if (Files.isDirectory(model)) {
+            return load(model);
+        }
+        try (GgufFile gguf = GgufFile.open(model)) {
+            return GgufConfig.from(gguf);
+        }
+    }
 
     public static ModelConfig load(Path dir) {
         Path file = dir.resolve("config.json");

@@ -51,6 +51,20 @@ class GgufAndQuantizationTest {
     }
 
     @Test
+    void ggufConfigReadAloneIsTheConfigTheModelIsBuiltWith() {
+        Path file = TestData.model("gguf/pycoder-22m-q8_0.gguf");
+        ModelConfig alone = ModelConfig.forModel(file);
+        try (CausalLM model = ModelLoader.load(file)) {
+            ModelConfig built = model.config();
+            assertEquals(built.modelType(), alone.modelType());
+            assertEquals(built.maxPositions(), alone.maxPositions());
+            assertEquals(built.vocabSize(), alone.vocabSize());
+            assertEquals(built.numLayers(), alone.numLayers());
+            assertArrayEquals(built.eosTokenIds(), alone.eosTokenIds());
+        }
+    }
+
+    @Test
     void ggufTokenizerMetadataEncodesLikeTokenizerJson() {
         Tokenizer hf = Tokenizer.load(TestData.model("pycoder-22m"));
         try (GgufFile gguf = GgufFile.open(TestData.model("gguf/pycoder-22m-q8_0.gguf"))) {

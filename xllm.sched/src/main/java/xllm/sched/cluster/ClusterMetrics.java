@@ -34,7 +34,7 @@ final class ClusterMetrics {
         out.append("# HELP xllm:worker_load Requests running plus waiting on each worker, from its heartbeat.\n");
         out.append("# TYPE xllm:worker_load gauge\n");
         for (WorkerLink l : links) {
-            out.append("xllm:worker_load{worker=\"").append(l.id).append("\"} ").append(l.load).append('\n');
+            out.append("xllm:worker_load{worker=\"").append(l.id).append("\"} ").append(l.lastBeat.load()).append('\n');
         }
         return out.toString();
     }

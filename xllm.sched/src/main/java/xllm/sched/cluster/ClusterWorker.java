@@ -2,9 +2,9 @@ package xllm.sched.cluster;
 
 import java.nio.file.Path;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
 import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.queue.ExcerptTailer;
-import net.openhft.chronicle.wire.DocumentContext;
 import xllm.api.FinishReason;
 import xllm.api.ServiceException;
 import xllm.api.Usage;
@@ -42,8 +42,10 @@ public final class ClusterWorker {
             try (EngineService engine = EngineService.load(options.engine(), feed)) {
                 Thread heartbeat = Thread.ofPlatform().name("xllm-worker-heartbeat").daemon()
                         .start(() -> heartbeats(options.routerPid(), engine, events, feed));
+                EngineFeed toEngine = new EngineFeed(engine, events);
+                Consumer<Bytes<?>> reader = in -> MessageCodec.readRouterMessage(in, toEngine);
                 while (heartbeat.isAlive()) {
-                    if (!poll(tailer, engine, events)) {
+                    if (!SharedQueue.readNext(tailer, reader)) {
                         LockSupport.parkNanos(IDLE_PARK_NANOS);
                     }
                 }
@@ -51,27 +53,21 @@ public final class ClusterWorker {
         }
     }
 
-    /** Handles one request-queue document; false when there was none. */
-    private static boolean poll(ExcerptTailer tailer, EngineService engine, SharedQueue events) {
-        try (DocumentContext dc = tailer.readingDocument()) {
-            if (!dc.isPresent()) {
-                return false;
+    /** Hands the router's requests to the engine; a refused one ends at once, for the router to see. */
+    private record EngineFeed(EngineService engine, SharedQueue events) implements MessageCodec.RouterMessages {
+        @Override
+        public void submit(Submission s) {
+            try {
+                engine.resume(s.request(), s.emitted(), new EventSink(events, s.key(), s.emitted().length));
+            } catch (ServiceException e) {
+                System.err.println("xllm worker: refused " + s.request().requestId() + ": " + e.getMessage());
+                MessageCodec.writeFinished(events, s.key(), FinishReason.ABORT, new Usage(s.request().promptLength(), s.emitted().length, 0));
             }
-            Bytes<?> in = dc.wire().bytes();
-            byte kind = in.readByte();
-            if (kind == MessageKind.SUBMIT) {
-                Submission s = Submission.read(in);
-                try {
-                    engine.resume(s.request(), s.emitted(), new EventSink(events, s.key(), s.emitted().length));
-                } catch (ServiceException e) {
-                    System.err.println("xllm worker: refused " + s.request().requestId() + ": " + e.getMessage());
-                    EventSink.finished(events, s.key(), FinishReason.ABORT, new Usage(s.request().promptLength(), s.emitted().length, 0));
-                }
-            } else if (kind == MessageKind.ABORT) {
-                in.readLong();
-                engine.abort(in.readUtf8());
-            }
-            return true;
+        }
+
+        @Override
+        public void abort(String requestId) {
+            engine.abort(requestId);
         }
     }
 
@@ -79,15 +75,8 @@ public final class ClusterWorker {
         long pid = ProcessHandle.current().pid();
         while (ProcessHandle.of(routerPid).map(ProcessHandle::isAlive).orElse(false)) {
             feed.drain();
-            try (DocumentContext dc = events.writing()) {
-                Bytes<?> out = dc.wire().bytes();
-                out.writeByte(MessageKind.HEARTBEAT);
-                out.writeLong(pid);
-                out.writeInt(engine.requestsInFlight());
-                out.writeInt(engine.freeKvBlocks());
-                out.writeInt(engine.totalKvBlocks());
-                out.writeDouble(engine.kvUsage());
-            }
+            MessageCodec.writeHeartbeat(events, new Heartbeat(pid, engine.requestsInFlight(), engine.freeKvBlocks(),
+                    engine.totalKvBlocks(), engine.kvUsage()));
             LockSupport.parkNanos(HEARTBEAT_MILLIS * 1_000_000);
         }
         System.err.println("xllm worker: router " + routerPid + " is gone; stopping");

@@ -20,7 +20,6 @@ final class Flight {
 
     final long key;
     final GenerateRequest request;
-    final boolean offline;
     private final TokenSink sink;
     private final ServiceMetrics metrics;
     private final long arrivalNanos = System.nanoTime();
@@ -30,10 +29,9 @@ final class Flight {
     private boolean aborted;
     private boolean finished;
 
-    Flight(long key, GenerateRequest request, boolean offline, TokenSink sink, ServiceMetrics metrics) {
+    Flight(long key, GenerateRequest request, TokenSink sink, ServiceMetrics metrics) {
         this.key = key;
         this.request = request;
-        this.offline = offline;
         this.sink = sink;
         this.metrics = metrics;
     }
@@ -57,10 +55,6 @@ final class Flight {
 
     synchronized int worker() {
         return worker;
-    }
-
-    synchronized int emittedCount() {
-        return emitted.size();
     }
 
     /** Marks the request as cancelled; returns the worker to tell, or {@link #UNASSIGNED}. */

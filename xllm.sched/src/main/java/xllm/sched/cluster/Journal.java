@@ -14,7 +14,8 @@ import xllm.api.GenerateRequest;
  * The router's write-ahead record of its requests, a Chronicle queue in the shared-memory directory: each
  * accepted request, each token sent to its client, and its end. After the router dies, the next one reads
  * it back to learn which accepted requests were unfinished and how far they got. Written from request
- * threads and event threads (Chronicle serialises them); {@link #recover} runs once, at start.
+ * threads and event threads (Chronicle serialises them); {@link #recover} runs once, at start. A
+ * request is recorded as the router sends it to a worker ({@link MessageCodec#writeSubmission}).
  */
 final class Journal implements AutoCloseable {
     private static final int[] NO_TOKENS = new int[0];
@@ -39,18 +40,15 @@ final class Journal implements AutoCloseable {
         Map<String, Boolean> offline = new HashMap<>();
         Map<String, IntArrayList> tokens = new HashMap<>();
         ExcerptTailer tailer = queue.tailer();
-        while (true) {
-            try (DocumentContext dc = tailer.readingDocument()) {
-                if (!dc.isPresent()) {
-                    break;
-                }
-                Bytes<?> in = dc.wire().bytes();
+        boolean more = true;
+        while (more) {
+            more = SharedQueue.readNext(tailer, in -> {
                 byte kind = in.readByte();
                 if (kind == MessageKind.START) {
                     idOfKey.clear();
                 } else if (kind == MessageKind.ADMITTED) {
                     boolean isOffline = in.readBoolean();
-                    Submission s = Submission.read(in);
+                    Submission s = MessageCodec.readSubmission(in);
                     String id = s.request().requestId();
                     idOfKey.put(s.key(), id);
                     if (requests.putIfAbsent(id, s.request()) == null) {
@@ -70,7 +68,7 @@ final class Journal implements AutoCloseable {
                         tokens.remove(id);
                     }
                 }
-            }
+            });
         }
         try (DocumentContext dc = queue.writing()) {
             dc.wire().bytes().writeByte(MessageKind.START);
@@ -85,7 +83,7 @@ final class Journal implements AutoCloseable {
             Bytes<?> out = dc.wire().bytes();
             out.writeByte(MessageKind.ADMITTED);
             out.writeBoolean(offline);
-            Submission.write(out, key, request, NO_TOKENS);
+            MessageCodec.writeSubmission(out, key, request, NO_TOKENS);
         }
     }
 

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import net.openhft.chronicle.map.ChronicleMap;
+import xllm.kv.BlockHashes;
 
 /**
  * The global prefix-cache index: a Chronicle map in shared memory from a block's hash-chain key to the
@@ -50,6 +51,31 @@ final class KvIndex implements AutoCloseable {
     long owners(long key) {
         Long v = map.get(key);
         return v == null ? 0 : v & MASK;
+    }
+
+    /**
+     * Per worker, how many leading full blocks of {@code prompt} it caches; the last prompt token is
+     * never counted, as it must be computed to sample the first output token.
+     */
+    int[] matchedBlocks(int[] prompt, int blockSize, int workers) {
+        int[] matched = new int[workers];
+        int blocks = (prompt.length - 1) / blockSize;
+        long key = BlockHashes.ROOT;
+        for (int i = 0; i < blocks; i++) {
+            key = BlockHashes.chain(key, prompt, i * blockSize, blockSize);
+            long holders = owners(key);
+            boolean any = false;
+            for (int w = 0; w < workers; w++) {
+                if (matched[w] == i && (holders >>> w & 1) != 0) {
+                    matched[w]++;
+                    any = true;
+                }
+            }
+            if (!any) {
+                break;
+            }
+        }
+        return matched;
     }
 
     /** Drops a dead worker from every entry: its cache died with it. */

@@ -1,6 +1,8 @@
 package xllm.sched.cluster;
 
 import java.nio.file.Path;
+import java.util.function.Consumer;
+import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.queue.ChronicleQueue;
 import net.openhft.chronicle.queue.ExcerptAppender;
 import net.openhft.chronicle.queue.ExcerptTailer;
@@ -31,8 +33,20 @@ final class SharedQueue implements AutoCloseable {
         return appenders.get().writingDocument();
     }
 
+    /** A reader from the queue's start; it must stay on the thread that made it. */
     ExcerptTailer tailer() {
         return queue.createTailer();
+    }
+
+    /** Hands the next document of {@code tailer} to {@code reader}; false when there is none yet. */
+    static boolean readNext(ExcerptTailer tailer, Consumer<Bytes<?>> reader) {
+        try (DocumentContext dc = tailer.readingDocument()) {
+            if (!dc.isPresent()) {
+                return false;
+            }
+            reader.accept(dc.wire().bytes());
+            return true;
+        }
     }
 
     @Override

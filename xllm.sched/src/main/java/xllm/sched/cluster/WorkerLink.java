@@ -1,13 +1,10 @@
 package xllm.sched.cluster;
 
 import java.util.concurrent.atomic.AtomicInteger;
-import net.openhft.chronicle.bytes.Bytes;
-import net.openhft.chronicle.wire.DocumentContext;
-import xllm.api.GenerateRequest;
 
 /**
- * The router's end of one worker: its request queue, and what its heartbeats and the router's own
- * bookkeeping say about it. Written by the worker's event thread and the supervisor, read by request
+ * The router's end of one worker: its queues, and what its heartbeats and the router's own bookkeeping
+ * say about it. Written by the worker's event thread, the watchdog and the supervisor, read by request
  * threads for routing; every field is volatile or atomic.
  */
 final class WorkerLink implements AutoCloseable {
@@ -16,35 +13,14 @@ final class WorkerLink implements AutoCloseable {
     final SharedQueue events;
     /** Requests the router has placed here and not seen end: fresher than a heartbeat's count. */
     final AtomicInteger assigned = new AtomicInteger();
-    volatile long pid;
     volatile boolean alive;
-    volatile long lastHeartbeatNanos;
-    volatile int load;
-    volatile int freeBlocks;
-    volatile int totalBlocks;
-    volatile double kvUsage;
+    volatile Heartbeat lastBeat = Heartbeat.NONE;
+    volatile long lastBeatNanos;
 
     WorkerLink(int id, ShmLayout layout) {
         this.id = id;
         this.requests = SharedQueue.open(layout.requests(id));
         this.events = SharedQueue.open(layout.events(id));
-    }
-
-    void submit(long key, GenerateRequest request, int[] emitted) {
-        try (DocumentContext dc = requests.writing()) {
-            Bytes<?> out = dc.wire().bytes();
-            out.writeByte(MessageKind.SUBMIT);
-            Submission.write(out, key, request, emitted);
-        }
-    }
-
-    void abort(long key, String requestId) {
-        try (DocumentContext dc = requests.writing()) {
-            Bytes<?> out = dc.wire().bytes();
-            out.writeByte(MessageKind.ABORT);
-            out.writeLong(key);
-            out.writeUtf8(requestId);
-        }
     }
 
     @Override

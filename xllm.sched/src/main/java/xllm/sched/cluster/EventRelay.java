@@ -1,0 +1,70 @@
+package xllm.sched.cluster;
+
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+import net.openhft.chronicle.bytes.Bytes;
+import net.openhft.chronicle.queue.ExcerptTailer;
+import xllm.api.FinishReason;
+import xllm.api.Logprobs;
+import xllm.api.Usage;
+
+/**
+ * The event thread of one worker, the only reader of its event queue: relays its tokens and ends to the
+ * clients through the flights, and its heartbeats to the watchdog. Reads the queue from its start, which
+ * the router emptied before starting any worker.
+ */
+final class EventRelay implements Runnable, MessageCodec.WorkerMessages {
+    private static final long IDLE_PARK_NANOS = 100_000;
+
+    private final WorkerLink link;
+    private final JournaledFlights flights;
+    private final HeartbeatWatchdog watchdog;
+    private final BooleanSupplier closing;
+    private final Logprobs logprobs = new Logprobs();
+
+    EventRelay(WorkerLink link, JournaledFlights flights, HeartbeatWatchdog watchdog, BooleanSupplier closing) {
+        this.link = link;
+        this.flights = flights;
+        this.watchdog = watchdog;
+        this.closing = closing;
+    }
+
+    @Override
+    public void run() {
+        ExcerptTailer tailer = link.events.tailer();
+        Consumer<Bytes<?>> reader = in -> MessageCodec.readWorkerMessage(in, logprobs, this);
+        while (!closing.getAsBoolean()) {
+            boolean read;
+            try {
+                read = SharedQueue.readNext(tailer, reader);
+            } catch (RuntimeException e) {
+                if (closing.getAsBoolean()) {
+                    return;
+                }
+                System.err.println("xllm: event from worker " + link.id + " failed: " + e);
+                read = true;
+            }
+            if (!read) {
+                LockSupport.parkNanos(IDLE_PARK_NANOS);
+            }
+        }
+    }
+
+    @Override
+    public void token(long key, int position, int token, Logprobs logprobs) {
+        flights.token(link.id, key, position, token, logprobs);
+    }
+
+    @Override
+    public void finished(long key, FinishReason reason, Usage usage) {
+        if (flights.finished(link.id, key, reason, usage)) {
+            link.assigned.decrementAndGet();
+        }
+    }
+
+    @Override
+    public void heartbeat(Heartbeat heartbeat) {
+        watchdog.received(link, heartbeat);
+    }
+}

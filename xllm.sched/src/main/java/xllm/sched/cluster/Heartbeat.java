@@ -1,0 +1,13 @@
+package xllm.sched.cluster;
+
+/**
+ * What a worker says of itself every {@value ClusterWorker#HEARTBEAT_MILLIS} ms.
+ *
+ * @param pid the worker's process, so that the router can ignore one it has since replaced
+ * @param load requests running plus waiting
+ * @param kvUsage the used fraction of its KV cache
+ */
+record Heartbeat(long pid, int load, int freeBlocks, int totalBlocks, double kvUsage) {
+    /** Before a worker's first heartbeat. */
+    static final Heartbeat NONE = new Heartbeat(-1, 0, 0, 0, 0);
+}

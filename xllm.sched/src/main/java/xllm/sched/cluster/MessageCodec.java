@@ -1,0 +1,222 @@
+package xllm.sched.cluster;
+
+import net.openhft.chronicle.bytes.Bytes;
+import net.openhft.chronicle.wire.DocumentContext;
+import xllm.api.FinishReason;
+import xllm.api.GenerateRequest;
+import xllm.api.Logprobs;
+import xllm.api.SamplingParams;
+import xllm.api.Usage;
+
+/**
+ * The layout of every message between the router and a worker, each one's writer beside its reader: one
+ * document on a {@link SharedQueue}, a {@link MessageKind} byte and then the fields. Writers run on the
+ * thread that sends (each has its own appender) and allocate nothing per token; readers hand what they
+ * read to a {@link RouterMessages} or {@link WorkerMessages} on the reading thread. Stateless.
+ */
+final class MessageCodec {
+    private static final byte NO_LOGPROBS = -1;
+
+    /** What a worker is told, as it reads its request queue. */
+    interface RouterMessages {
+        void submit(Submission submission);
+
+        void abort(String requestId);
+    }
+
+    /** What the router is told, as it reads a worker's event queue. */
+    interface WorkerMessages {
+        /** @param logprobs null when not asked for; else valid only during the call */
+        void token(long key, int position, int token, Logprobs logprobs);
+
+        void finished(long key, FinishReason reason, Usage usage);
+
+        void heartbeat(Heartbeat heartbeat);
+    }
+
+    private MessageCodec() {
+    }
+
+    /** Reads one document of a request queue into {@code to}. */
+    static void readRouterMessage(Bytes<?> in, RouterMessages to) {
+        byte kind = in.readByte();
+        if (kind == MessageKind.SUBMIT) {
+            to.submit(readSubmission(in));
+        } else if (kind == MessageKind.ABORT) {
+            to.abort(readAbort(in));
+        }
+    }
+
+    /** Reads one document of an event queue into {@code to}; {@code logprobs} is reused for each token. */
+    static void readWorkerMessage(Bytes<?> in, Logprobs logprobs, WorkerMessages to) {
+        byte kind = in.readByte();
+        if (kind == MessageKind.TOKEN) {
+            readToken(in, logprobs, to);
+        } else if (kind == MessageKind.FINISHED) {
+            readFinished(in, to);
+        } else if (kind == MessageKind.HEARTBEAT) {
+            to.heartbeat(readHeartbeat(in));
+        }
+    }
+
+    // ---- router to worker ----
+
+    static void writeSubmit(SharedQueue queue, long key, GenerateRequest request, int[] emitted) {
+        try (DocumentContext dc = queue.writing()) {
+            Bytes<?> out = dc.wire().bytes();
+            out.writeByte(MessageKind.SUBMIT);
+            writeSubmission(out, key, request, emitted);
+        }
+    }
+
+    static void writeAbort(SharedQueue queue, long key, String requestId) {
+        try (DocumentContext dc = queue.writing()) {
+            Bytes<?> out = dc.wire().bytes();
+            out.writeByte(MessageKind.ABORT);
+            out.writeLong(key);
+            out.writeUtf8(requestId);
+        }
+    }
+
+    /** The request id; the router's key is skipped, as the engine knows requests by id. */
+    private static String readAbort(Bytes<?> in) {
+        in.readLong();
+        return in.readUtf8();
+    }
+
+    /** A request with its key and resume point, after the kind byte; the journal records requests so too. */
+    static void writeSubmission(Bytes<?> out, long key, GenerateRequest request, int[] emitted) {
+        out.writeLong(key);
+        out.writeUtf8(request.requestId());
+        out.writeInt(request.priority());
+        out.writeInt(request.topLogprobs());
+        SamplingParams p = request.params();
+        out.writeFloat(p.temperature());
+        out.writeInt(p.topK());
+        out.writeFloat(p.topP());
+        out.writeFloat(p.minP());
+        out.writeFloat(p.repetitionPenalty());
+        out.writeFloat(p.presencePenalty());
+        out.writeFloat(p.frequencyPenalty());
+        out.writeLong(p.seed());
+        out.writeInt(p.maxTokens());
+        out.writeBoolean(p.ignoreEos());
+        writeInts(out, p.stopTokenIds());
+        out.writeInt(request.promptLength());
+        for (int i = 0; i < request.promptLength(); i++) {
+            out.writeInt(request.promptId(i));
+        }
+        writeInts(out, emitted);
+    }
+
+    static Submission readSubmission(Bytes<?> in) {
+        long key = in.readLong();
+        String id = in.readUtf8();
+        int priority = in.readInt();
+        int topLogprobs = in.readInt();
+        SamplingParams params = SamplingParams.builder()
+                .temperature(in.readFloat())
+                .topK(in.readInt())
+                .topP(in.readFloat())
+                .minP(in.readFloat())
+                .repetitionPenalty(in.readFloat())
+                .presencePenalty(in.readFloat())
+                .frequencyPenalty(in.readFloat())
+                .seed(in.readLong())
+                .maxTokens(in.readInt())
+                .ignoreEos(in.readBoolean())
+                .stopTokenIds(readInts(in))
+                .build();
+        int[] prompt = readInts(in);
+        int[] emitted = readInts(in);
+        return new Submission(key, new GenerateRequest(id, prompt, params, priority, topLogprobs), emitted);
+    }
+
+    // ---- worker to router ----
+
+    /** @param position the token's index in the request's output, so the router can tell a repeat */
+    static void writeToken(SharedQueue queue, long key, int position, int token, Logprobs logprobs) {
+        try (DocumentContext dc = queue.writing()) {
+            Bytes<?> out = dc.wire().bytes();
+            out.writeByte(MessageKind.TOKEN);
+            out.writeLong(key);
+            out.writeInt(position);
+            out.writeInt(token);
+            if (logprobs == null) {
+                out.writeByte(NO_LOGPROBS);
+                return;
+            }
+            out.writeByte((byte) logprobs.topCount());
+            out.writeFloat(logprobs.sampledLogprob());
+            for (int i = 0; i < logprobs.topCount(); i++) {
+                out.writeInt(logprobs.topId(i));
+                out.writeFloat(logprobs.topLogprob(i));
+            }
+        }
+    }
+
+    private static void readToken(Bytes<?> in, Logprobs logprobs, WorkerMessages to) {
+        long key = in.readLong();
+        int position = in.readInt();
+        int token = in.readInt();
+        int top = in.readByte();
+        if (top == NO_LOGPROBS) {
+            to.token(key, position, token, null);
+            return;
+        }
+        logprobs.set(token, in.readFloat());
+        for (int i = 0; i < top; i++) {
+            logprobs.addTop(in.readInt(), in.readFloat());
+        }
+        to.token(key, position, token, logprobs);
+    }
+
+    static void writeFinished(SharedQueue queue, long key, FinishReason reason, Usage usage) {
+        try (DocumentContext dc = queue.writing()) {
+            Bytes<?> out = dc.wire().bytes();
+            out.writeByte(MessageKind.FINISHED);
+            out.writeLong(key);
+            out.writeByte((byte) reason.ordinal());
+            out.writeInt(usage.promptTokens());
+            out.writeInt(usage.completionTokens());
+            out.writeInt(usage.cachedPromptTokens());
+        }
+    }
+
+    private static void readFinished(Bytes<?> in, WorkerMessages to) {
+        long key = in.readLong();
+        FinishReason reason = FinishReason.values()[in.readByte()];
+        to.finished(key, reason, new Usage(in.readInt(), in.readInt(), in.readInt()));
+    }
+
+    static void writeHeartbeat(SharedQueue queue, Heartbeat beat) {
+        try (DocumentContext dc = queue.writing()) {
+            Bytes<?> out = dc.wire().bytes();
+            out.writeByte(MessageKind.HEARTBEAT);
+            out.writeLong(beat.pid());
+            out.writeInt(beat.load());
+            out.writeInt(beat.freeBlocks());
+            out.writeInt(beat.totalBlocks());
+            out.writeDouble(beat.kvUsage());
+        }
+    }
+
+    private static Heartbeat readHeartbeat(Bytes<?> in) {
+        return new Heartbeat(in.readLong(), in.readInt(), in.readInt(), in.readInt(), in.readDouble());
+    }
+
+    private static void writeInts(Bytes<?> out, int[] values) {
+        out.writeInt(values.length);
+        for (int v : values) {
+            out.writeInt(v);
+        }
+    }
+
+    private static int[] readInts(Bytes<?> in) {
+        int[] values = new int[in.readInt()];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = in.readInt();
+        }
+        return values;
+    }
+}
