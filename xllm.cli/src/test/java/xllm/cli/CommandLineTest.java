@@ -8,8 +8,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Objects;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -22,11 +22,8 @@ class CommandLineTest {
 
     @BeforeAll
     static void locateRoot() {
-        Path dir = Path.of("").toAbsolutePath();
-        while (!Files.isDirectory(dir.resolve("models"))) {
-            dir = dir.getParent();
-        }
-        root = dir;
+        root = Path.of(Objects.requireNonNull(System.getProperty("xllm.root"),
+                "system property xllm.root (the repository root) is not set: run the tests through ./mvnw, whose root pom.xml sets it"));
         System.setProperty("xllm.home", root.toString());
     }
 

@@ -4,10 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.SplittableRandom;
 import org.agrona.collections.IntArrayList;
 import org.junit.jupiter.api.AfterAll;
@@ -34,11 +34,9 @@ class EngineCoreTest {
 
     @BeforeAll
     static void load() {
-        Path dir = Path.of("").toAbsolutePath();
-        while (!Files.isDirectory(dir.resolve("models"))) {
-            dir = dir.getParent();
-        }
-        model = ModelLoader.load(dir.resolve("models/pycoder-22m"));
+        Path root = Path.of(Objects.requireNonNull(System.getProperty("xllm.root"),
+                "system property xllm.root (the repository root) is not set: run the tests through ./mvnw, whose root pom.xml sets it"));
+        model = ModelLoader.load(root.resolve("models/pycoder-22m"));
         pool = new ComputePool(2);
     }
 
