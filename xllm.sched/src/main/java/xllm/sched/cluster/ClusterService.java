@@ -110,10 +110,7 @@ public final class ClusterService implements InferenceService, WorkerPool, AutoC
         }
         WorkerSupervisor.endStrays(layout);
         layout.clearChannels();
-        Tokenizer tokenizer = GgufTokenizer.forModel(options.modelDir());
-        if (tokenizer == null) {
-            throw new IllegalArgumentException(options.modelDir() + " has no tokenizer (tokenizer.json or GGUF tokenizer metadata)");
-        }
+        Tokenizer tokenizer = Tokenizer.forModel(options.modelDir());
         ServedText text = new ServedText(tokenizer, config(options.modelDir()), options.servedModelName(), Instant.now().getEpochSecond());
         Journal journal = Journal.open(layout.journal());
         ClusterService service = new ClusterService(options, layout, text, journal, KvIndex.open(layout.kvIndex()));
