@@ -1,6 +1,8 @@
 package xllm.tests;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -10,6 +12,7 @@ import java.io.InputStreamReader;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -69,20 +72,20 @@ class ServingBehaviourTest {
         assertEquals(200, response.statusCode());
         try (InputStream in = response.body()) {
             BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
-            int chunks = 0;
-            while (chunks < 3) {
-                String line = reader.readLine();
-                if (line != null && line.startsWith("data: {")) {
-                    chunks++;
+            assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+                int chunks = 0;
+                while (chunks < 3) {
+                    String line = reader.readLine();
+                    assertNotNull(line, "the stream ended after " + chunks + " chunks of 1500 tokens");
+                    if (line.startsWith("data: {")) {
+                        chunks++;
+                    }
                 }
-            }
+            }, "waited for the first 3 chunks of the stream");
             assertTrue(Http.metric(server, "vllm:kv_cache_usage_perc") > 0, "the stream holds KV blocks while it runs");
         }
-        long deadline = System.nanoTime() + 20_000_000_000L;
-        while (Http.metric(server, "vllm:kv_cache_usage_perc") > 0 && System.nanoTime() < deadline) {
-            Thread.sleep(50);
-        }
-        assertEquals(0.0, Http.metric(server, "vllm:kv_cache_usage_perc"), "the aborted request released its blocks");
+        Await.until("the aborted request to release its KV blocks (vllm:kv_cache_usage_perc 0)", Duration.ofSeconds(20),
+                () -> Http.metric(server, "vllm:kv_cache_usage_perc") == 0);
         assertEquals(0.0, Http.metric(server, "vllm:num_requests_running"));
     }
 
@@ -110,17 +113,22 @@ class ServingBehaviourTest {
     /** Sends the same greedy requests concurrently; returns their texts in order. */
     static List<String> concurrently(ServerProcess s, List<String> bodies) throws Exception {
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
-            List<Future<Http.Response>> futures = new ArrayList<>();
-            for (String b : bodies) {
-                futures.add(pool.submit(() -> Http.post(s.uri("/v1/completions"), b)));
+            try {
+                List<Future<Http.Response>> futures = new ArrayList<>();
+                for (String b : bodies) {
+                    futures.add(pool.submit(() -> Http.post(s.uri("/v1/completions"), b)));
+                }
+                List<String> texts = new ArrayList<>();
+                for (int i = 0; i < futures.size(); i++) {
+                    Http.Response r = Await.result("the response to concurrent request " + i + " of " + futures.size(),
+                            Duration.ofSeconds(120), futures.get(i));
+                    assertEquals(200, r.status(), r.body());
+                    texts.add(r.json().at("/choices/0/text").asText());
+                }
+                return texts;
+            } finally {
+                pool.shutdownNow(); // a request still running after a failure must not hold the pool's close
             }
-            List<String> texts = new ArrayList<>();
-            for (Future<Http.Response> f : futures) {
-                Http.Response r = f.get();
-                assertEquals(200, r.status(), r.body());
-                texts.add(r.json().at("/choices/0/text").asText());
-            }
-            return texts;
         }
     }
 }
