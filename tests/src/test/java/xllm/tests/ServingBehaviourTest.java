@@ -14,7 +14,9 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -90,14 +92,48 @@ class ServingBehaviourTest {
     }
 
     @Test
-    void metricsUseVllmNames() {
-        String text = Http.get(server.uri("/metrics")).body();
-        for (String name : List.of("vllm:time_to_first_token_seconds", "vllm:inter_token_latency_seconds",
-                "vllm:e2e_request_latency_seconds", "vllm:request_queue_time_seconds", "vllm:num_requests_running",
-                "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc", "vllm:prefix_cache_queries", "vllm:prefix_cache_hits",
-                "vllm:num_preemptions", "vllm:prompt_tokens", "vllm:generation_tokens", "vllm:request_success")) {
-            assertTrue(text.contains(name), name + " missing from /metrics");
+    void vllmMetricsCountTheRequestsServed() {
+        int requests = 3;
+        int maxTokens = 5;
+        Map<String, Double> before = servedCounts();
+        int promptTokens = 0;
+        for (int i = 0; i < requests; i++) {
+            Http.Response r = Http.post(server.uri("/v1/completions"), "{\"model\":\"pycoder-22m\",\"prompt\":"
+                    + idsJson(randomIds(30 + i, 40)) + ",\"max_tokens\":" + maxTokens + ",\"temperature\":0,\"ignore_eos\":true}");
+            assertEquals(200, r.status(), r.body());
+            promptTokens += r.json().at("/usage/prompt_tokens").asInt();
         }
+        Map<String, Double> after = servedCounts();
+        Map<String, Double> increase = new LinkedHashMap<>();
+        after.forEach((name, value) -> increase.put(name, value - before.get(name)));
+        Map<String, Double> expected = new LinkedHashMap<>();
+        expected.put("vllm:prompt_tokens_total", (double) promptTokens);
+        expected.put("vllm:generation_tokens_total", (double) requests * maxTokens);
+        expected.put("vllm:request_success_total{finished_reason=\"length\"}", (double) requests);
+        expected.put("vllm:prefix_cache_queries_total", (double) promptTokens);
+        expected.put("vllm:prefix_cache_hits_total", 0.0);
+        expected.put("vllm:num_preemptions_total", 0.0);
+        expected.put("vllm:time_to_first_token_seconds_count", (double) requests);
+        expected.put("vllm:inter_token_latency_seconds_count", (double) requests * (maxTokens - 1));
+        expected.put("vllm:e2e_request_latency_seconds_count", (double) requests);
+        expected.put("vllm:request_queue_time_seconds_count", (double) requests);
+        assertEquals(expected, increase, "what /metrics counted for " + requests + " requests of " + maxTokens + " tokens");
+        assertEquals(0.0, Http.metric(server, "vllm:num_requests_running"));
+        assertEquals(0.0, Http.metric(server, "vllm:num_requests_waiting"));
+    }
+
+    /** The counters and histogram counts that requests move, under vLLM's names. */
+    private static Map<String, Double> servedCounts() {
+        Map<String, Double> counts = new LinkedHashMap<>();
+        for (String name : List.of("vllm:prompt_tokens_total", "vllm:generation_tokens_total", "vllm:prefix_cache_queries_total",
+                "vllm:prefix_cache_hits_total", "vllm:num_preemptions_total", "vllm:time_to_first_token_seconds_count",
+                "vllm:inter_token_latency_seconds_count", "vllm:e2e_request_latency_seconds_count",
+                "vllm:request_queue_time_seconds_count")) {
+            counts.put(name, Http.metric(server, name));
+        }
+        counts.put("vllm:request_success_total{finished_reason=\"length\"}",
+                Http.metric(server, "vllm:request_success_total", "finished_reason=\"length\""));
+        return counts;
     }
 
     @Test
