@@ -60,11 +60,17 @@ final class Http {
 
     /** The value of the first sample of {@code metric} (name up to labels) in the server's /metrics. */
     static double metric(ServerProcess server, String metric) {
+        return metric(server, metric, "");
+    }
+
+    /** The value of the first sample of {@code metric} whose labels include {@code label}, e.g. {@code finished_reason="stop"}. */
+    static double metric(ServerProcess server, String metric, String label) {
         String text = get(server.uri("/metrics")).body();
-        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(metric) + "(\\{[^}]*\\})? ([0-9.eE+-]+)$").matcher(text);
+        String labels = label.isEmpty() ? "(\\{[^}]*\\})?" : "\\{[^}]*" + Pattern.quote(label) + "[^}]*\\}";
+        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(metric) + labels + " ([0-9.eE+-]+)$").matcher(text);
         if (!m.find()) {
-            throw new AssertionError("metric " + metric + " not in /metrics:\n" + text);
+            throw new AssertionError("metric " + metric + (label.isEmpty() ? "" : "{" + label + "}") + " not in /metrics:\n" + text);
         }
-        return Double.parseDouble(m.group(2));
+        return Double.parseDouble(m.group(m.groupCount()));
     }
 }

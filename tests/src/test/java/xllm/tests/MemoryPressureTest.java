@@ -1,6 +1,7 @@
 package xllm.tests;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.BufferedReader;
@@ -11,6 +12,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -54,26 +56,29 @@ class MemoryPressureTest {
             server.awaitReady();
             List<Long> shortChunkTimes = new CopyOnWriteArrayList<>();
             try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
-                List<Future<?>> shorts = new ArrayList<>();
-                for (int i = 0; i < 2; i++) {
-                    String body = "{\"model\":\"pycoder-22m\",\"prompt\":\"def f" + i + "(x):\",\"max_tokens\":400,"
-                            + "\"temperature\":0,\"ignore_eos\":true,\"stream\":true}";
-                    shorts.add(pool.submit(() -> streamChunkTimes(server, body, shortChunkTimes)));
-                }
-                while (shortChunkTimes.size() < 4) {
-                    Thread.sleep(10);
-                }
-                String longBody = "{\"model\":\"pycoder-22m\",\"prompt\":" + ServingBehaviourTest.idsJson(ServingBehaviourTest.randomIds(3, 4000))
-                        + ",\"max_tokens\":4,\"temperature\":0,\"stream\":true}";
-                List<Long> longTimes = new CopyOnWriteArrayList<>();
-                long sent = System.nanoTime();
-                streamChunkTimes(server, longBody, longTimes);
-                long firstLongToken = longTimes.get(0);
-                long meanwhile = shortChunkTimes.stream().filter(t -> t > sent && t < firstLongToken).count();
-                // 4000 tokens at 256 per step take 16 steps, each of which also decodes the two short streams
-                assertTrue(meanwhile >= 16, "short streams produced " + meanwhile + " tokens during the long prefill");
-                for (Future<?> f : shorts) {
-                    f.get();
+                try {
+                    List<Future<?>> shorts = new ArrayList<>();
+                    for (int i = 0; i < 2; i++) {
+                        String body = "{\"model\":\"pycoder-22m\",\"prompt\":\"def f" + i + "(x):\",\"max_tokens\":400,"
+                                + "\"temperature\":0,\"ignore_eos\":true,\"stream\":true}";
+                        shorts.add(pool.submit(() -> streamChunkTimes(server, body, shortChunkTimes)));
+                    }
+                    Await.until("the two short streams to produce 4 tokens", Duration.ofSeconds(60), () -> shortChunkTimes.size() >= 4);
+                    String longBody = "{\"model\":\"pycoder-22m\",\"prompt\":" + ServingBehaviourTest.idsJson(ServingBehaviourTest.randomIds(3, 4000))
+                            + ",\"max_tokens\":4,\"temperature\":0,\"stream\":true}";
+                    List<Long> longTimes = new CopyOnWriteArrayList<>();
+                    long sent = System.nanoTime();
+                    assertTimeoutPreemptively(Duration.ofSeconds(180), () -> streamChunkTimes(server, longBody, longTimes),
+                            "waited for the stream of the 4000-token prompt to end");
+                    long firstLongToken = longTimes.get(0);
+                    long meanwhile = shortChunkTimes.stream().filter(t -> t > sent && t < firstLongToken).count();
+                    // 4000 tokens at 256 per step take 16 steps, each of which also decodes the two short streams
+                    assertTrue(meanwhile >= 16, "short streams produced " + meanwhile + " tokens during the long prefill");
+                    for (Future<?> f : shorts) {
+                        Await.result("a short stream of 400 tokens to end", Duration.ofSeconds(180), f);
+                    }
+                } finally {
+                    pool.shutdownNow(); // a stream still running after a failure must not hold the pool's close
                 }
             }
         }

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 
 /** {@code ./xllm serve} started as a real process on a free port; killed on close. */
@@ -25,10 +26,10 @@ final class ServerProcess implements AutoCloseable {
         this.log = log;
     }
 
+    /** The repository root, where {@code ./xllm} is. */
     static Path root() {
-        String configured = System.getProperty("xllm.root");
-        Path dir = configured != null ? Path.of(configured) : Path.of("").toAbsolutePath().getParent();
-        return dir.toAbsolutePath();
+        return Path.of(Objects.requireNonNull(System.getProperty("xllm.root"),
+                "system property xllm.root (the repository root) is not set: run the tests through ./mvnw, whose root pom.xml sets it"));
     }
 
     /** Starts the server with {@code args} and waits until the port accepts connections. */

@@ -1,6 +1,8 @@
 package xllm.tests;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -10,8 +12,11 @@ import java.io.InputStreamReader;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -69,32 +74,66 @@ class ServingBehaviourTest {
         assertEquals(200, response.statusCode());
         try (InputStream in = response.body()) {
             BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
-            int chunks = 0;
-            while (chunks < 3) {
-                String line = reader.readLine();
-                if (line != null && line.startsWith("data: {")) {
-                    chunks++;
+            assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+                int chunks = 0;
+                while (chunks < 3) {
+                    String line = reader.readLine();
+                    assertNotNull(line, "the stream ended after " + chunks + " chunks of 1500 tokens");
+                    if (line.startsWith("data: {")) {
+                        chunks++;
+                    }
                 }
-            }
+            }, "waited for the first 3 chunks of the stream");
             assertTrue(Http.metric(server, "vllm:kv_cache_usage_perc") > 0, "the stream holds KV blocks while it runs");
         }
-        long deadline = System.nanoTime() + 20_000_000_000L;
-        while (Http.metric(server, "vllm:kv_cache_usage_perc") > 0 && System.nanoTime() < deadline) {
-            Thread.sleep(50);
-        }
-        assertEquals(0.0, Http.metric(server, "vllm:kv_cache_usage_perc"), "the aborted request released its blocks");
+        Await.until("the aborted request to release its KV blocks (vllm:kv_cache_usage_perc 0)", Duration.ofSeconds(20),
+                () -> Http.metric(server, "vllm:kv_cache_usage_perc") == 0);
         assertEquals(0.0, Http.metric(server, "vllm:num_requests_running"));
     }
 
     @Test
-    void metricsUseVllmNames() {
-        String text = Http.get(server.uri("/metrics")).body();
-        for (String name : List.of("vllm:time_to_first_token_seconds", "vllm:inter_token_latency_seconds",
-                "vllm:e2e_request_latency_seconds", "vllm:request_queue_time_seconds", "vllm:num_requests_running",
-                "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc", "vllm:prefix_cache_queries", "vllm:prefix_cache_hits",
-                "vllm:num_preemptions", "vllm:prompt_tokens", "vllm:generation_tokens", "vllm:request_success")) {
-            assertTrue(text.contains(name), name + " missing from /metrics");
+    void vllmMetricsCountTheRequestsServed() {
+        int requests = 3;
+        int maxTokens = 5;
+        Map<String, Double> before = servedCounts();
+        int promptTokens = 0;
+        for (int i = 0; i < requests; i++) {
+            Http.Response r = Http.post(server.uri("/v1/completions"), "{\"model\":\"pycoder-22m\",\"prompt\":"
+                    + idsJson(randomIds(30 + i, 40)) + ",\"max_tokens\":" + maxTokens + ",\"temperature\":0,\"ignore_eos\":true}");
+            assertEquals(200, r.status(), r.body());
+            promptTokens += r.json().at("/usage/prompt_tokens").asInt();
         }
+        Map<String, Double> after = servedCounts();
+        Map<String, Double> increase = new LinkedHashMap<>();
+        after.forEach((name, value) -> increase.put(name, value - before.get(name)));
+        Map<String, Double> expected = new LinkedHashMap<>();
+        expected.put("vllm:prompt_tokens_total", (double) promptTokens);
+        expected.put("vllm:generation_tokens_total", (double) requests * maxTokens);
+        expected.put("vllm:request_success_total{finished_reason=\"length\"}", (double) requests);
+        expected.put("vllm:prefix_cache_queries_total", (double) promptTokens);
+        expected.put("vllm:prefix_cache_hits_total", 0.0);
+        expected.put("vllm:num_preemptions_total", 0.0);
+        expected.put("vllm:time_to_first_token_seconds_count", (double) requests);
+        expected.put("vllm:inter_token_latency_seconds_count", (double) requests * (maxTokens - 1));
+        expected.put("vllm:e2e_request_latency_seconds_count", (double) requests);
+        expected.put("vllm:request_queue_time_seconds_count", (double) requests);
+        assertEquals(expected, increase, "what /metrics counted for " + requests + " requests of " + maxTokens + " tokens");
+        assertEquals(0.0, Http.metric(server, "vllm:num_requests_running"));
+        assertEquals(0.0, Http.metric(server, "vllm:num_requests_waiting"));
+    }
+
+    /** The counters and histogram counts that requests move, under vLLM's names. */
+    private static Map<String, Double> servedCounts() {
+        Map<String, Double> counts = new LinkedHashMap<>();
+        for (String name : List.of("vllm:prompt_tokens_total", "vllm:generation_tokens_total", "vllm:prefix_cache_queries_total",
+                "vllm:prefix_cache_hits_total", "vllm:num_preemptions_total", "vllm:time_to_first_token_seconds_count",
+                "vllm:inter_token_latency_seconds_count", "vllm:e2e_request_latency_seconds_count",
+                "vllm:request_queue_time_seconds_count")) {
+            counts.put(name, Http.metric(server, name));
+        }
+        counts.put("vllm:request_success_total{finished_reason=\"length\"}",
+                Http.metric(server, "vllm:request_success_total", "finished_reason=\"length\""));
+        return counts;
     }
 
     @Test
@@ -110,17 +149,22 @@ class ServingBehaviourTest {
     /** Sends the same greedy requests concurrently; returns their texts in order. */
     static List<String> concurrently(ServerProcess s, List<String> bodies) throws Exception {
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
-            List<Future<Http.Response>> futures = new ArrayList<>();
-            for (String b : bodies) {
-                futures.add(pool.submit(() -> Http.post(s.uri("/v1/completions"), b)));
+            try {
+                List<Future<Http.Response>> futures = new ArrayList<>();
+                for (String b : bodies) {
+                    futures.add(pool.submit(() -> Http.post(s.uri("/v1/completions"), b)));
+                }
+                List<String> texts = new ArrayList<>();
+                for (int i = 0; i < futures.size(); i++) {
+                    Http.Response r = Await.result("the response to concurrent request " + i + " of " + futures.size(),
+                            Duration.ofSeconds(120), futures.get(i));
+                    assertEquals(200, r.status(), r.body());
+                    texts.add(r.json().at("/choices/0/text").asText());
+                }
+                return texts;
+            } finally {
+                pool.shutdownNow(); // a request still running after a failure must not hold the pool's close
             }
-            List<String> texts = new ArrayList<>();
-            for (Future<Http.Response> f : futures) {
-                Http.Response r = f.get();
-                assertEquals(200, r.status(), r.body());
-                texts.add(r.json().at("/choices/0/text").asText());
-            }
-            return texts;
         }
     }
 }

@@ -29,29 +29,32 @@ public record SamplingParams(
         int[] stopTokenIds,
         boolean ignoreEos) {
 
+    /** @throws InvalidSamplingParameter naming the first parameter out of its range */
     public SamplingParams {
-        if (!(temperature >= 0) || Float.isInfinite(temperature)) {
-            throw new IllegalArgumentException("temperature must be a finite number >= 0, got " + temperature);
-        }
-        if (!(topP > 0 && topP <= 1)) {
-            throw new IllegalArgumentException("top_p must be in (0, 1], got " + topP);
-        }
-        if (!(minP >= 0 && minP <= 1)) {
-            throw new IllegalArgumentException("min_p must be in [0, 1], got " + minP);
-        }
-        if (!(repetitionPenalty > 0) || Float.isInfinite(repetitionPenalty)) {
-            throw new IllegalArgumentException("repetition_penalty must be a finite number > 0, got " + repetitionPenalty);
-        }
-        if (!(presencePenalty >= -2 && presencePenalty <= 2)) {
-            throw new IllegalArgumentException("presence_penalty must be in [-2, 2], got " + presencePenalty);
-        }
-        if (!(frequencyPenalty >= -2 && frequencyPenalty <= 2)) {
-            throw new IllegalArgumentException("frequency_penalty must be in [-2, 2], got " + frequencyPenalty);
-        }
-        if (maxTokens < 1) {
-            throw new IllegalArgumentException("max_tokens must be at least 1, got " + maxTokens);
-        }
+        require(temperature >= 0 && Float.isFinite(temperature), "temperature",
+                "temperature must be a number >= 0, got " + temperature);
+        require(topP > 0 && topP <= 1, "top_p", "top_p must be in (0, 1], got " + topP);
+        require(minP >= 0 && minP <= 1, "min_p", "min_p must be in [0, 1], got " + minP);
+        require(repetitionPenalty > 0 && Float.isFinite(repetitionPenalty), "repetition_penalty",
+                "repetition_penalty must be a number > 0, got " + repetitionPenalty);
+        require(presencePenalty >= -2 && presencePenalty <= 2, "presence_penalty",
+                "presence_penalty must be in [-2, 2], got " + presencePenalty);
+        require(frequencyPenalty >= -2 && frequencyPenalty <= 2, "frequency_penalty",
+                "frequency_penalty must be in [-2, 2], got " + frequencyPenalty);
+        require(maxTokens >= 1, "max_tokens", "max_tokens must be at least 1, got " + maxTokens);
         stopTokenIds = stopTokenIds == null ? new int[0] : stopTokenIds.clone();
+    }
+
+    private static void require(boolean condition, String parameter, String message) {
+        if (!condition) {
+            throw new InvalidSamplingParameter(parameter, message);
+        }
+    }
+
+    /** These parameters with another seed and token budget: what each choice of one request samples with. */
+    public SamplingParams withSeedAndMaxTokens(long seed, int maxTokens) {
+        return new SamplingParams(temperature, topK, topP, minP, repetitionPenalty, presencePenalty, frequencyPenalty,
+                seed, maxTokens, stopTokenIds, ignoreEos);
     }
 
     /** Greedy decoding of up to {@code maxTokens} tokens. */

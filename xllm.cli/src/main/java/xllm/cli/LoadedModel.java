@@ -7,7 +7,6 @@ import xllm.engine.model.CausalLM;
 import xllm.engine.kernel.ActivationPrecision;
 import xllm.engine.model.ModelLoader;
 import xllm.engine.runner.ModelRunner;
-import xllm.engine.tokenizer.GgufTokenizer;
 import xllm.engine.tokenizer.Tokenizer;
 import xllm.engine.weights.DType;
 import xllm.kv.KvDtype;
@@ -21,6 +20,7 @@ final class LoadedModel implements AutoCloseable {
     final CausalLM model;
     final ComputePool pool;
     final ModelRunner runner;
+    /** Null when the model has none: it then runs on {@code --prompt-ids}. */
     final Tokenizer tokenizer;
 
     private LoadedModel(Path dir, CausalLM model, ComputePool pool, ModelRunner runner, Tokenizer tokenizer) {
@@ -33,7 +33,7 @@ final class LoadedModel implements AutoCloseable {
 
     /** {@code kvDtype} null: the most compact the model supports here. */
     static LoadedModel open(Path dir, int threads, long kvCacheBytes, DType quantization, ActivationPrecision activations, KvDtype kvDtype) {
-        Tokenizer tokenizer = GgufTokenizer.forModel(dir);
+        Tokenizer tokenizer = Tokenizer.forModelIfPresent(dir).orElse(null);
         CausalLM model = ModelLoader.load(dir, quantization, activations);
         KvDtype kv = kvDtype != null ? kvDtype : ModelRunner.compactKv(model, BLOCK_SIZE);
         ComputePool pool = new ComputePool(threads);

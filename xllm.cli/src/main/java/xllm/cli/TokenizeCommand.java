@@ -3,7 +3,6 @@ package xllm.cli;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Set;
-import xllm.engine.tokenizer.GgufTokenizer;
 import xllm.engine.tokenizer.Tokenizer;
 
 /** {@code xllm tokenize}: prints the token ids of a text as {@code {"ids":[...]}}. */
@@ -19,10 +18,7 @@ final class TokenizeCommand {
             throw new UsageException("tokenize needs --text TEXT");
         }
         Path dir = LoadedModel.resolveDirectory(args);
-        Tokenizer tokenizer = GgufTokenizer.forModel(dir);
-        if (tokenizer == null) {
-            throw new UsageException(dir + " has no tokenizer (tokenizer.json or GGUF tokenizer metadata)");
-        }
+        Tokenizer tokenizer = Tokenizer.forModel(dir);
         int[] ids = tokenizer.encode(args.string("--text", ""), args.flag("--add-special-tokens"));
         System.out.println(Json.line(Map.of("ids", ids)));
         return 0;

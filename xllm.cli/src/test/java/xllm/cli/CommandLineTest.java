@@ -10,6 +10,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Objects;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -22,11 +23,8 @@ class CommandLineTest {
 
     @BeforeAll
     static void locateRoot() {
-        Path dir = Path.of("").toAbsolutePath();
-        while (!Files.isDirectory(dir.resolve("models"))) {
-            dir = dir.getParent();
-        }
-        root = dir;
+        root = Path.of(Objects.requireNonNull(System.getProperty("xllm.root"),
+                "system property xllm.root (the repository root) is not set: run the tests through ./mvnw, whose root pom.xml sets it"));
         System.setProperty("xllm.home", root.toString());
     }
 
@@ -72,12 +70,26 @@ class CommandLineTest {
         Run membw = run("bench", "membw", "--mb", "16");
         assertEquals(0, membw.status(), membw.err());
         assertTrue(membw.out().matches("(?s)copy bandwidth: [0-9.]+ GB/s.*"), membw.out());
-        Run offline = run("bench", "offline", "--model", root.resolve("models/pycoder-draft-4m").toString(),
+        Path model = root.resolve("models/pycoder-draft-4m");
+        Run offline = run("bench", "offline", "--model", model.toString(),
                 "--batch", "1,4", "--prompt-len", "32", "--gen-len", "8", "--repeats", "1", "--output", "json");
         assertEquals(0, offline.status(), offline.err());
         JsonNode result = new ObjectMapper().readTree(offline.out());
         assertTrue(result.get("prefill_tok_s").asDouble() > 0 && result.at("/decode_tok_s/4").asDouble() > 0, offline.out());
-        assertTrue(result.has("peak_rss_mb") && result.has("decode_gbps"), offline.out());
+
+        // the bench ran in this JVM: its peak RSS holds the weights, and no more than the heap, the weights and
+        // a generous gigabyte of JVM overhead (code, metaspace, stacks, mapped files)
+        long weightBytes = Files.size(model.resolve("model.safetensors"));
+        long peakRssMb = result.get("peak_rss_mb").asLong();
+        long boundMb = (Runtime.getRuntime().maxMemory() + weightBytes) / (1 << 20) + 1024;
+        assertTrue(peakRssMb > weightBytes / (1 << 20) && peakRssMb < boundMb,
+                "peak_rss_mb " + peakRssMb + " outside (" + weightBytes / (1 << 20) + ", " + boundMb + ")");
+
+        // batch-1 decode reads every weight once a token; both figures are rounded to 0.1
+        double gbps = result.get("decode_gbps").asDouble();
+        double expectedGbps = result.at("/decode_tok_s/1").asDouble() * weightBytes / 1e9;
+        assertTrue(gbps > 0 && Double.isFinite(gbps), offline.out());
+        assertEquals(expectedGbps, gbps, 0.06, "decode_gbps is decode_tok_s at batch 1 times the " + weightBytes + " weight bytes");
     }
 
     @Test

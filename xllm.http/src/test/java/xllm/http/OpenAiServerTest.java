@@ -196,8 +196,11 @@ class OpenAiServerTest {
     void badFieldIs400NamingTheField() throws Exception {
         HttpResponse<String> response = post("/v1/completions", """
                 {"prompt": "hi", "temperature": -1}""");
-        assertError(response, 400, "temperature");
+        assertEquals("temperature must be a number >= 0, got -1.0", assertError(response, 400, "temperature").get("message").asText());
         assertError(post("/v1/completions", "{\"prompt\": \"hi\", \"top_p\": 0}"), 400, "top_p");
+        assertEquals("presence_penalty must be in [-2, 2], got 3.0", assertError(post("/v1/chat/completions",
+                "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"presence_penalty\": 3}"), 400, "presence_penalty")
+                .get("message").asText());
         assertError(post("/v1/completions", "{\"prompt\": \"hi\", \"n\": 0}"), 400, "n");
         assertError(post("/v1/completions", "{\"prompt\": \"hi\", \"max_tokens\": \"many\"}"), 400, "max_tokens");
         assertError(post("/v1/completions", "{\"max_tokens\": 3}"), 400, "prompt");

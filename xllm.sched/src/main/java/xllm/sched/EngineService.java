@@ -21,7 +21,6 @@ import xllm.engine.model.ModelLoader;
 import xllm.engine.runner.ModelRunner;
 import xllm.engine.scheduler.EngineCore;
 import xllm.engine.scheduler.SchedulerConfig;
-import xllm.engine.tokenizer.GgufTokenizer;
 import xllm.engine.weights.DType;
 import xllm.engine.tokenizer.Tokenizer;
 import xllm.kv.BlockAllocator;
@@ -84,10 +83,7 @@ public final class EngineService implements InferenceService, AutoCloseable {
 
     private void load() {
         try {
-            Tokenizer tokenizer = GgufTokenizer.forModel(options.modelDir());
-            if (tokenizer == null) {
-                throw new IllegalArgumentException(options.modelDir() + " has no tokenizer (tokenizer.json or GGUF tokenizer metadata)");
-            }
+            Tokenizer tokenizer = Tokenizer.forModel(options.modelDir());
             CausalLM model = ModelLoader.load(options.modelDir(), options.quantization(), options.activations());
             ComputePool pool = new ComputePool(options.threads());
             KvDtype kvDtype = options.kvCacheDtype() != null ? options.kvCacheDtype() : ModelRunner.compactKv(model, options.blockSize());

@@ -32,20 +32,6 @@ public final class GgufTokenizer {
     private GgufTokenizer() {
     }
 
-    /**
-     * The tokenizer that comes with a model: {@code tokenizer.json} in a Hugging Face directory, or the
-     * metadata of a {@code .gguf} file; null when the model has none.
-     */
-    public static Tokenizer forModel(java.nio.file.Path model) {
-        if (java.nio.file.Files.isDirectory(model)) {
-            return java.nio.file.Files.isRegularFile(model.resolve("tokenizer.json")) ? Tokenizer.load(model) : null;
-        }
-        try (xllm.engine.weights.GgufFile gguf = xllm.engine.weights.GgufFile.open(model)) {
-            return gguf.metadata().containsKey("tokenizer.ggml.model")
-                    ? fromMetadata(model.toString(), gguf.metadata()) : null;
-        }
-    }
-
     /** The tokenizer of GGUF {@code metadata}; {@code source} names the file in errors. */
     public static Tokenizer fromMetadata(String source, Map<String, Object> metadata) {
         String model = text(source, metadata, "tokenizer.ggml.model");

@@ -8,6 +8,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
+import xllm.engine.weights.GgufFile;
 
 /**
  * A Hugging Face tokenizer loaded from {@code tokenizer.json} (+ {@code tokenizer_config.json}).
@@ -39,6 +41,29 @@ public final class Tokenizer {
         this.bosId = bosId;
         this.eosId = eosId;
         this.chatTemplate = chatTemplate;
+    }
+
+    /**
+     * The tokenizer that comes with a model: {@code tokenizer.json} in a Hugging Face directory, or the
+     * {@code tokenizer.ggml.*} metadata of a {@code .gguf} file.
+     *
+     * @throws IllegalArgumentException naming the directory or file when it has no tokenizer
+     */
+    public static Tokenizer forModel(Path model) {
+        return forModelIfPresent(model).orElseThrow(() -> new IllegalArgumentException(Files.isDirectory(model)
+                ? model + " has no tokenizer: no tokenizer.json in it"
+                : model + " has no tokenizer: no tokenizer.ggml.model in its metadata"));
+    }
+
+    /** {@link #forModel}, or empty for a model without one (which can still run on token ids). */
+    public static Optional<Tokenizer> forModelIfPresent(Path model) {
+        if (Files.isDirectory(model)) {
+            return Files.isRegularFile(model.resolve("tokenizer.json")) ? Optional.of(load(model)) : Optional.empty();
+        }
+        try (GgufFile gguf = GgufFile.open(model)) {
+            return gguf.metadata().containsKey("tokenizer.ggml.model")
+                    ? Optional.of(GgufTokenizer.fromMetadata(model.toString(), gguf.metadata())) : Optional.empty();
+        }
     }
 
     /**

@@ -87,8 +87,8 @@ class GgufAndQuantizationTest {
             double err = lastLogitsError(model, c);
             assertTrue(err < 0.02, "Q8_0 relative logit error " + err);
             // llama.cpp's greedy output from this file equals the golden continuation; int8 activations (the
-            // native kernels, as llama.cpp's) may break a near tie (here by 0.05 of logits near 9) the other way
-            NearTies.assertGreedyAgrees(model, Golden.ints(c.get("prompt_ids")), Golden.ints(c.get("greedy_ids")), 0.1f);
+            // native kernels, as llama.cpp's) may break one near tie (here by 0.05 of logits near 9) the other way
+            NearTies.assertGreedyAgrees(model, Golden.ints(c.get("prompt_ids")), Golden.ints(c.get("greedy_ids")), 0.1f, 1);
         }
     }
 

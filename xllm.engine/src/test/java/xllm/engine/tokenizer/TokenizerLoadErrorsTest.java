@@ -51,6 +51,13 @@ class TokenizerLoadErrorsTest {
     }
 
     @Test
+    void aModelDirectoryWithoutATokenizerIsNamed() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Tokenizer.forModel(dir));
+        assertEquals(dir + " has no tokenizer: no tokenizer.json in it", e.getMessage());
+        assertTrue(Tokenizer.forModelIfPresent(dir).isEmpty());
+    }
+
+    @Test
     void malformedTokenizerConfigNamesThatFile() throws IOException {
         Files.writeString(dir.resolve("tokenizer.json"), fixtureJson());
         Files.writeString(dir.resolve("tokenizer_config.json"), "{\"bos_token\": ");

@@ -125,8 +125,8 @@ public final class GenerationRun implements AutoCloseable {
     }
 
     private static int[] endTokenIds(InferenceService service, GenerationSpec spec) {
-        int[] eos = spec.ignoreEos() ? new int[0] : service.eosTokenIds();
-        int[] stops = spec.stopTokenIds();
+        int[] eos = spec.sampling().ignoreEos() ? new int[0] : service.eosTokenIds();
+        int[] stops = spec.sampling().stopTokenIds();
         int[] all = new int[eos.length + stops.length];
         System.arraycopy(eos, 0, all, 0, eos.length);
         System.arraycopy(stops, 0, all, eos.length, stops.length);

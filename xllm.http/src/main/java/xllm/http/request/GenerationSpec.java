@@ -6,31 +6,26 @@ import static xllm.http.request.RequestFields.require;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import xllm.api.InvalidSamplingParameter;
 import xllm.api.SamplingParams;
 
 /**
  * What a completion or chat request asks of the generation, validated field by field: sampling, limits,
  * stop conditions, how many choices and what to report. Shared by all choices of the request.
  *
+ * @param sampling the sampling fields, checked by {@link SamplingParams}; each choice gets its own seed and
+ *     token budget ({@link #sampling(int, int)})
  * @param seed null when the client gave none (each choice then draws its own)
  * @param maxTokens null when the client gave none: generate up to the rest of the context
  * @param maxTokensField which field {@code maxTokens} came from, for error messages
  * @param topLogprobs -1: no log-probabilities; 0: the sampled token's; k: also the k most likely
  */
 public record GenerationSpec(
-        float temperature,
-        int topK,
-        float topP,
-        float minP,
-        float repetitionPenalty,
-        float presencePenalty,
-        float frequencyPenalty,
+        SamplingParams sampling,
         Long seed,
         Integer maxTokens,
         String maxTokensField,
         List<String> stop,
-        int[] stopTokenIds,
-        boolean ignoreEos,
         int n,
         int topLogprobs,
         boolean echo,
@@ -44,35 +39,30 @@ public record GenerationSpec(
 
     public GenerationSpec {
         stop = List.copyOf(stop);
-        stopTokenIds = stopTokenIds.clone();
-    }
-
-    @Override
-    public int[] stopTokenIds() {
-        return stopTokenIds.clone();
     }
 
     /** Reads the fields of {@code /v1/completions} ({@code chat} false) or {@code /v1/chat/completions}. */
     public static GenerationSpec parse(RequestFields f, boolean chat) {
         refuseUnsupported(f, chat);
-        float temperature = (float) f.number("temperature", 1.0);
-        require(temperature >= 0 && Float.isFinite(temperature), "temperature",
-                "temperature must be a number >= 0, got " + temperature);
-        float topP = (float) f.number("top_p", 1.0);
-        require(topP > 0 && topP <= 1, "top_p", "top_p must be in (0, 1], got " + topP);
         long topK = f.integer("top_k", 0);
         require(topK >= -1, "top_k", "top_k must be -1 or 0 (disabled) or at least 1, got " + topK);
-        float minP = (float) f.number("min_p", 0.0);
-        require(minP >= 0 && minP <= 1, "min_p", "min_p must be in [0, 1], got " + minP);
-        float repetition = (float) f.number("repetition_penalty", 1.0);
-        require(repetition > 0 && Float.isFinite(repetition), "repetition_penalty",
-                "repetition_penalty must be a number > 0, got " + repetition);
-        float presence = (float) f.number("presence_penalty", 0.0);
-        require(presence >= -2 && presence <= 2, "presence_penalty",
-                "presence_penalty must be in [-2, 2], got " + presence);
-        float frequency = (float) f.number("frequency_penalty", 0.0);
-        require(frequency >= -2 && frequency <= 2, "frequency_penalty",
-                "frequency_penalty must be in [-2, 2], got " + frequency);
+        SamplingParams sampling;
+        try {
+            // seed and max_tokens are each choice's own: see sampling(budget, choice)
+            sampling = SamplingParams.builder()
+                    .temperature((float) f.number("temperature", 1.0))
+                    .topK((int) Math.max(0, topK))
+                    .topP((float) f.number("top_p", 1.0))
+                    .minP((float) f.number("min_p", 0.0))
+                    .repetitionPenalty((float) f.number("repetition_penalty", 1.0))
+                    .presencePenalty((float) f.number("presence_penalty", 0.0))
+                    .frequencyPenalty((float) f.number("frequency_penalty", 0.0))
+                    .stopTokenIds(f.integers("stop_token_ids"))
+                    .ignoreEos(f.bool("ignore_eos", false))
+                    .build();
+        } catch (InvalidSamplingParameter e) {
+            throw invalid(e.parameter(), e.getMessage());
+        }
 
         Long seed = f.has("seed") ? f.integer("seed", 0L) : null;
         String maxTokensField = chat && f.has("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
@@ -83,8 +73,6 @@ public record GenerationSpec(
 
         List<String> stop = f.texts("stop");
         require(stop.stream().noneMatch(String::isEmpty), "stop", "stop strings must not be empty");
-        int[] stopTokenIds = f.integers("stop_token_ids");
-        boolean ignoreEos = f.bool("ignore_eos", false);
 
         int topLogprobs = chat ? chatLogprobs(f) : f.integer("logprobs", -1, 0, MAX_LOGPROBS);
         boolean echo = !chat && f.bool("echo", false);
@@ -100,8 +88,7 @@ public record GenerationSpec(
             RequestFields streamOptions = new RequestFields(options);
             includeUsage = streamOptions.bool("include_usage", false);
         }
-        return new GenerationSpec(temperature, (int) Math.max(0, topK), topP, minP, repetition, presence, frequency,
-                seed, maxTokens, maxTokensField, stop, stopTokenIds, ignoreEos, n, topLogprobs, echo, priority,
+        return new GenerationSpec(sampling, seed, maxTokens, maxTokensField, stop, n, topLogprobs, echo, priority,
                 stream, includeUsage);
     }
 
@@ -131,23 +118,7 @@ public record GenerationSpec(
     /** Sampling for choice {@code choice} of the request: seeds {@code seed + choice}, or a fresh one. */
     public SamplingParams sampling(int budget, int choice) {
         long choiceSeed = seed != null ? seed + choice : ThreadLocalRandom.current().nextLong();
-        try {
-            return SamplingParams.builder()
-                    .temperature(temperature)
-                    .topK(topK)
-                    .topP(topP)
-                    .minP(minP)
-                    .repetitionPenalty(repetitionPenalty)
-                    .presencePenalty(presencePenalty)
-                    .frequencyPenalty(frequencyPenalty)
-                    .seed(choiceSeed)
-                    .maxTokens(budget)
-                    .stopTokenIds(stopTokenIds)
-                    .ignoreEos(ignoreEos)
-                    .build();
-        } catch (IllegalArgumentException e) {
-            throw invalid(null, e.getMessage());
-        }
+        return sampling.withSeedAndMaxTokens(choiceSeed, budget);
     }
 
     private static int chatLogprobs(RequestFields f) {

@@ -17,7 +17,6 @@ import xllm.api.TokenSink;
 import xllm.api.WorkerPool;
 import xllm.api.WorkerStatus;
 import xllm.engine.model.ModelConfig;
-import xllm.engine.tokenizer.GgufTokenizer;
 import xllm.engine.tokenizer.Tokenizer;
 import xllm.engine.scheduler.SchedulerConfig;
 import xllm.sched.ServedText;
@@ -97,10 +96,7 @@ public final class ClusterService implements InferenceService, WorkerPool, AutoC
         }
         WorkerSupervisor.endStrays(layout);
         layout.clearChannels();
-        Tokenizer tokenizer = GgufTokenizer.forModel(options.modelDir());
-        if (tokenizer == null) {
-            throw new IllegalArgumentException(options.modelDir() + " has no tokenizer (tokenizer.json or GGUF tokenizer metadata)");
-        }
+        Tokenizer tokenizer = Tokenizer.forModel(options.modelDir());
         ServedText text = new ServedText(tokenizer, ModelConfig.forModel(options.modelDir()), options.servedModelName(),
                 Instant.now().getEpochSecond());
         Journal journal = Journal.open(layout.journal());
