@@ -102,10 +102,6 @@ public final class DecoderModel implements CausalLM {
         return layers.size();
     }
 
-    public int vocabSize() {
-        return lmHead.rows();
-    }
-
     /** The decoder stack, for inspecting its layers (expert load counters, placements). */
     public List<DecoderLayer> layers() {
         return layers;
