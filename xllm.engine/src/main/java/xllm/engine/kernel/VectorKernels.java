@@ -185,34 +185,6 @@ public final class VectorKernels {
     }
 
     /**
-     * {@link #sum(FloatVector)} of the vector stored at {@code lanes[offset]}, from the stored lanes: the same
-     * pairwise additions in the same order (lane i with lane i + h for h = half the lanes, ..., 1), so the same
-     * result. For code that must not hand a vector to a call the JIT may leave out of line, where it would be
-     * boxed. Up to 16 lanes, as {@link #sum(FloatVector)}.
-     */
-    public static float sumStoredLanes(float[] lanes, int offset) {
-        int n = S.length();
-        if (n == 2) {
-            return lanes[offset] + lanes[offset + 1];
-        }
-        if (n == 4) {
-            return (lanes[offset] + lanes[offset + 2]) + (lanes[offset + 1] + lanes[offset + 3]);
-        }
-        // the first steps on halves loaded as narrower vectors (species constants, so the JIT compiles them)
-        FloatVector quarter;
-        if (n == 16) {
-            FloatVector half = FloatVector.fromArray(FloatVector.SPECIES_256, lanes, offset)
-                    .add(FloatVector.fromArray(FloatVector.SPECIES_256, lanes, offset + 8));
-            quarter = ((FloatVector) half.reinterpretShape(FloatVector.SPECIES_128, 0))
-                    .add((FloatVector) half.reinterpretShape(FloatVector.SPECIES_128, 1));
-        } else {
-            quarter = FloatVector.fromArray(FloatVector.SPECIES_128, lanes, offset)
-                    .add(FloatVector.fromArray(FloatVector.SPECIES_128, lanes, offset + 4));
-        }
-        return (quarter.lane(0) + quarter.lane(2)) + (quarter.lane(1) + quarter.lane(3));
-    }
-
-    /**
      * {@code e^x} per lane (Cephes' expf: range reduction by ln 2, a degree-6 polynomial, the exponent set
      * by bits), within 2 ulp; inputs are clamped to [-87.3, 88.3], so it never returns 0 or infinity.
      */

@@ -2,6 +2,7 @@ package xllm.engine.kernel;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import xllm.engine.weights.Tensor;
 
@@ -11,20 +12,11 @@ import xllm.engine.weights.Tensor;
  * 4 tokens of FMA accumulators, so each weight vector is loaded once for four tokens. A subclass says only
  * how a row's lanes load. Immutable; {@link #multiplyTiled} may run on many threads over disjoint rows.
  *
- * <p>Each dot product is its lane-wise FMAs, then the lanes summed in {@link VectorKernels#sum(FloatVector)}'s
- * fixed order ({@link VectorKernels#sumStoredLanes}), then the columns past the last full vector: the same
- * IEEE operations on every path, tile or not, compiled or not, so a token's result depends neither on its
- * batch nor on the JIT.
+ * <p>Each dot product is its lane-wise FMAs, then the lane sum, then the columns past the last full vector,
+ * the same way on every path, so a token's result does not depend on its batch.
  */
 abstract sealed class VectorTiledMatrix implements WeightMatrix permits F32Matrix, Bf16Matrix {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
-
-    /**
-     * Each thread's room for a tile's 16 accumulators between the tile loop and their lane sums: the tile
-     * method is too large for the JIT to inline sixteen vector lane sums, and a vector handed to a call that
-     * is not inlined is boxed, so the lanes are summed from memory instead.
-     */
-    private static final ThreadLocal<float[]> TILE_LANES = ThreadLocal.withInitial(() -> new float[16 * S.length()]);
 
     final MemorySegment data;
     final int rows;
@@ -56,15 +48,14 @@ abstract sealed class VectorTiledMatrix implements WeightMatrix permits F32Matri
 
     /** {@link #multiply} on the Vector API. */
     final void multiplyTiled(float[] x, int xOffset, int tokens, float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
-        float[] lanes = TILE_LANES.get();
         int r = rowStart;
         for (; r + 4 <= rowEnd; r += 4) {
             int t = 0;
             for (; t + 4 <= tokens; t += 4) {
-                tile4x4(x, xOffset + t * cols, out, outOffset + t * outStride + r, outStride, r, lanes);
+                tile4x4(x, xOffset + t * cols, out, outOffset + t * outStride + r, outStride, r);
             }
             for (; t < tokens; t++) {
-                tile4x1(x, xOffset + t * cols, out, outOffset + t * outStride + r, r, lanes);
+                tile4x1(x, xOffset + t * cols, out, outOffset + t * outStride + r, r);
             }
         }
         for (; r < rowEnd; r++) {
@@ -75,14 +66,13 @@ abstract sealed class VectorTiledMatrix implements WeightMatrix permits F32Matri
                 for (int k = 0, vecEnd = S.loopBound(cols); k < vecEnd; k += S.length()) {
                     a0 = load(b0, k).fma(FloatVector.fromArray(S, x, x0 + k), a0);
                 }
-                a0.intoArray(lanes, 0);
-                out[outOffset + t * outStride + r] = VectorKernels.sumStoredLanes(lanes, 0) + tail(b0, x, x0);
+                out[outOffset + t * outStride + r] = a0.reduceLanes(VectorOperators.ADD) + tail(b0, x, x0);
             }
         }
     }
 
     /** Rows r..r+3 against the four tokens from {@code x[x0]}: each weight vector loaded once, used four times. */
-    private void tile4x4(float[] x, int x0, float[] out, int o, int outStride, int r, float[] lanes) {
+    private void tile4x4(float[] x, int x0, float[] out, int o, int outStride, int r) {
         final int vecEnd = S.loopBound(cols);
         long b0 = r * rowBytes, b1 = b0 + rowBytes, b2 = b1 + rowBytes, b3 = b2 + rowBytes;
         int x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
@@ -104,21 +94,30 @@ abstract sealed class VectorTiledMatrix implements WeightMatrix permits F32Matri
             w = load(b3, k);
             a30 = w.fma(v0, a30); a31 = w.fma(v1, a31); a32 = w.fma(v2, a32); a33 = w.fma(v3, a33);
         }
-        int n = S.length();
-        a00.intoArray(lanes, 0); a10.intoArray(lanes, n); a20.intoArray(lanes, 2 * n); a30.intoArray(lanes, 3 * n);
-        a01.intoArray(lanes, 4 * n); a11.intoArray(lanes, 5 * n); a21.intoArray(lanes, 6 * n); a31.intoArray(lanes, 7 * n);
-        a02.intoArray(lanes, 8 * n); a12.intoArray(lanes, 9 * n); a22.intoArray(lanes, 10 * n); a32.intoArray(lanes, 11 * n);
-        a03.intoArray(lanes, 12 * n); a13.intoArray(lanes, 13 * n); a23.intoArray(lanes, 14 * n); a33.intoArray(lanes, 15 * n);
-        for (int t = 0; t < 4; t++) {
-            for (int i = 0; i < 4; i++) {
-                out[o + t * outStride + i] = VectorKernels.sumStoredLanes(lanes, (4 * t + i) * n)
-                        + tail(b0 + i * rowBytes, x, x0 + t * cols);
-            }
-        }
+        // reduced here, not in a helper taking vectors: vectors passed to a non-inlined call get boxed
+        out[o] = a00.reduceLanes(VectorOperators.ADD) + tail(b0, x, x0);
+        out[o + 1] = a10.reduceLanes(VectorOperators.ADD) + tail(b1, x, x0);
+        out[o + 2] = a20.reduceLanes(VectorOperators.ADD) + tail(b2, x, x0);
+        out[o + 3] = a30.reduceLanes(VectorOperators.ADD) + tail(b3, x, x0);
+        o += outStride;
+        out[o] = a01.reduceLanes(VectorOperators.ADD) + tail(b0, x, x1);
+        out[o + 1] = a11.reduceLanes(VectorOperators.ADD) + tail(b1, x, x1);
+        out[o + 2] = a21.reduceLanes(VectorOperators.ADD) + tail(b2, x, x1);
+        out[o + 3] = a31.reduceLanes(VectorOperators.ADD) + tail(b3, x, x1);
+        o += outStride;
+        out[o] = a02.reduceLanes(VectorOperators.ADD) + tail(b0, x, x2);
+        out[o + 1] = a12.reduceLanes(VectorOperators.ADD) + tail(b1, x, x2);
+        out[o + 2] = a22.reduceLanes(VectorOperators.ADD) + tail(b2, x, x2);
+        out[o + 3] = a32.reduceLanes(VectorOperators.ADD) + tail(b3, x, x2);
+        o += outStride;
+        out[o] = a03.reduceLanes(VectorOperators.ADD) + tail(b0, x, x3);
+        out[o + 1] = a13.reduceLanes(VectorOperators.ADD) + tail(b1, x, x3);
+        out[o + 2] = a23.reduceLanes(VectorOperators.ADD) + tail(b2, x, x3);
+        out[o + 3] = a33.reduceLanes(VectorOperators.ADD) + tail(b3, x, x3);
     }
 
     /** Rows r..r+3 against the token at {@code x[x0]}: the decode shape. */
-    private void tile4x1(float[] x, int x0, float[] out, int o, int r, float[] lanes) {
+    private void tile4x1(float[] x, int x0, float[] out, int o, int r) {
         final int vecEnd = S.loopBound(cols);
         long b0 = r * rowBytes, b1 = b0 + rowBytes, b2 = b1 + rowBytes, b3 = b2 + rowBytes;
         FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
@@ -129,11 +128,10 @@ abstract sealed class VectorTiledMatrix implements WeightMatrix permits F32Matri
             a2 = load(b2, k).fma(v, a2);
             a3 = load(b3, k).fma(v, a3);
         }
-        int n = S.length();
-        a0.intoArray(lanes, 0); a1.intoArray(lanes, n); a2.intoArray(lanes, 2 * n); a3.intoArray(lanes, 3 * n);
-        for (int i = 0; i < 4; i++) {
-            out[o + i] = VectorKernels.sumStoredLanes(lanes, i * n) + tail(b0 + i * rowBytes, x, x0);
-        }
+        out[o] = a0.reduceLanes(VectorOperators.ADD) + tail(b0, x, x0);
+        out[o + 1] = a1.reduceLanes(VectorOperators.ADD) + tail(b1, x, x0);
+        out[o + 2] = a2.reduceLanes(VectorOperators.ADD) + tail(b2, x, x0);
+        out[o + 3] = a3.reduceLanes(VectorOperators.ADD) + tail(b3, x, x0);
     }
 
     /**
