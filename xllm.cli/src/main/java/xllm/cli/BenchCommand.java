@@ -19,7 +19,7 @@ import xllm.api.Usage;
 import xllm.engine.kernel.Gemm;
 import xllm.engine.model.ModelConfig;
 import xllm.engine.weights.DType;
-import xllm.engine.moe.MoeBenchmark;
+import xllm.cli.bench.MoeBenchmark;
 import xllm.engine.runner.ModelRunner;
 import xllm.engine.scheduler.EngineCore;
 import xllm.engine.scheduler.RequestMetrics;

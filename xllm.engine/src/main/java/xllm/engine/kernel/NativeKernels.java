@@ -1,5 +1,12 @@
 package xllm.engine.kernel;
 
+import static java.lang.foreign.FunctionDescriptor.of;
+import static java.lang.foreign.FunctionDescriptor.ofVoid;
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.Arena;
@@ -7,10 +14,11 @@ import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
-import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -27,96 +35,99 @@ final class NativeKernels {
     private static final int FEATURE_GFNI = 16;
     private static final String LIBRARY = "libxllm_kernels.so";
 
-    private static final MethodHandle PACK_Q8;
-    private static final MethodHandle Q8_PACKED_BYTES;
-    private static final MethodHandle Q8_GEMM;
-    private static final MethodHandle Q4_GEMM;
-    private static final MethodHandle PACK_BF16;
-    private static final MethodHandle BF16_PACKED_BYTES;
-    private static final MethodHandle BF16_GEMM;
-    private static final MethodHandle F32_GEMM;
-    private static final MethodHandle BF16_F32_GEMM;
-    private static final MethodHandle PANEL_BYTES;
-    private static final MethodHandle REPACK;
-    private static final MethodHandle ATTEND;
-    private static final MethodHandle SILU_MUL;
-    private static final MethodHandle RMS_NORM;
-    private static final MethodHandle ADD;
     /** Query heads one native attention call takes at most. */
     static final int ATTEND_HEADS = 4;
-    /** Why the native kernels are not in use, or null when they are. */
-    private static final String UNAVAILABLE;
 
-    static {
-        MethodHandle[] h = new MethodHandle[15];
-        String why = null;
-        try {
-            Optional<SymbolLookup> lookup = "java".equals(System.getProperty("xllm.kernels")) ? Optional.empty() : library();
-            if (lookup.isEmpty()) {
-                why = "java".equals(System.getProperty("xllm.kernels")) ? "-Dxllm.kernels=java" : LIBRARY + " is not built";
-            } else {
-                Linker linker = Linker.nativeLinker();
-                SymbolLookup lib = lookup.get();
-                MethodHandle features = linker.downcallHandle(lib.findOrThrow("xllm_cpu_features"), FunctionDescriptor.of(ValueLayout.JAVA_INT));
-                int f = (int) features.invokeExact();
-                int needed = FEATURE_AVX512 | FEATURE_VNNI | FEATURE_BF16 | FEATURE_VBMI | FEATURE_GFNI;
-                if ((f & needed) != needed) {
-                    why = "the CPU lacks AVX-512 VNNI, VBMI, BF16 or GFNI";
-                } else {
-                    Linker.Option critical = Linker.Option.critical(true);
-                    ValueLayout.OfInt i = ValueLayout.JAVA_INT;
-                    ValueLayout.OfLong l = ValueLayout.JAVA_LONG;
-                    ValueLayout p = ValueLayout.ADDRESS;
-                    // pack(x, xOffsetFloats, xStride, tokenStart, tokenEnd, cols, out)
-                    FunctionDescriptor pack = FunctionDescriptor.ofVoid(p, l, l, i, i, i, p);
-                    FunctionDescriptor bytes = FunctionDescriptor.of(l, i, i);
-                    h[0] = linker.downcallHandle(lib.findOrThrow("xllm_pack_q8"), pack, critical);
-                    h[1] = linker.downcallHandle(lib.findOrThrow("xllm_q8_packed_bytes"), bytes, critical);
-                    // gemm(panels, cols, packed, tokens, out, outOffsetFloats, outStride, rowStart, rowEnd)
-                    FunctionDescriptor quant = FunctionDescriptor.ofVoid(p, i, p, i, p, l, l, i, i);
-                    h[2] = linker.downcallHandle(lib.findOrThrow("xllm_q8_gemm"), quant, critical);
-                    h[3] = linker.downcallHandle(lib.findOrThrow("xllm_q4_gemm"), quant, critical);
-                    h[4] = linker.downcallHandle(lib.findOrThrow("xllm_pack_bf16"), pack, critical);
-                    h[5] = linker.downcallHandle(lib.findOrThrow("xllm_bf16_packed_bytes"), bytes, critical);
-                    // gemm(w, cols, packed, tokens, out, outOffsetFloats, outStride, rowStart, rowEnd)
-                    h[6] = linker.downcallHandle(lib.findOrThrow("xllm_bf16_gemm"), FunctionDescriptor.ofVoid(p, i, p, i, p, l, l, i, i), critical);
-                    // gemm(w, cols, x, xOffsetFloats, tokens, out, outOffsetFloats, outStride, rowStart, rowEnd)
-                    h[7] = linker.downcallHandle(lib.findOrThrow("xllm_f32_gemm"), FunctionDescriptor.ofVoid(p, i, p, l, i, p, l, l, i, i), critical);
-                    h[14] = linker.downcallHandle(lib.findOrThrow("xllm_bf16_f32_gemm"), FunctionDescriptor.ofVoid(p, i, p, l, i, p, l, l, i, i), critical);
-                    // panelBytes(q4, rows, cols); repack(q4, src, rowBytes, rows, cols, rowStart, rowEnd, dst): at load, not critical
-                    h[8] = linker.downcallHandle(lib.findOrThrow("xllm_panel_bytes"), FunctionDescriptor.of(l, i, i, i));
-                    h[9] = linker.downcallHandle(lib.findOrThrow("xllm_repack"), FunctionDescriptor.ofVoid(i, p, l, i, i, i, i, p));
-                    // attend(kv, f16, blocks, blockStride, layerOffset, blockSize, context, kvDim, headDim, kvHead, heads, q,
-                    //        qOffset, scale, scores, scoresStride, out, outOffset)
-                    h[10] = linker.downcallHandle(lib.findOrThrow("xllm_attend"),
-                            FunctionDescriptor.ofVoid(p, i, p, l, l, i, i, i, i, i, i, p, l, ValueLayout.JAVA_FLOAT, p, l, p, l), critical);
-                    // siluMul(gate, gateOffset, up, upOffset, n)
-                    h[11] = linker.downcallHandle(lib.findOrThrow("xllm_silu_mul"), FunctionDescriptor.ofVoid(p, l, p, l, l), critical);
-                    // rmsNorm(x, xOffset, weight, eps, out, outOffset, n); add(y, yOffset, x, xOffset, n)
-                    h[12] = linker.downcallHandle(lib.findOrThrow("xllm_rms_norm"),
-                            FunctionDescriptor.ofVoid(p, l, p, ValueLayout.JAVA_FLOAT, p, l, l), critical);
-                    h[13] = linker.downcallHandle(lib.findOrThrow("xllm_add"), FunctionDescriptor.ofVoid(p, l, p, l, l), critical);
-                }
-            }
-        } catch (Throwable e) {
-            why = "loading " + LIBRARY + " failed: " + e;
+    private static final Linker LINKER = Linker.nativeLinker();
+    /** The library's symbols, or why the native kernels are not in use. */
+    private static final Loaded LOADED = load();
+    /** Kernels that could not be bound (a library older than this code): then none of them is used. */
+    private static final List<String> UNBOUND = new ArrayList<>();
+
+    // The kernels, with their C signatures. Arrays and matrices are pointers (heap arrays passed in place, or mapped
+    // weights); offsets and strides count floats.
+    /** pack(x, xOffset, xStride, tokenStart, tokenEnd, cols, packed) */
+    private static final FunctionDescriptor PACK = ofVoid(ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
+    /** packedBytes(tokens, cols) */
+    private static final FunctionDescriptor PACKED_BYTES = of(JAVA_LONG, JAVA_INT, JAVA_INT);
+    /** gemm(weights or panels, cols, packed, tokens, out, outOffset, outStride, rowStart, rowEnd) */
+    private static final FunctionDescriptor PACKED_GEMM = ofVoid(ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT);
+    /** gemm(weights, cols, x, xOffset, tokens, out, outOffset, outStride, rowStart, rowEnd) */
+    private static final FunctionDescriptor FLOAT_GEMM =
+            ofVoid(ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT);
+    private static final MethodHandle PACK_Q8 = critical("xllm_pack_q8", PACK);
+    private static final MethodHandle PACK_BF16 = critical("xllm_pack_bf16", PACK);
+    private static final MethodHandle Q8_PACKED_BYTES = critical("xllm_q8_packed_bytes", PACKED_BYTES);
+    private static final MethodHandle BF16_PACKED_BYTES = critical("xllm_bf16_packed_bytes", PACKED_BYTES);
+    private static final MethodHandle Q8_GEMM = critical("xllm_q8_gemm", PACKED_GEMM);
+    private static final MethodHandle Q4_GEMM = critical("xllm_q4_gemm", PACKED_GEMM);
+    private static final MethodHandle BF16_GEMM = critical("xllm_bf16_gemm", PACKED_GEMM);
+    private static final MethodHandle F32_GEMM = critical("xllm_f32_gemm", FLOAT_GEMM);
+    private static final MethodHandle BF16_F32_GEMM = critical("xllm_bf16_f32_gemm", FLOAT_GEMM);
+    // panelBytes(q4, rows, cols); repack(q4, src, rowBytes, rows, cols, rowStart, rowEnd, dst): at load, so not critical
+    private static final MethodHandle PANEL_BYTES = atLoad("xllm_panel_bytes", of(JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle REPACK = atLoad("xllm_repack", ofVoid(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
+    // attend(kv, f16, blocks, blockStride, layerOffset, blockSize, context, kvDim, headDim, kvHead, heads, q, qOffset, scale,
+    //        scores, scoresStride, out, outOffset)
+    private static final MethodHandle ATTEND = critical("xllm_attend", ofVoid(ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT,
+            JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_FLOAT, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG));
+    // siluMul(gate, gateOffset, up, upOffset, n)
+    private static final MethodHandle SILU_MUL = critical("xllm_silu_mul", ofVoid(ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG));
+    // rmsNorm(x, xOffset, weight, eps, out, outOffset, n)
+    private static final MethodHandle RMS_NORM = critical("xllm_rms_norm", ofVoid(ADDRESS, JAVA_LONG, ADDRESS, JAVA_FLOAT, ADDRESS, JAVA_LONG, JAVA_LONG));
+    // add(y, yOffset, x, xOffset, n)
+    private static final MethodHandle ADD = critical("xllm_add", ofVoid(ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG));
+
+    /** Why the native kernels are not in use, or null when they are; declared after the table, which it checks. */
+    private static final String UNAVAILABLE = LOADED.unavailable() != null ? LOADED.unavailable()
+            : UNBOUND.isEmpty() ? null : "loading " + LIBRARY + " failed: " + String.join("; ", UNBOUND);
+
+    /** The library's symbols when they are to be used; else null symbols and the reason. */
+    private record Loaded(SymbolLookup symbols, String unavailable) {
+    }
+
+    private static Loaded load() {
+        if ("java".equals(System.getProperty("xllm.kernels"))) {
+            return new Loaded(null, "-Dxllm.kernels=java");
         }
-        UNAVAILABLE = why;
-        PACK_Q8 = h[0];
-        Q8_PACKED_BYTES = h[1];
-        Q8_GEMM = h[2];
-        Q4_GEMM = h[3];
-        PACK_BF16 = h[4];
-        BF16_PACKED_BYTES = h[5];
-        BF16_GEMM = h[6];
-        F32_GEMM = h[7];
-        BF16_F32_GEMM = h[14];
-        PANEL_BYTES = h[8];
-        REPACK = h[9];
-        ATTEND = h[10];
-        SILU_MUL = h[11];
-        RMS_NORM = h[12];
-        ADD = h[13];
+        try {
+            Optional<SymbolLookup> lookup = library();
+            if (lookup.isEmpty()) {
+                return new Loaded(null, LIBRARY + " is not built");
+            }
+            MethodHandle features = LINKER.downcallHandle(lookup.get().findOrThrow("xllm_cpu_features"), of(JAVA_INT));
+            int f = (int) features.invokeExact();
+            int needed = FEATURE_AVX512 | FEATURE_VNNI | FEATURE_BF16 | FEATURE_VBMI | FEATURE_GFNI;
+            if ((f & needed) != needed) {
+                return new Loaded(null, "the CPU lacks AVX-512 VNNI, VBMI, BF16 or GFNI");
+            }
+            return new Loaded(lookup.get(), null);
+        } catch (Throwable e) {
+            return new Loaded(null, "loading " + LIBRARY + " failed: " + e);
+        }
+    }
+
+    /** A kernel of the step's hot path: short, no thread-state change, heap arrays passed in place. */
+    private static MethodHandle critical(String name, FunctionDescriptor signature) {
+        return bind(name, signature, Linker.Option.critical(true));
+    }
+
+    /** A call made while loading weights, long enough that it should not hold up a safepoint. */
+    private static MethodHandle atLoad(String name, FunctionDescriptor signature) {
+        return bind(name, signature);
+    }
+
+    /** The downcall to {@code name}, or null when the library is not in use or it fails to bind (noted in {@link #UNBOUND}). */
+    private static MethodHandle bind(String name, FunctionDescriptor signature, Linker.Option... options) {
+        if (LOADED.symbols() == null) {
+            return null;
+        }
+        try {
+            return LINKER.downcallHandle(LOADED.symbols().findOrThrow(name), signature, options);
+        } catch (RuntimeException e) {
+            UNBOUND.add(e.toString());
+            return null;
+        }
     }
 
     private NativeKernels() {

@@ -1,7 +1,6 @@
 package xllm.engine.kernel;
 
 import java.util.Arrays;
-import xllm.engine.model.RopeScaling;
 
 /**
  * Rotary position embedding with cos/sin tables that grow with the longest position seen. Two pairings:
@@ -15,10 +14,6 @@ public final class Rope {
     private float[] cos = new float[0];
     private float[] sin = new float[0];
     private int positions;
-
-    public Rope(RopeScaling scaling, int rotaryDim) {
-        this(scaling.inverseFrequencies(rotaryDim), rotaryDim, scaling.attentionFactor());
-    }
 
     public Rope(double[] inverseFrequencies, int rotaryDim, float attentionScale) {
         if (rotaryDim % 2 != 0) {

@@ -7,7 +7,7 @@ import xllm.engine.weights.Tensor;
  * Each storage format is its own class with its own kernel (decoding happens inside the kernel, the
  * weights stay as mapped). Immutable; {@link #multiply} may run on many threads over disjoint rows.
  */
-public sealed interface WeightMatrix permits F32Matrix, Bf16Matrix, F16Matrix, QuantizedMatrix {
+public sealed interface WeightMatrix permits VectorTiledMatrix, F16Matrix, QuantizedMatrix {
     int rows();
 
     int cols();

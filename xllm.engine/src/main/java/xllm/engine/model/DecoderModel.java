@@ -1,9 +1,11 @@
 package xllm.engine.model;
 
+import java.util.ArrayList;
 import java.util.List;
 import xllm.engine.kernel.Gemm;
 import xllm.engine.kernel.VectorKernels;
 import xllm.engine.kernel.WeightMatrix;
+import xllm.engine.moe.MoeFeedForward;
 import xllm.engine.weights.WeightSource;
 
 /**
@@ -102,13 +104,20 @@ public final class DecoderModel implements CausalLM {
         return layers.size();
     }
 
-    public int vocabSize() {
-        return lmHead.rows();
-    }
-
     /** The decoder stack, for inspecting its layers (expert load counters, placements). */
     public List<DecoderLayer> layers() {
         return layers;
+    }
+
+    /** The mixture-of-experts feed-forwards of the decoder stack, in depth order; empty for a dense model. */
+    public List<MoeFeedForward> moeLayers() {
+        List<MoeFeedForward> moe = new ArrayList<>();
+        for (DecoderLayer l : layers) {
+            if (l.feedForward() instanceof MoeFeedForward m) {
+                moe.add(m);
+            }
+        }
+        return moe;
     }
 
     /** Multi-token prediction modules (DeepSeek-V3), in depth order; empty when the checkpoint has none. */

@@ -24,7 +24,7 @@ final class DeepSeekV3Architecture {
         JsonNode raw = c.raw();
         int hidden = c.hiddenSize();
         MlaDimensions dims = MlaDimensions.of(c);
-        Rope rope = new Rope(c.rope(), dims.qkRopeHeadDim());
+        Rope rope = c.rope().ropeFor(dims.qkRopeHeadDim());
         float scale = softmaxScale(c, dims);
         boolean interleaved = raw.path("rope_interleave").asBoolean(true);
         int firstSparse = raw.path("first_k_dense_replace").asInt(3);

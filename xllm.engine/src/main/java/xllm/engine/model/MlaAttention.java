@@ -14,7 +14,7 @@ import xllm.kv.PageArena;
  * in latent space with the up-projection absorbed: each head's no-rope query goes through
  * {@code W_UK^T}, scores against the whole slot, averages the latents, and {@code W_UV} lifts the
  * result to the head's value. Called by the engine loop, which splits the work over the compute pool;
- * uses buffers Q, K, V, ATTENTION, EXTRA1, EXTRA2 and the worker scratch.
+ * uses buffers Q, K, V, ATTENTION, QUERY_LATENT, HEAD_VALUES and the worker scratch.
  */
 public final class MlaAttention implements AttentionLayer {
     /** Hugging Face's default for q_a_layernorm and kv_a_layernorm, which take no eps from the config. */
@@ -87,7 +87,7 @@ public final class MlaAttention implements AttentionLayer {
         try {
             q = ws.get(Workspace.Role.Q, tokens * heads * qk);
             if (qA != null) {
-                float[] qLatent = ws.get(Workspace.Role.EXTRA1, tokens * d.qLoraRank());
+                float[] qLatent = ws.get(Workspace.Role.QUERY_LATENT, tokens * d.qLoraRank());
                 Gemm.multiply(pass.pool(), qA, normed, tokens, qLatent);
                 for (int t = 0; t < tokens; t++) {
                     int o = t * d.qLoraRank();
@@ -109,7 +109,7 @@ public final class MlaAttention implements AttentionLayer {
             // attention over the cached slots; the attended latents are kept head-major for the per-head up-projection
             latentOut = ws.get(Workspace.Role.ATTENTION, heads * tokens * d.kvLoraRank());
             pass.pool().parallelFor(tokens * heads, 1, attendTask);
-            values = ws.get(Workspace.Role.EXTRA2, tokens * heads * vDim);
+            values = ws.get(Workspace.Role.HEAD_VALUES, tokens * heads * vDim);
             pass.pool().parallelFor(heads, 1, valueTask);
             Gemm.multiply(pass.pool(), wo, values, tokens, out);
         } finally {

@@ -104,7 +104,7 @@ public final class ModelLoader {
     private static CausalLM denseLlamaFamily(ModelConfig c, WeightSource w, boolean ropeInterleaved) {
         int hidden = c.hiddenSize();
         WeightMatrix embedding = matrix(w, "model.embed_tokens.weight", c.vocabSize(), hidden);
-        Rope rope = new Rope(c.rope(), c.headDim());
+        Rope rope = c.rope().ropeFor(c.headDim());
         List<DecoderLayer> layers = new ArrayList<>();
         for (int l = 0; l < c.numLayers(); l++) {
             String p = "model.layers." + l + ".";

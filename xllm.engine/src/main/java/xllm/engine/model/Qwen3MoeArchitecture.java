@@ -35,7 +35,7 @@ final class Qwen3MoeArchitecture {
         raw.path("mlp_only_layers").forEach(n -> denseLayers.add(n.asInt()));
 
         WeightMatrix embedding = ModelLoader.matrix(w, "model.embed_tokens.weight", c.vocabSize(), hidden);
-        Rope rope = new Rope(c.rope(), c.headDim());
+        Rope rope = c.rope().ropeFor(c.headDim());
         List<DecoderLayer> layers = new ArrayList<>();
         for (int l = 0; l < c.numLayers(); l++) {
             String p = "model.layers." + l + ".";

@@ -1,5 +1,7 @@
 package xllm.engine.model;
 
+import xllm.engine.kernel.Rope;
+
 /**
  * How rotary position frequencies are derived: the base {@code theta} and an optional scaling rule
  * ("default", "linear", "llama3" or "yarn", as Hugging Face names them). The yarn fields
@@ -11,6 +13,11 @@ public record RopeScaling(String type, double theta, double factor, double lowFr
 
     public static RopeScaling plain(double theta) {
         return new RopeScaling("default", theta, 1, 1, 1, 0, 0, 0, 0, 0);
+    }
+
+    /** The rotary embedding for a rotary dimension of {@code rotaryDim}, with this scaling. */
+    public Rope ropeFor(int rotaryDim) {
+        return new Rope(inverseFrequencies(rotaryDim), rotaryDim, attentionFactor());
     }
 
     /** Inverse frequencies for a rotary dimension of {@code rotaryDim} (even), scaling applied. */

@@ -9,7 +9,37 @@ import java.util.Arrays;
  */
 public final class Workspace {
     /** Buffer roles; each layer type documents which it uses. */
-    public enum Role { HIDDEN, NORMED, Q, K, V, ATTENTION, GATE, UP, OUT, LOGITS_INPUT, EXTRA1, EXTRA2, EXTRA3 }
+    public enum Role {
+        HIDDEN, NORMED, Q, K, V, ATTENTION, GATE, UP, OUT, LOGITS_INPUT,
+        /** MLA: each token's low-rank query latent. */
+        QUERY_LATENT,
+        /** MLA: each head's attended values, before the output projection. */
+        HEAD_VALUES,
+        /** MoE: the router's logits, a row of experts per token. */
+        ROUTER_LOGITS(QUERY_LATENT),
+        /** MoE: each routed (token, expert) row's input, grouped by expert; then the shared expert's output. */
+        EXPERT_INPUTS(HEAD_VALUES),
+        /** MoE: each routed row's expert output. */
+        EXPERT_OUTPUTS;
+
+        /**
+         * The role whose buffer this one uses. The MoE roles reuse MLA's: attention is done with them
+         * before the feed-forward starts, and a layer's largest buffers are not held twice.
+         */
+        private final Role storage;
+
+        Role() {
+            this.storage = null;
+        }
+
+        Role(Role storage) {
+            this.storage = storage;
+        }
+
+        private int buffer() {
+            return storage == null ? ordinal() : storage.ordinal();
+        }
+    }
 
     private final float[][] buffers = new float[Role.values().length][];
     private final float[][] workerScratch;
@@ -21,10 +51,10 @@ public final class Workspace {
 
     /** The buffer for {@code role}, at least {@code size} floats (contents undefined). */
     public float[] get(Role role, int size) {
-        float[] b = buffers[role.ordinal()];
+        float[] b = buffers[role.buffer()];
         if (b.length < size) {
             b = new float[Math.max(size, b.length + b.length / 2)];
-            buffers[role.ordinal()] = b;
+            buffers[role.buffer()] = b;
         }
         return b;
     }

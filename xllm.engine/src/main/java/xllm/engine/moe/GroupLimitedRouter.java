@@ -76,12 +76,7 @@ public final class GroupLimitedRouter implements ExpertRouter {
             }
         }
         TopK.largest(biased, 0, numExperts, topK, experts, outOffset);
-        float sum = 0;
-        for (int i = 0; i < topK; i++) {
-            float w = logits[offset + experts[outOffset + i]];
-            weights[outOffset + i] = w;
-            sum += w;
-        }
+        float sum = TopK.gatherScores(logits, offset, experts, weights, outOffset, topK);
         float denominator = normalize ? sum + 1e-20f : 1f;
         for (int i = 0; i < topK; i++) {
             weights[outOffset + i] = weights[outOffset + i] / denominator * scalingFactor;

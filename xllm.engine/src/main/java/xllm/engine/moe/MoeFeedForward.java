@@ -22,135 +22,148 @@ import xllm.engine.model.Workspace;
  * the expert work whole. Both give identical results. Forward runs on the engine loop; the counters and
  * the placement may be read and set from any thread.
  *
- * <p>Buffers: EXTRA1 router logits, EXTRA2 grouped inputs (then the shared expert's output), GATE and UP
- * per routed row, EXTRA3 expert outputs; the shared expert uses GATE and UP after the routed ones.
+ * <p>Buffers: ROUTER_LOGITS, EXPERT_INPUTS (then the shared expert's output), GATE and UP per routed row,
+ * EXPERT_OUTPUTS; the shared expert uses GATE and UP after the routed ones.
  */
 public final class MoeFeedForward implements FeedForward {
-    private final WeightMatrix router;
-    private final ExpertRouter routing;
+    private final WeightMatrix routerWeights;
+    private final ExpertRouter router;
     private final Expert[] experts;
     private final FeedForward shared;
     private final int hidden;
     private final int inner;
-    private final TokenRouting step;
     private final AtomicLongArray tokensPerExpert;
     private volatile ExpertPlacement placement;
 
-    /** @param shared the shared expert(s) every token passes through, or null */
-    public MoeFeedForward(WeightMatrix router, ExpertRouter routing, List<Expert> experts, FeedForward shared) {
-        if (experts.size() != routing.numExperts() || router.rows() != experts.size()) {
-            throw new IllegalArgumentException("router of " + router.rows() + " rows and " + routing.numExperts()
+    // One call's routing and arrays, read by the parallel tasks below; the tasks are built once so that a
+    // forward pass allocates nothing. They belong to the engine thread running the call.
+    private final TokenRouting routing;
+    private final CallArrays call = new CallArrays();
+    private final ComputePool.RangeTask routeTask = this::routeTokens;
+    private final ComputePool.RangeTask gatherTask = this::gatherRows;
+    private final ComputePool.RangeTask placedTask = this::runPlacedGroups;
+    private final ComputePool.RangeTask combineTask = this::combineTokens;
+
+    /** The arrays of the call in progress: set at its start, cleared at its end so that none outlives it. */
+    private static final class CallArrays {
+        Workspace workspace;
+        float[] normed;
+        float[] logits;
+        float[] inputs;
+        float[] gate;
+        float[] up;
+        float[] outputs;
+        float[] out;
+        ExpertPlacement placement;
+
+        void clear() {
+            workspace = null;
+            normed = logits = inputs = gate = up = outputs = out = null;
+            placement = null;
+        }
+    }
+
+    /**
+     * @param routerWeights the router's linear layer, a row per expert
+     * @param shared the shared expert(s) every token passes through, or null
+     */
+    public MoeFeedForward(WeightMatrix routerWeights, ExpertRouter router, List<Expert> experts, FeedForward shared) {
+        if (experts.size() != router.numExperts() || routerWeights.rows() != experts.size()) {
+            throw new IllegalArgumentException("router of " + routerWeights.rows() + " rows and " + router.numExperts()
                     + " routed experts for " + experts.size() + " expert weights");
         }
+        this.routerWeights = routerWeights;
         this.router = router;
-        this.routing = routing;
         this.experts = experts.toArray(Expert[]::new);
         this.shared = shared;
         this.hidden = this.experts[0].hidden();
         this.inner = this.experts[0].inner();
         for (Expert e : this.experts) {
-            if (e.hidden() != hidden || e.inner() != inner || router.cols() != hidden) {
+            if (e.hidden() != hidden || e.inner() != inner || routerWeights.cols() != hidden) {
                 throw new IllegalArgumentException("experts of one layer must share their shape");
             }
         }
-        this.step = new TokenRouting(experts.size(), routing.topK());
+        this.routing = new TokenRouting(experts.size(), router.topK());
         this.tokensPerExpert = new AtomicLongArray(experts.size());
     }
-
-    // The current call's buffers, read by the parallel tasks below; the tasks are built once so that a
-    // forward pass allocates nothing. Like the routing step, they belong to the engine thread running it.
-    private final ComputePool.RangeTask routeTask = this::routeTokens;
-    private final ComputePool.RangeTask gatherTask = this::gatherRows;
-    private final ComputePool.RangeTask placedTask = this::runPlacedGroups;
-    private final ComputePool.RangeTask combineTask = this::combineTokens;
-    private Workspace ws;
-    private float[] normed;
-    private float[] logits;
-    private float[] x;
-    private float[] gate;
-    private float[] up;
-    private float[] y;
-    private float[] out;
-    private ExpertPlacement activePlacement;
 
     @Override
     public void forward(ForwardPass pass, float[] normed, float[] out) {
         int tokens = pass.batch().numTokens();
-        int topK = routing.topK();
+        int rows = tokens * router.topK();
         ComputePool pool = pass.pool();
-        int numExperts = experts.length;
-        this.ws = pass.workspace();
-        this.normed = normed;
-        this.out = out;
+        Workspace ws = pass.workspace();
+        CallArrays c = call;
         try {
-            logits = ws.get(Workspace.Role.EXTRA1, tokens * numExperts);
-            Gemm.multiply(pool, router, normed, tokens, logits);
-            step.ensure(tokens);
-            ws.reserveScratch(routing.scratchFloats());
+            c.workspace = ws;
+            c.normed = normed;
+            c.out = out;
+            c.logits = ws.get(Workspace.Role.ROUTER_LOGITS, tokens * experts.length);
+            Gemm.multiply(pool, routerWeights, normed, tokens, c.logits);
+            routing.ensure(tokens);
+            ws.reserveScratch(router.scratchFloats());
             pool.parallelFor(tokens, 8, routeTask);
-            step.group(tokens);
-            for (int e = 0; e < numExperts; e++) {
-                if (step.tokensOf(e) > 0) {
-                    tokensPerExpert.addAndGet(e, step.tokensOf(e));
+            routing.group(tokens);
+            for (int e = 0; e < experts.length; e++) {
+                if (routing.tokensOf(e) > 0) {
+                    tokensPerExpert.addAndGet(e, routing.tokensOf(e));
                 }
             }
 
-            int rows = tokens * topK;
-            x = ws.get(Workspace.Role.EXTRA2, rows * hidden);
-            gate = ws.get(Workspace.Role.GATE, rows * inner);
-            up = ws.get(Workspace.Role.UP, rows * inner);
-            y = ws.get(Workspace.Role.EXTRA3, rows * hidden);
+            c.inputs = ws.get(Workspace.Role.EXPERT_INPUTS, rows * hidden);
+            c.gate = ws.get(Workspace.Role.GATE, rows * inner);
+            c.up = ws.get(Workspace.Role.UP, rows * inner);
+            c.outputs = ws.get(Workspace.Role.EXPERT_OUTPUTS, rows * hidden);
             pool.parallelFor(rows, 16, gatherTask);
-            activePlacement = placement;
-            if (activePlacement == null) {
-                for (int e = 0; e < numExperts; e++) {
-                    int n = step.tokensOf(e);
+            c.placement = placement;
+            if (c.placement == null) {
+                for (int e = 0; e < experts.length; e++) {
+                    int n = routing.tokensOf(e);
                     if (n > 0) {
-                        runSplitAcrossPool(pool, experts[e], step.expertStart[e], n, x, gate, up, y);
+                        runSplitAcrossPool(pool, experts[e], routing.expertStart[e], n, c);
                     }
                 }
             } else {
-                pool.parallelFor(activePlacement.groups(), 1, placedTask);
+                pool.parallelFor(c.placement.groups(), 1, placedTask);
             }
             pool.parallelFor(tokens, 4, combineTask);
             if (shared != null) {
-                shared.forward(pass, normed, x);
-                VectorKernels.add(out, 0, x, 0, tokens * hidden);
+                shared.forward(pass, normed, c.inputs);
+                VectorKernels.add(out, 0, c.inputs, 0, tokens * hidden);
             }
         } finally {
-            this.ws = null;
-            this.normed = this.logits = this.x = this.gate = this.up = this.y = this.out = null;
-            this.activePlacement = null;
+            c.clear();
         }
     }
 
     /** Routing scores to each token's top experts and weights. */
     private void routeTokens(int start, int end, int worker) {
         int numExperts = experts.length;
-        int topK = routing.topK();
+        int topK = router.topK();
+        float[] scratch = call.workspace.scratch(worker);
         for (int t = start; t < end; t++) {
-            routing.route(logits, t * numExperts, step.experts, step.weights, t * topK, ws.scratch(worker));
+            router.route(call.logits, t * numExperts, routing.experts, routing.weights, t * topK, scratch);
         }
     }
 
     /** Copies each routed (token, expert) pair's input into the expert's contiguous rows. */
     private void gatherRows(int start, int end, int worker) {
         for (int r = start; r < end; r++) {
-            System.arraycopy(normed, step.rowToken[r] * hidden, x, r * hidden, hidden);
+            System.arraycopy(call.normed, routing.rowToken[r] * hidden, call.inputs, r * hidden, hidden);
         }
     }
 
     /** Runs the expert slots of placement groups {@code [start, end)}, each group on one thread. */
     private void runPlacedGroups(int start, int end, int worker) {
-        ExpertPlacement p = activePlacement;
+        ExpertPlacement p = call.placement;
         for (int g = start; g < end; g++) {
             for (int s = p.groupStart(g); s < p.groupStart(g + 1); s++) {
                 int e = p.expertAt(s);
-                int n = step.tokensOf(e);
+                int n = routing.tokensOf(e);
                 int from = n * p.replicaIndex(s) / p.replicas(e);
                 int to = n * (p.replicaIndex(s) + 1) / p.replicas(e);
                 if (to > from) {
-                    runOnThisThread(experts[e], step.expertStart[e] + from, to - from, x, gate, up, y);
+                    runOnThisThread(experts[e], routing.expertStart[e] + from, to - from, call);
                 }
             }
         }
@@ -158,30 +171,31 @@ public final class MoeFeedForward implements FeedForward {
 
     /** Each token's output: its experts' rows, weighted, in expert order. */
     private void combineTokens(int start, int end, int worker) {
-        int topK = routing.topK();
+        int topK = router.topK();
+        float[] out = call.out;
         for (int t = start; t < end; t++) {
             Arrays.fill(out, t * hidden, (t + 1) * hidden, 0f);
             for (int k = 0; k < topK; k++) {
                 int i = t * topK + k;
-                VectorKernels.addScaled(out, t * hidden, y, step.rowOf[i] * hidden, step.weights[i], hidden);
+                VectorKernels.addScaled(out, t * hidden, call.outputs, routing.rowOf[i] * hidden, routing.weights[i], hidden);
             }
         }
     }
 
-    /** Rows {@code [row, row+n)} of the grouped buffers through {@code expert}, each GEMM split by rows over the pool. */
-    private void runSplitAcrossPool(ComputePool pool, Expert expert, int row, int n, float[] x, float[] gate, float[] up, float[] y) {
-        Gemm.multiply(pool, expert.gate(), x, row * hidden, n, gate, row * inner, inner);
-        Gemm.multiply(pool, expert.up(), x, row * hidden, n, up, row * inner, inner);
-        VectorKernels.siluMul(gate, up, row * inner, n * inner);
-        Gemm.multiply(pool, expert.down(), gate, row * inner, n, y, row * hidden, hidden);
+    /** Grouped rows {@code [row, row+n)} through {@code expert}, each GEMM split by rows over the pool. */
+    private void runSplitAcrossPool(ComputePool pool, Expert expert, int row, int n, CallArrays c) {
+        Gemm.multiply(pool, expert.gate(), c.inputs, row * hidden, n, c.gate, row * inner, inner);
+        Gemm.multiply(pool, expert.up(), c.inputs, row * hidden, n, c.up, row * inner, inner);
+        VectorKernels.siluMul(c.gate, c.up, row * inner, n * inner);
+        Gemm.multiply(pool, expert.down(), c.gate, row * inner, n, c.outputs, row * hidden, hidden);
     }
 
     /** The same on the calling compute thread alone. */
-    private void runOnThisThread(Expert expert, int row, int n, float[] x, float[] gate, float[] up, float[] y) {
-        Gemm.multiplyOnThisThread(expert.gate(), x, row * hidden, n, gate, row * inner, inner);
-        Gemm.multiplyOnThisThread(expert.up(), x, row * hidden, n, up, row * inner, inner);
-        VectorKernels.siluMul(gate, up, row * inner, n * inner);
-        Gemm.multiplyOnThisThread(expert.down(), gate, row * inner, n, y, row * hidden, hidden);
+    private void runOnThisThread(Expert expert, int row, int n, CallArrays c) {
+        Gemm.multiplyOnThisThread(expert.gate(), c.inputs, row * hidden, n, c.gate, row * inner, inner);
+        Gemm.multiplyOnThisThread(expert.up(), c.inputs, row * hidden, n, c.up, row * inner, inner);
+        VectorKernels.siluMul(c.gate, c.up, row * inner, n * inner);
+        Gemm.multiplyOnThisThread(expert.down(), c.gate, row * inner, n, c.outputs, row * hidden, hidden);
     }
 
     public int numExperts() {
@@ -189,7 +203,7 @@ public final class MoeFeedForward implements FeedForward {
     }
 
     public int topK() {
-        return routing.topK();
+        return router.topK();
     }
 
     /** Tokens routed to each expert since the last reset (a token counts once per chosen expert). */

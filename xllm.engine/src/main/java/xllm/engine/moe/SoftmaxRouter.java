@@ -4,30 +4,14 @@ import xllm.engine.kernel.VectorKernels;
 
 /**
  * Qwen3-MoE's (and Mixtral's) routing: softmax over all experts, the top k, their probabilities
- * renormalized to sum 1 when {@code normalize} ({@code norm_topk_prob}). Immutable; any thread.
+ * renormalized to sum 1 when {@code normalize} ({@code norm_topk_prob}). A value; any thread.
  */
-public final class SoftmaxRouter implements ExpertRouter {
-    private final int numExperts;
-    private final int topK;
-    private final boolean normalize;
+public record SoftmaxRouter(int numExperts, int topK, boolean normalize) implements ExpertRouter {
 
-    public SoftmaxRouter(int numExperts, int topK, boolean normalize) {
+    public SoftmaxRouter {
         if (topK < 1 || topK > numExperts) {
             throw new IllegalArgumentException("num_experts_per_tok " + topK + " must lie in [1, " + numExperts + "]");
         }
-        this.numExperts = numExperts;
-        this.topK = topK;
-        this.normalize = normalize;
-    }
-
-    @Override
-    public int numExperts() {
-        return numExperts;
-    }
-
-    @Override
-    public int topK() {
-        return topK;
     }
 
     @Override
@@ -39,12 +23,7 @@ public final class SoftmaxRouter implements ExpertRouter {
     public void route(float[] logits, int offset, int[] experts, float[] weights, int outOffset, float[] scratch) {
         VectorKernels.softmax(logits, offset, numExperts);
         TopK.largest(logits, offset, numExperts, topK, experts, outOffset);
-        float sum = 0;
-        for (int i = 0; i < topK; i++) {
-            float p = logits[offset + experts[outOffset + i]];
-            weights[outOffset + i] = p;
-            sum += p;
-        }
+        float sum = TopK.gatherScores(logits, offset, experts, weights, outOffset, topK);
         if (normalize) {
             for (int i = 0; i < topK; i++) {
                 weights[outOffset + i] /= sum;

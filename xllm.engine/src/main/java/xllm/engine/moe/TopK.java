@@ -24,6 +24,20 @@ final class TopK {
         }
     }
 
+    /**
+     * Copies the scores of the {@code k} experts in {@code ids[outOffset ..]} to {@code weights[outOffset ..]}
+     * and returns their sum, added in that order.
+     */
+    static float gatherScores(float[] scores, int offset, int[] ids, float[] weights, int outOffset, int k) {
+        float sum = 0;
+        for (int i = 0; i < k; i++) {
+            float w = scores[offset + ids[outOffset + i]];
+            weights[outOffset + i] = w;
+            sum += w;
+        }
+        return sum;
+    }
+
     private static boolean taken(int[] chosen, int offset, int count, int index) {
         for (int i = 0; i < count; i++) {
             if (chosen[offset + i] == index) {

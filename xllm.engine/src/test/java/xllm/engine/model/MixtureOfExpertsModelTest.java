@@ -17,7 +17,6 @@ import xllm.api.SamplingParams;
 import xllm.engine.TestData;
 import xllm.engine.kernel.ComputePool;
 import xllm.engine.moe.ExpertLoadBalancer;
-import xllm.engine.moe.MoeBenchmark;
 import xllm.engine.moe.MoeFeedForward;
 import xllm.engine.scheduler.GenerationRequest;
 import xllm.engine.scheduler.GenerationResult;
@@ -80,7 +79,7 @@ class MixtureOfExpertsModelTest {
             float[] batched = lastLogits(runner, List.of(other, mine), 1);
             assertNearlyEqual(alone, batched, arch + ": a prompt's logits depend on its batch");
 
-            List<MoeFeedForward> moe = MoeBenchmark.moeLayers((DecoderModel) model);
+            List<MoeFeedForward> moe = ((DecoderModel) model).moeLayers();
             for (MoeFeedForward layer : moe) {
                 long[] load = layer.tokensPerExpert();
                 layer.setPlacement(ExpertLoadBalancer.place(load, layer.numExperts() + 3, pool.threads()));
@@ -96,7 +95,7 @@ class MixtureOfExpertsModelTest {
         try (CausalLM model = ModelLoader.load(TestData.fixture("arch/" + arch));
              ComputePool pool = new ComputePool(2);
              ModelRunner runner = new ModelRunner(model, pool, 64, 4)) {
-            List<MoeFeedForward> moe = MoeBenchmark.moeLayers((DecoderModel) model);
+            List<MoeFeedForward> moe = ((DecoderModel) model).moeLayers();
             assertEquals(2, moe.size(), "sparse layers: both of qwen3_moe's, the two after deepseek_v3's first dense one");
             lastLogits(runner, List.of(randomIds(new Random(3), 13, 512)), 0);
             for (MoeFeedForward layer : moe) {

@@ -37,7 +37,7 @@ class ExpertPlacementTest {
                     requests.add(new GenerationRequest(ids, SamplingParams.builder().temperature(0).maxTokens(6).ignoreEos(true).build()));
                 }
                 new OfflineGenerator(runner, 512).generate(requests, TokenListener.NONE);
-                for (MoeFeedForward layer : MoeBenchmark.moeLayers((DecoderModel) model)) {
+                for (MoeFeedForward layer : ((DecoderModel) model).moeLayers()) {
                     RECORDED.add(layer.tokensPerExpert());
                 }
             }

@@ -1,7 +1,8 @@
-package xllm.engine.moe;
+package xllm.cli.bench;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import xllm.api.SamplingParams;
@@ -10,6 +11,9 @@ import xllm.engine.model.CausalLM;
 import xllm.engine.model.DecoderLayer;
 import xllm.engine.model.DecoderModel;
 import xllm.engine.model.ModelLoader;
+import xllm.engine.moe.ExpertLoadBalancer;
+import xllm.engine.moe.ExpertPlacement;
+import xllm.engine.moe.MoeFeedForward;
 import xllm.engine.scheduler.GenerationRequest;
 import xllm.engine.scheduler.GenerationResult;
 import xllm.engine.runner.ModelRunner;
@@ -44,10 +48,10 @@ public final class MoeBenchmark {
         }
         try (CausalLM loaded = ModelLoader.load(modelDir);
              ComputePool pool = ComputePool.forAvailableCores()) {
-            if (!(loaded instanceof DecoderModel model) || moeLayers(model).isEmpty()) {
+            if (!(loaded instanceof DecoderModel model) || model.moeLayers().isEmpty()) {
                 throw new IllegalArgumentException(modelDir + " (" + loaded.config().modelType() + ") has no mixture-of-experts layers");
             }
-            List<MoeFeedForward> moe = moeLayers(model);
+            List<MoeFeedForward> moe = model.moeLayers();
             int experts = moe.get(0).numExperts();
             if (slots < experts) {
                 throw new IllegalArgumentException("--slots " + slots + " is fewer than the " + experts + " experts per layer");
@@ -87,7 +91,7 @@ public final class MoeBenchmark {
                 moe.forEach(l -> l.setPlacement(null));
                 boolean same = true;
                 for (int i = 0; i < plain.size(); i++) {
-                    same &= java.util.Arrays.equals(plain.get(i).tokenIds(), placed.get(i).tokenIds());
+                    same &= Arrays.equals(plain.get(i).tokenIds(), placed.get(i).tokenIds());
                 }
                 report.append(String.format("run with the row split: %.1f ms; with the balanced placements applied: %.1f ms; outputs %s%n",
                         plainNanos / 1e6, placedNanos / 1e6, same ? "identical" : "DIFFER"));
@@ -116,17 +120,6 @@ public final class MoeBenchmark {
                 String.format("%.2f -> %.2f", before.imbalance(load), after.imbalance(load)),
                 String.format("%.2f -> %.2f", before.groupImbalance(load), after.groupImbalance(load)),
                 added.isEmpty() ? "-" : added);
-    }
-
-    /** The mixture-of-experts layers of {@code model}, in depth order. */
-    public static List<MoeFeedForward> moeLayers(DecoderModel model) {
-        List<MoeFeedForward> out = new ArrayList<>();
-        for (DecoderLayer l : model.layers()) {
-            if (l.feedForward() instanceof MoeFeedForward m) {
-                out.add(m);
-            }
-        }
-        return out;
     }
 
     private static int layerIndex(DecoderModel model, MoeFeedForward moe) {
