@@ -67,9 +67,24 @@ class NativeKernelsTest {
             assertTrue(error < 1e-6, "relative error against exact products " + error);
             for (int t = 0; t < tokens; t++) {
                 float[] alone = nativeProduct(w, java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, arena);
-                assertArrayEquals(alone, java.util.Arrays.copyOfRange(batched, t * rows, (t + 1) * rows), "token " + t + " alone and in the batch");
+                float[] inBatch = java.util.Arrays.copyOfRange(batched, t * rows, (t + 1) * rows);
+                if (NativeKernels.available()) {
+                    assertArrayEquals(alone, inBatch, "token " + t + " alone and in the batch");
+                } else {
+                    // the Vector API tiles end with reduceLanes(ADD), whose order of additions C2 may change
+                    // between two calls, so alone and batched agree only up to the last bits there
+                    assertArrayEquals(alone, inBatch, 1e-6f * maxAbs(inBatch), "token " + t + " alone and in the batch");
+                }
             }
         }
+    }
+
+    private static float maxAbs(float[] v) {
+        float max = 0;
+        for (float f : v) {
+            max = Math.max(max, Math.abs(f));
+        }
+        return max;
     }
 
     @org.junit.jupiter.api.Test
