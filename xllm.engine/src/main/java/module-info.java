@@ -1,4 +1,7 @@
-/** Model execution: weights, tokenizer, chat templates, architectures, kernels, sampler, runner. */
+/**
+ * Model execution: weights, tokenizer, chat templates, architectures, kernels, sampler, runner, and the one
+ * engine step every path runs (continuous batching, KV block ownership, sampling, stop rules).
+ */
 module xllm.engine {
     requires transitive xllm.api;
     requires transitive xllm.kv;

@@ -1,6 +1,7 @@
 /**
- * Scheduling: continuous batching per engine instance, the engine loop and the service facade; the router,
- * workers, shared-memory channels, journal and supervision of several engine processes on one machine.
+ * The service layer: the engine loop thread that drives an engine instance's step, admission and the service
+ * facade; the router, workers, shared-memory channels, journal and supervision of several engine processes
+ * on one machine.
  */
 module xllm.sched {
     requires transitive xllm.engine;

@@ -70,13 +70,7 @@ final class ServeCommand {
                 GenerateCommand.threads(args), GenerateCommand.kvBytes(args), LoadedModel.kvDtype(args), blockSize, scheduler));
         OpenAiServer server = OpenAiServer.start(service, jobs, null, options);
         System.err.println("xllm: serving " + name + " on http://" + options.host() + ":" + server.port() + " (loading the model)");
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            server.close();
-            jobs.close();
-            service.close();
-            stopped.countDown();
-        }));
+        CountDownLatch stopped = closeOnShutdown(server, jobs, service);
         while (!service.ready() && service.loadFailure() == null) {
             Thread.sleep(20);
         }
@@ -106,18 +100,28 @@ final class ServeCommand {
         OpenAiServer server = OpenAiServer.start(service, jobs, service, options);
         System.err.println("xllm: serving " + name + " on http://" + options.host() + ":" + server.port() + " with " + workers
                 + " workers of " + threads + " threads (shared memory " + shm + ")");
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            server.close();
-            jobs.close();
-            service.close();
-            stopped.countDown();
-        }));
+        CountDownLatch stopped = closeOnShutdown(server, jobs, service);
         while (!service.ready()) {
             Thread.sleep(20);
         }
         System.err.println("xllm: all workers loaded; ready");
         stopped.await();
         return 0;
+    }
+
+    /** Closes {@code parts} in order when the JVM shuts down (Ctrl-C, SIGTERM); the latch opens when they are closed. */
+    private static CountDownLatch closeOnShutdown(AutoCloseable... parts) {
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            for (AutoCloseable part : parts) {
+                try {
+                    part.close();
+                } catch (Exception e) {
+                    System.err.println("xllm: while stopping: " + e);
+                }
+            }
+            stopped.countDown();
+        }));
+        return stopped;
     }
 }
