@@ -9,11 +9,11 @@ import org.agrona.collections.Long2LongHashMap;
  * {@link BlockHashes} key: when released it keeps its contents, stays findable by key, and is evicted in
  * least-recently-used order only when no never-cached block is left.
  *
- * <p>Owned by the engine loop thread; not thread-safe. Allocates nothing after construction except
- * when the key map grows.
+ * <p>Owned by the engine loop thread; not thread-safe. Allocates nothing after construction.
  */
 public final class BlockAllocator {
     private static final int NONE = -1;
+    private static final float KEY_LOAD_FACTOR = 0.65f;
 
     /**
      * Told when a prefix block becomes findable by its key and when it stops being so, so that a global
@@ -45,7 +45,7 @@ public final class BlockAllocator {
 
     private final long[] keys;
     private final int[] blockTokens;
-    private final Long2LongHashMap blockOfKey = new Long2LongHashMap(NONE);
+    private final Long2LongHashMap blockOfKey;
     // evictable cached blocks (refcount 0, key set), oldest at head: an intrusive doubly linked list
     private final int[] lruPrev;
     private final int[] lruNext;
@@ -58,6 +58,8 @@ public final class BlockAllocator {
             throw new IllegalArgumentException("numBlocks and blockSize must be positive, got " + numBlocks + ", " + blockSize);
         }
         this.blockSize = blockSize;
+        // sized for a key on every block, so registering never grows it on the engine thread
+        this.blockOfKey = new Long2LongHashMap((int) Math.min(1 << 30, (long) (numBlocks / KEY_LOAD_FACTOR) + 1), KEY_LOAD_FACTOR, NONE);
         this.refCounts = new int[numBlocks];
         this.freeStack = new int[numBlocks];
         // pop order 0, 1, 2, ... keeps a fresh run's memory access sequential

@@ -114,7 +114,8 @@ final class BatchScheduler {
     /** The running sequence to preempt: lowest priority, newest arrival, not already in this step. */
     private Sequence victim(Sequence needing) {
         Sequence victim = needing;
-        for (Sequence s : running) {
+        for (int i = 0; i < running.size(); i++) {
+            Sequence s = running.get(i);
             if (s.scheduledTokens == 0 && Sequence.compare(s, victim) > 0) {
                 victim = s;
             }
@@ -141,7 +142,8 @@ final class BatchScheduler {
 
     /** After the runner executed the step: advances its sequences and registers their newly full blocks. */
     void completeStep() {
-        for (Sequence seq : scheduled) {
+        for (int i = 0; i < scheduled.size(); i++) {
+            Sequence seq = scheduled.get(i);
             seq.computed += seq.scheduledTokens;
             seq.scheduledTokens = 0;
             kv.registerFullBlocks(seq);
