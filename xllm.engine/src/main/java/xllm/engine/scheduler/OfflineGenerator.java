@@ -57,18 +57,25 @@ public final class OfflineGenerator {
             core.submit(new GenerateRequest("offline-" + submitted++, r.promptIds(), r.params(), 0, -1), new int[0],
                     outputs[i], System.nanoTime());
         }
-        // a step that only preempted runs nothing; two idle steps in a row mean the next sequence cannot fit
-        for (int idle = 0; core.hasWork(); ) {
-            idle = core.step() ? 0 : idle + 1;
-            if (idle < 2) {
-                continue;
-            }
-            core.abortAll();
-            throw new IllegalStateException("KV cache too small: " + core.totalBlocks() + " blocks of " + core.blockSize()
-                    + " tokens cannot hold the next sequence alone");
+        try {
+            runToCompletion();
+        } catch (RuntimeException e) {
+            core.abortAll(); // no request of this call outlives it, whatever failed
+            throw e;
         }
         return IntStream.range(0, outputs.length).mapToObj(i -> new GenerationResult(requests.get(i).promptIds(),
                 outputs[i].tokens.toIntArray(), outputs[i].finish)).toList();
+    }
+
+    private void runToCompletion() {
+        // a step that only preempted runs nothing; two idle steps in a row mean the next sequence cannot fit
+        for (int idle = 0; core.hasWork(); ) {
+            idle = core.step() ? 0 : idle + 1;
+            if (idle == 2) {
+                throw new IllegalStateException("KV cache too small: " + core.totalBlocks() + " blocks of " + core.blockSize()
+                        + " tokens cannot hold the next sequence alone");
+            }
+        }
     }
 
     /** Share of the KV blocks held by sequences: 0 whenever {@link #generate} has returned. */
