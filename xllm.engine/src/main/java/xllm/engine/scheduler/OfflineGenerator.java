@@ -14,8 +14,9 @@ import xllm.engine.runner.ModelRunner;
 
 /**
  * Runs a fixed set of requests to completion: submits them all to one {@link EngineCore} and steps it until
- * none is left, as serving does, prefix cache included (kept from call to call). For the command line and
- * tests. Not thread-safe.
+ * none is left, as serving does. Without prefix caching: each call computes every prompt it is given, which
+ * is what benchmarks and tests that rerun the same prompts (batched, or under another expert placement)
+ * mean to run. For the command line and tests. Not thread-safe.
  */
 public final class OfflineGenerator {
     /** Sequences one step may run: all of a call's requests at once, as far as the token budget allows. */
@@ -33,7 +34,7 @@ public final class OfflineGenerator {
         this.runner = runner;
         int[] eosIds = IntStream.concat(Arrays.stream(runner.model().config().eosTokenIds()), Arrays.stream(extraEosIds))
                 .distinct().toArray();
-        this.core = new EngineCore(runner, new SchedulerConfig(maxBatchTokens, MAX_SEQUENCES, 0, true), eosIds,
+        this.core = new EngineCore(runner, new SchedulerConfig(maxBatchTokens, MAX_SEQUENCES, 0, false), eosIds,
                 RequestMetrics.NONE, null);
     }
 
