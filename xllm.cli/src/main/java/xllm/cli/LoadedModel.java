@@ -9,6 +9,7 @@ import xllm.engine.model.ModelLoader;
 import xllm.engine.runner.ModelRunner;
 import xllm.engine.tokenizer.Tokenizer;
 import xllm.engine.weights.DType;
+import xllm.engine.weights.GgufFile;
 import xllm.kv.KvDtype;
 
 /** A model directory loaded for a command: weights, runner with its KV arena, and the tokenizer if present. */
@@ -96,7 +97,7 @@ final class LoadedModel implements AutoCloseable {
         } else {
             dir = Path.of(System.getProperty("xllm.home", ".")).resolve("models").resolve(DEFAULT_MODEL);
         }
-        if (!Files.isDirectory(dir) && !(Files.isRegularFile(dir) && dir.toString().endsWith(".gguf"))) {
+        if (!Files.isDirectory(dir) && !GgufFile.isGgufFile(dir)) {
             throw new UsageException("model " + dir + " is neither a model directory nor a .gguf file");
         }
         return dir;

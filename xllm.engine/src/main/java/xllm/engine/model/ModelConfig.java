@@ -39,7 +39,7 @@ public record ModelConfig(
      * loading any weights: for those who only need the model's shape (a router, a tool).
      */
     public static ModelConfig forModel(Path model) {
-        if (Files.isDirectory(model)) {
+        if (!GgufFile.isGgufFile(model)) {
             return load(model);
         }
         try (GgufFile gguf = GgufFile.open(model)) {

@@ -1,7 +1,6 @@
 package xllm.engine.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -51,7 +50,7 @@ public final class ModelLoader {
         ModelConfig config;
         WeightSource checkpoint;
         boolean ropeInterleaved = false;
-        if (Files.isRegularFile(path) && path.getFileName().toString().endsWith(".gguf")) {
+        if (GgufFile.isGgufFile(path)) {
             GgufFile gguf = GgufFile.open(path);
             try {
                 config = GgufConfig.from(gguf);

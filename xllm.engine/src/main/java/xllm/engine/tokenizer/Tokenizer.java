@@ -50,14 +50,14 @@ public final class Tokenizer {
      * @throws IllegalArgumentException naming the directory or file when it has no tokenizer
      */
     public static Tokenizer forModel(Path model) {
-        return forModelIfPresent(model).orElseThrow(() -> new IllegalArgumentException(Files.isDirectory(model)
-                ? model + " has no tokenizer: no tokenizer.json in it"
-                : model + " has no tokenizer: no tokenizer.ggml.model in its metadata"));
+        return forModelIfPresent(model).orElseThrow(() -> new IllegalArgumentException(GgufFile.isGgufFile(model)
+                ? model + " has no tokenizer: no tokenizer.ggml.model in its metadata"
+                : model + " has no tokenizer: no tokenizer.json in it"));
     }
 
     /** {@link #forModel}, or empty for a model without one (which can still run on token ids). */
     public static Optional<Tokenizer> forModelIfPresent(Path model) {
-        if (Files.isDirectory(model)) {
+        if (!GgufFile.isGgufFile(model)) {
             return Files.isRegularFile(model.resolve("tokenizer.json")) ? Optional.of(load(model)) : Optional.empty();
         }
         try (GgufFile gguf = GgufFile.open(model)) {

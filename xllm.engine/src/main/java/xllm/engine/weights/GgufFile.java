@@ -6,6 +6,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -37,6 +38,14 @@ public final class GgufFile implements WeightSource {
         this.arena = arena;
         this.metadata = metadata;
         this.tensors = tensors;
+    }
+
+    /**
+     * Whether {@code model} names a GGUF file ({@code .gguf}) rather than a Hugging Face directory: the one test
+     * every loader of a model path makes.
+     */
+    public static boolean isGgufFile(Path model) {
+        return Files.isRegularFile(model) && model.getFileName().toString().endsWith(".gguf");
     }
 
     public static GgufFile open(Path path) {
