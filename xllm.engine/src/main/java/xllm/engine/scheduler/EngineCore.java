@@ -119,7 +119,6 @@ public final class EngineCore {
     private void finish(Sequence seq, FinishReason reason) {
         scheduler.remove(seq);
         live.remove(seq.request.requestId());
-        seq.finishReason = reason;
         metrics.requestEnded(reason, System.nanoTime() - seq.arrivalNanos, seq.prefixLookedUp ? seq.promptLength : 0,
                 seq.cachedPromptTokens);
         seq.sink.onFinish(reason, new Usage(seq.promptLength, seq.outputLength(), seq.cachedPromptTokens));

@@ -1,7 +1,6 @@
 package xllm.engine.scheduler;
 
 import java.util.Arrays;
-import xllm.api.FinishReason;
 import xllm.api.GenerateRequest;
 import xllm.api.TokenSink;
 import xllm.engine.sample.SequenceSampling;
@@ -23,7 +22,6 @@ final class Sequence {
     final BlockTable table = new BlockTable();
 
     SequenceStatus status = SequenceStatus.WAITING;
-    FinishReason finishReason;
     int[] tokens;
     int length;
     /** Tokens whose keys and values are in the cache. */
