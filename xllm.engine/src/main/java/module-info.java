@@ -26,6 +26,7 @@ module xllm.engine {
     exports xllm.engine.scheduler;
     exports xllm.engine.sample;
     exports xllm.engine.moe;
+    exports xllm.engine.spec;
     // Jinjava binds template functions (raise_exception) by reflection and calls setAccessible on them.
     opens xllm.engine.tokenizer to jinjava;
 }
