@@ -54,6 +54,14 @@ public final class BlockTable {
         return true;
     }
 
+    /** Releases the blocks past the first {@code keep} to the allocator (the KV of rejected draft tokens). */
+    public void truncate(int keep, BlockAllocator allocator) {
+        for (int i = size - 1; i >= keep; i--) {
+            allocator.release(blocks[i]);
+        }
+        size = Math.min(size, Math.max(0, keep));
+    }
+
     /** Releases every block to the allocator and empties the table. */
     public void releaseAll(BlockAllocator allocator) {
         for (int i = size - 1; i >= 0; i--) {

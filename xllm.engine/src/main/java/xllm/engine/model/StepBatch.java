@@ -4,9 +4,11 @@ import java.util.Arrays;
 
 /**
  * One step as the scheduler decided it, and the only thing the runner executes: for each scheduled
- * sequence (an <em>entry</em>) the run of consecutive tokens it contributes (a prefill chunk or one decode
- * token) at their positions, a copy of the ids of the KV blocks that hold its context, and whether the last
- * of its tokens is sampled. Plain values, no live scheduler state.
+ * sequence (an <em>entry</em>) the run of consecutive tokens it contributes (a prefill chunk, one decode
+ * token, or a decode token followed by draft tokens to verify) at their positions, a copy of the ids of the KV
+ * blocks that hold its context, and how many of its last tokens produce logits (none for a prefill chunk that
+ * does not end its prompt, one for a plain decode, one per token when drafts are verified). Plain values, no
+ * live scheduler state.
  *
  * <p>Only a {@link Builder} writes it; the model and the runner read it. The builder refills the same
  * buffers every step so that steady state allocates nothing: a batch stays as built until its builder's
@@ -23,6 +25,7 @@ public final class StepBatch {
     private int[] firstToken = new int[16];
     private int[] tokenCount = new int[16];
     private int[] sampleRow = new int[16];
+    private int[] sampledCount = new int[16];
     private int[][] blockIds = new int[16][];
     private int[] blockCount = new int[16];
     private int numSampled;
@@ -47,8 +50,13 @@ public final class StepBatch {
      */
     public int[] blocks(int entry) { return blockIds[entry]; }
     public int blockCount(int entry) { return blockCount[entry]; }
-    /** Row of {@code entry} in the logits, or -1 when it samples nothing this step. */
+    /**
+     * Row of {@code entry}'s first logits in the logits, or -1 when it samples nothing this step; its further
+     * rows, one per later token, follow it.
+     */
     public int sampleRow(int entry) { return sampleRow[entry]; }
+    /** How many of {@code entry}'s last tokens produce logits rows. */
+    public int sampledCount(int entry) { return sampledCount[entry]; }
     public int numSampled() { return numSampled; }
     /** Batch token index whose hidden state produces logits row {@code row}. */
     public int sampledTokenIndex(int row) { return sampledTokenIndex[row]; }
@@ -81,12 +89,26 @@ public final class StepBatch {
          */
         public int add(long sequenceId, int[] ids, int from, int count, int startPosition, int[] blocks, int numBlocks,
                        boolean sample) {
+            return add(sequenceId, ids, from, count, startPosition, blocks, numBlocks, sample ? 1 : 0);
+        }
+
+        /**
+         * As {@link #add(long, int[], int, int, int, int[], int, boolean)}, producing logits for the last
+         * {@code sampled} of the tokens (0 to {@code count}): a decode token and the drafts after it, each row
+         * scoring the token that follows.
+         */
+        public int add(long sequenceId, int[] ids, int from, int count, int startPosition, int[] blocks, int numBlocks,
+                       int sampled) {
             StepBatch b = batch;
             if (count < 1) {
                 throw new IllegalArgumentException("a sequence contributes at least one token, got " + count);
             }
+            if (sampled < 0 || sampled > count) {
+                throw new IllegalArgumentException(sampled + " sampled tokens of an entry of " + count);
+            }
             ensureTokens(b.numTokens + count);
             ensureEntries(b.numEntries + 1);
+            ensureSampled(b.numSampled + sampled);
             int entry = b.numEntries++;
             b.sequenceIds[entry] = sequenceId;
             b.firstToken[entry] = b.numTokens;
@@ -102,11 +124,10 @@ public final class StepBatch {
                 b.tokenEntry[b.numTokens] = entry;
                 b.numTokens++;
             }
-            if (sample) {
-                b.sampleRow[entry] = b.numSampled;
-                b.sampledTokenIndex[b.numSampled++] = b.numTokens - 1;
-            } else {
-                b.sampleRow[entry] = -1;
+            b.sampledCount[entry] = sampled;
+            b.sampleRow[entry] = sampled > 0 ? b.numSampled : -1;
+            for (int i = b.numTokens - sampled; i < b.numTokens; i++) {
+                b.sampledTokenIndex[b.numSampled++] = i;
             }
             return entry;
         }
@@ -134,9 +155,16 @@ public final class StepBatch {
                 b.firstToken = Arrays.copyOf(b.firstToken, size);
                 b.tokenCount = Arrays.copyOf(b.tokenCount, size);
                 b.sampleRow = Arrays.copyOf(b.sampleRow, size);
+                b.sampledCount = Arrays.copyOf(b.sampledCount, size);
                 b.blockIds = Arrays.copyOf(b.blockIds, size);
                 b.blockCount = Arrays.copyOf(b.blockCount, size);
-                b.sampledTokenIndex = Arrays.copyOf(b.sampledTokenIndex, size);
+            }
+        }
+
+        private void ensureSampled(int n) {
+            StepBatch b = batch;
+            if (n > b.sampledTokenIndex.length) {
+                b.sampledTokenIndex = Arrays.copyOf(b.sampledTokenIndex, Math.max(n, b.sampledTokenIndex.length * 2));
             }
         }
     }

@@ -13,11 +13,15 @@ public final class Sampler {
     private final int vocabSize;
     private final float[] work;
     private final long[] order;
+    private final float[] probabilities;
+    /** Sum of the unnormalized probabilities the last {@link #truncate} kept. */
+    private double truncatedTotal;
 
     public Sampler(int vocabSize) {
         this.vocabSize = vocabSize;
         this.work = new float[vocabSize];
         this.order = new long[vocabSize];
+        this.probabilities = new float[vocabSize];
     }
 
     /** The next token for {@code state}, from {@code logits[offset .. offset + vocab)} (left unchanged). */
@@ -31,11 +35,121 @@ public final class Sampler {
         if (p.isGreedy()) {
             return argmax(x);
         }
-        float invTemperature = 1f / p.temperature();
-        boolean truncate = (p.topK() > 0 && p.topK() < vocabSize) || p.topP() < 1f || p.minP() > 0f;
-        if (!truncate) {
-            return sampleFull(x, invTemperature, state);
+        if (!truncates(p)) {
+            double total = exponentiate(x, 1f / p.temperature());
+            double u = state.nextDouble() * total;
+            double acc = 0;
+            for (int i = 0; i < vocabSize; i++) {
+                acc += x[i];
+                if (u < acc) {
+                    return i;
+                }
+            }
+            return argmax(x);
         }
+        int candidates = truncate(x, p);
+        double u = state.nextDouble() * truncatedTotal;
+        double acc = 0;
+        for (int i = 0; i < candidates; i++) {
+            int id = index(order[i]);
+            acc += x[id];
+            if (u < acc) {
+                return id;
+            }
+        }
+        return index(order[candidates - 1]);
+    }
+
+    /**
+     * Verifies a draft token that a draft model sampled from {@code q[qOffset .. qOffset + vocab)} by rejection
+     * sampling (Leviathan et al., arXiv 2211.17192): with p the distribution {@link #sample} draws from here,
+     * the draft is taken with probability min(1, p/q), else a token is drawn from the residual max(0, p - q),
+     * normalized; either way the token returned is distributed as p. Returns the draft when it is taken.
+     */
+    public int verifySampledDraft(float[] logits, int offset, SequenceSampling state, int draft, float[] q, int qOffset) {
+        float[] p = probabilities;
+        distribution(logits, offset, state, p);
+        if (state.nextAcceptanceDouble() * q[qOffset + draft] < p[draft]) {
+            return draft;
+        }
+        double total = 0;
+        for (int i = 0; i < vocabSize; i++) {
+            float r = Math.max(0f, p[i] - q[qOffset + i]);
+            p[i] = r;
+            total += r;
+        }
+        if (total <= 0) {
+            return draft; // p equals q up to rounding: the draft is always taken
+        }
+        double u = state.nextDouble() * total;
+        double acc = 0;
+        int last = draft;
+        for (int i = 0; i < vocabSize; i++) {
+            if (p[i] > 0) {
+                acc += p[i];
+                last = i;
+                if (u < acc) {
+                    return i;
+                }
+            }
+        }
+        return last;
+    }
+
+    /**
+     * The distribution {@link #sample} draws the next token of {@code state} from, normalized, into
+     * {@code out[0 .. vocab)}: penalties, temperature and truncation applied; one-hot at the argmax when greedy.
+     */
+    public void distribution(float[] logits, int offset, SequenceSampling state, float[] out) {
+        SamplingParams p = state.params();
+        float[] x = work;
+        System.arraycopy(logits, offset, x, 0, vocabSize);
+        if (p.hasPenalties()) {
+            applyPenalties(x, state, p);
+        }
+        if (p.isGreedy()) {
+            Arrays.fill(out, 0, vocabSize, 0f);
+            out[argmax(x)] = 1f;
+            return;
+        }
+        if (!truncates(p)) {
+            double total = exponentiate(x, 1f / p.temperature());
+            for (int i = 0; i < vocabSize; i++) {
+                out[i] = (float) (x[i] / total);
+            }
+            return;
+        }
+        int candidates = truncate(x, p);
+        Arrays.fill(out, 0, vocabSize, 0f);
+        for (int i = 0; i < candidates; i++) {
+            int id = index(order[i]);
+            out[id] = (float) (x[id] / truncatedTotal);
+        }
+    }
+
+    private boolean truncates(SamplingParams p) {
+        return (p.topK() > 0 && p.topK() < vocabSize) || p.topP() < 1f || p.minP() > 0f;
+    }
+
+    /** Replaces {@code x} by unnormalized probabilities at {@code 1/invTemperature}; returns their sum. */
+    private double exponentiate(float[] x, float invTemperature) {
+        float max = x[argmax(x)];
+        double total = 0;
+        for (int i = 0; i < vocabSize; i++) {
+            float prob = (float) Math.exp((x[i] - max) * invTemperature);
+            x[i] = prob;
+            total += prob;
+        }
+        return total;
+    }
+
+    /**
+     * Top-k, min-p and top-p: sorts the tokens into {@link #order} by descending logit, writes the unnormalized
+     * probabilities of the kept ones into {@code x}, their sum into {@link #truncatedTotal}, and returns how many
+     * (the first of {@code order}) are kept.
+     */
+    private int truncate(float[] x, SamplingParams p) {
+        float invTemperature = 1f / p.temperature();
         for (int i = 0; i < vocabSize; i++) {
             order[i] = descendingKey(x[i], i);
         }
@@ -74,35 +188,8 @@ public final class Sampler {
             candidates = kept;
             total = cumulative;
         }
-        double u = state.nextDouble() * total;
-        double acc = 0;
-        for (int i = 0; i < candidates; i++) {
-            int id = index(order[i]);
-            acc += x[id];
-            if (u < acc) {
-                return id;
-            }
-        }
-        return index(order[candidates - 1]);
-    }
-
-    private int sampleFull(float[] x, float invTemperature, SequenceSampling state) {
-        float max = x[argmax(x)];
-        double total = 0;
-        for (int i = 0; i < vocabSize; i++) {
-            float prob = (float) Math.exp((x[i] - max) * invTemperature);
-            x[i] = prob;
-            total += prob;
-        }
-        double u = state.nextDouble() * total;
-        double acc = 0;
-        for (int i = 0; i < vocabSize; i++) {
-            acc += x[i];
-            if (u < acc) {
-                return i;
-            }
-        }
-        return argmax(x);
+        truncatedTotal = total;
+        return candidates;
     }
 
     private static void applyPenalties(float[] x, SequenceSampling state, SamplingParams p) {

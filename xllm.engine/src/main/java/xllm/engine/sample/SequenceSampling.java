@@ -5,18 +5,21 @@ import org.agrona.collections.IntHashSet;
 import xllm.api.SamplingParams;
 
 /**
- * The sampling state of one sequence: its parameters, its random stream (seeded per request, so the same
- * seed and request give the same output) and the token counts the penalties need. Owned by the engine loop.
+ * The sampling state of one sequence: its parameters, its random draws (seeded per request, so the same
+ * seed and request give the same output) and the token counts the penalties need. The draw that samples output
+ * token {@code n} depends only on the seed and {@code n}, not on how many draws came before: a speculative step
+ * that verifies several tokens at once samples each with the very number a plain step would have used.
+ * Owned by the engine loop.
  */
 public final class SequenceSampling {
     private final SamplingParams params;
     private final Int2IntHashMap generatedCounts = new Int2IntHashMap(0);
     private final IntHashSet promptTokens = new IntHashSet();
-    private long rngState;
+    /** Output tokens so far: the index of the token the next draw samples. */
+    private long generated;
 
     public SequenceSampling(SamplingParams params, int[] promptIds) {
         this.params = params;
-        this.rngState = params.seed();
         if (params.repetitionPenalty() != 1f) {
             for (int id : promptIds) {
                 promptTokens.add(id);
@@ -29,23 +32,21 @@ public final class SequenceSampling {
     }
 
     /**
-     * Continues a generation elsewhere begun: records {@code generated} as if sampled here, random draws
-     * included, so that the next token is the one the first instance would have sampled.
+     * Continues a generation elsewhere begun: records {@code generated} as if sampled here, so that the next
+     * token is the one the first instance would have sampled.
      */
     public void resumeAfter(int[] generated) {
         for (int token : generated) {
             accept(token);
-            if (!params.isGreedy()) {
-                nextDouble();
-            }
         }
     }
 
-    /** Records a generated token for the penalties. */
+    /** Records a generated token: for the penalties, and to move the draws on to the next output token. */
     public void accept(int token) {
         if (params.hasPenalties()) {
             generatedCounts.put(token, generatedCounts.get(token) + 1);
         }
+        generated++;
     }
 
     Int2IntHashMap generatedCounts() {
@@ -60,10 +61,21 @@ public final class SequenceSampling {
         return promptTokens;
     }
 
-    /** Uniform double in [0, 1) from a SplitMix64 stream. */
+    /** The uniform double in [0, 1) that samples the next output token: term {@code generated + 1} of a SplitMix64 stream. */
     double nextDouble() {
-        rngState += 0x9E3779B97F4A7C15L;
-        long z = rngState;
+        return uniform(params.seed(), generated);
+    }
+
+    /**
+     * The uniform double in [0, 1) that decides whether the next output token takes a sampled draft: from a stream
+     * of its own, so that accepting a draft never shifts the draws that sample tokens.
+     */
+    double nextAcceptanceDouble() {
+        return uniform(params.seed() ^ 0x5DEECE66DL * 0x2545F4914F6CDD1DL, generated);
+    }
+
+    private static double uniform(long seed, long index) {
+        long z = seed + (index + 1) * 0x9E3779B97F4A7C15L;
         z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
         z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
         z = z ^ (z >>> 31);

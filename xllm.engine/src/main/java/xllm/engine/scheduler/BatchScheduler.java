@@ -7,8 +7,10 @@ import xllm.engine.model.StepBatch;
 
 /**
  * Continuous batching for one engine instance: decides each step and owns the KV memory it spends. Each
- * step spends a token budget: running sequences first (one decode token each, or the next chunk of a long
- * prompt), then waiting ones in priority order, reusing cached prefix blocks. When KV blocks run out, the
+ * step spends a token budget: running sequences first (one decode token each and the drafts it verifies, or
+ * the next chunk of a long prompt), then waiting ones in priority order, reusing cached prefix blocks. Drafts
+ * are optional: they are the first thing cut when the budget or the memory runs short, never a reason to
+ * preempt. When KV blocks run out, the
  * lowest-priority, newest running sequence not yet in the step is preempted: its blocks are released and it
  * waits to be recomputed from its prompt and output so far, so its output does not change. Owned by the
  * engine loop thread.
@@ -60,7 +62,15 @@ final class BatchScheduler {
         int i = 0;
         while (i < running.size() && budget > 0) {
             Sequence seq = running.get(i);
-            int n = Math.min(seq.pending(), budget);
+            int n = Math.min(seq.pending() + seq.draftCount, budget);
+            if (seq.draftCount > 0 && (n < seq.pending() + seq.draftCount || !kv.reserve(seq, seq.computed + n))) {
+                seq.draftCount = Math.max(0, n - seq.pending());
+                n = seq.pending() + seq.draftCount;
+                if (!kv.reserve(seq, seq.computed + n)) {
+                    seq.clearDrafts();
+                    n = seq.pending();
+                }
+            }
             if (!makeRoom(seq, seq.computed + n)) {
                 continue; // seq itself was preempted: the next running sequence is now at index i
             }
@@ -105,8 +115,9 @@ final class BatchScheduler {
             metrics.scheduledFirst(seq.firstScheduledNanos - seq.arrivalNanos);
         }
         seq.scheduledTokens = n;
-        step.add(seq.id, seq.tokens, seq.computed, n, seq.computed, seq.table.blockIds(), seq.table.size(),
-                seq.computed + n == seq.length);
+        // a step that reaches the last token samples after it and after each draft that follows it
+        int sampled = seq.computed + n == seq.length + seq.draftCount ? seq.draftCount + 1 : 0;
+        step.add(seq.id, seq.tokens, seq.computed, n, seq.computed, seq.table.blockIds(), seq.table.size(), sampled);
         scheduled.add(seq);
         return n;
     }
@@ -125,6 +136,7 @@ final class BatchScheduler {
 
     private void preempt(Sequence seq) {
         running.remove(seq);
+        seq.clearDrafts();
         kv.release(seq);
         add(seq);
         preemptedThisStep = true;
@@ -140,14 +152,24 @@ final class BatchScheduler {
         seq.computed = cached;
     }
 
-    /** After the runner executed the step: advances its sequences and registers their newly full blocks. */
-    void completeStep() {
-        for (int i = 0; i < scheduled.size(); i++) {
-            Sequence seq = scheduled.get(i);
-            seq.computed += seq.scheduledTokens;
-            seq.scheduledTokens = 0;
-            kv.registerFullBlocks(seq);
+    /**
+     * After the runner executed the step and its tokens were verified: {@code seq} now has KV for
+     * {@code computedTokens} more tokens (its step's tokens but the rejected drafts). Frees the blocks that held
+     * only rejected drafts and registers the newly full blocks, whose hashes cover accepted tokens only.
+     */
+    void complete(Sequence seq, int computedTokens) {
+        seq.computed += computedTokens;
+        seq.scheduledTokens = 0;
+        if (seq.draftCount > 0) {
+            kv.trim(seq, seq.length);
+            seq.clearDrafts();
         }
+        kv.registerFullBlocks(seq);
+    }
+
+    /** The sequences running now, in scheduling order. Read-only for callers. */
+    List<Sequence> running() {
+        return running;
     }
 
     /** Takes a finished or aborted sequence out and frees its blocks. */

@@ -1,5 +1,6 @@
 package xllm.engine.scheduler;
 
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -12,6 +13,9 @@ import xllm.engine.model.StepBatch;
 import xllm.engine.runner.ModelRunner;
 import xllm.engine.runner.StepOutput;
 import xllm.engine.sample.Sampler;
+import xllm.engine.spec.DraftBatch;
+import xllm.engine.spec.Speculation;
+import xllm.engine.spec.SpeculationPolicy;
 import xllm.kv.BlockAllocator;
 
 /**
@@ -19,6 +23,12 @@ import xllm.kv.BlockAllocator;
  * the scheduler decides a {@link StepBatch}, the runner executes it into a {@link StepOutput}, and here each
  * sampling sequence gets its token, its sink hears of it, and the stop rules end it. Owned by one thread,
  * which calls everything here.
+ *
+ * <p>With speculation, each step first asks the proposer for drafts for the decoding sequences; a sequence's
+ * decode token and its drafts run as one query in the same batched pass as everyone else, and here the
+ * drafts are verified in order against the target's own choice at each position (its sampled token, or
+ * rejection sampling for drafts sampled from a draft distribution): every accepted draft and the token after
+ * the last of them are emitted, and the KV of the rejected ones is rolled back.
  */
 public final class EngineCore {
     private final ModelRunner runner;
@@ -30,6 +40,8 @@ public final class EngineCore {
     private final int maxModelLength;
     private final Map<String, Sequence> live = new HashMap<>();
     private final Logprobs logprobs = new Logprobs();
+    private final Speculation speculation;
+    private final List<Sequence> drafting = new ArrayList<>();
     private long arrivals;
 
     /**
@@ -38,7 +50,14 @@ public final class EngineCore {
      */
     public EngineCore(ModelRunner runner, SchedulerConfig config, int[] eosIds, RequestMetrics metrics,
                       BlockAllocator.CacheListener cacheListener) {
+        this(runner, config, eosIds, metrics, cacheListener, null);
+    }
+
+    /** @param speculation how to draft and verify several tokens a step; null to decode one token a step */
+    public EngineCore(ModelRunner runner, SchedulerConfig config, int[] eosIds, RequestMetrics metrics,
+                      BlockAllocator.CacheListener cacheListener, Speculation speculation) {
         this.runner = runner;
+        this.speculation = speculation;
         this.metrics = metrics;
         this.kv = new KvMemory(runner.numBlocks(), runner.blockSize(), config.prefixCaching(), cacheListener);
         this.scheduler = new BatchScheduler(config, kv, metrics);
@@ -75,12 +94,18 @@ public final class EngineCore {
 
     /** Runs one step; false when there was nothing to run. */
     public boolean step() {
+        long start = System.nanoTime();
+        if (speculation != null) {
+            proposeDrafts();
+        }
         StepBatch batch = scheduler.schedule();
         if (batch.numEntries() == 0) {
             return false;
         }
         StepOutput output = runner.execute(batch);
-        scheduler.completeStep();
+        if (speculation != null) {
+            speculation.proposer().observe(batch, output);
+        }
         float[] logits = output.logits();
         int vocab = output.vocabSize();
         long now = System.nanoTime();
@@ -88,22 +113,99 @@ public final class EngineCore {
         for (int entry = 0; entry < scheduled.size(); entry++) {
             Sequence seq = scheduled.get(entry);
             int offset = output.logitsOffset(entry);
-            if (offset < 0 || seq.status == SequenceStatus.FINISHED) {
+            if (offset < 0) {
+                scheduler.complete(seq, seq.scheduledTokens);
                 continue;
             }
-            int token = sampler.sample(logits, offset, seq.sampling);
-            seq.append(token);
-            seq.sampling.accept(token);
-            recordTiming(seq, now);
-            int top = seq.request.topLogprobs();
-            seq.sink.onToken(token, top >= 0 ? fillLogprobs(logits, offset, vocab, token, top) : null);
-            FinishReason reason = StopRule.after(token, seq.request.params(), eosIds, seq.outputLength(), seq.length,
-                    maxModelLength);
+            int drafts = seq.draftCount;
+            int accepted = 0;
+            FinishReason reason = null;
+            for (int i = 0; i <= drafts; i++) {
+                int row = offset + i * vocab;
+                // the sequence's tokens so far are followed by its drafts not yet decided on
+                int draft = i < drafts ? seq.tokens[seq.length] : -1;
+                int token = draft >= 0 && seq.draftProbabilities != null
+                        ? sampler.verifySampledDraft(logits, row, seq.sampling, draft, seq.draftProbabilities, i * vocab)
+                        : sampler.sample(logits, row, seq.sampling);
+                reason = emit(seq, token, logits, row, vocab, now);
+                if (token != draft || reason != null) {
+                    accepted += token == draft ? 1 : 0;
+                    break;
+                }
+                accepted++;
+            }
+            scheduler.complete(seq, seq.scheduledTokens - drafts + accepted);
+            if (drafts > 0) {
+                metrics.speculated(drafts, accepted);
+                seq.draftAcceptance = SpeculationPolicy.updated(seq.draftAcceptance, drafts, accepted);
+            }
             if (reason != null) {
                 finish(seq, reason);
             }
         }
+        if (speculation != null) {
+            speculation.policy().stepTook(batch.numTokens(), System.nanoTime() - start);
+        }
         return true;
+    }
+
+    /** Appends a token the target chose to {@code seq} and tells its sink; returns why it ends there, or null. */
+    private FinishReason emit(Sequence seq, int token, float[] logits, int row, int vocab, long now) {
+        seq.append(token);
+        seq.sampling.accept(token);
+        recordTiming(seq, now);
+        int top = seq.request.topLogprobs();
+        seq.sink.onToken(token, top >= 0 ? fillLogprobs(logits, row, vocab, token, top) : null);
+        return StopRule.after(token, seq.request.params(), eosIds, seq.outputLength(), seq.length, maxModelLength);
+    }
+
+    /**
+     * Asks the proposer for drafts for the running sequences that decode, as many as the policy finds worth
+     * verifying and as the request's token budget and the context leave room for.
+     */
+    private void proposeDrafts() {
+        List<Sequence> running = scheduler.running();
+        int decoding = 0;
+        for (int i = 0; i < running.size(); i++) {
+            Sequence seq = running.get(i);
+            seq.clearDrafts();
+            if (seq.decoding()) {
+                decoding++;
+            }
+        }
+        SpeculationPolicy policy = speculation.policy();
+        double threshold = policy.threshold(decoding);
+        DraftBatch batch = speculation.drafts();
+        batch.clear();
+        drafting.clear();
+        for (int i = 0; i < running.size(); i++) {
+            Sequence seq = running.get(i);
+            if (!seq.decoding()) {
+                continue;
+            }
+            // k drafts may yield k + 1 tokens, at positions up to length - 1 + k
+            int cap = Math.min(seq.request.params().maxTokens() - seq.outputLength() - 1, maxModelLength - seq.length);
+            int k = policy.drafts(seq.draftAcceptance, threshold, decoding, cap);
+            if (k > 0) {
+                batch.add(seq.id, seq.tokens, seq.promptLength, seq.length, k, seq.request.params());
+                drafting.add(seq);
+            } else {
+                seq.draftAcceptance = SpeculationPolicy.updated(seq.draftAcceptance, 0, 0);
+            }
+        }
+        if (drafting.isEmpty()) {
+            return;
+        }
+        speculation.proposer().propose(batch);
+        int vocab = runner.vocabSize();
+        for (int i = 0; i < drafting.size(); i++) {
+            int[] drafts = batch.drafts(i);
+            int count = 0;
+            while (count < batch.draftCount(i) && drafts[count] >= 0 && drafts[count] < vocab) {
+                count++; // a draft outside the vocabulary ends the draft: the model must never be fed one
+            }
+            drafting.get(i).setDrafts(drafts, count, batch.sampled(i) ? batch.draftProbabilities(i) : null);
+        }
     }
 
     private void recordTiming(Sequence seq, long now) {
@@ -118,6 +220,9 @@ public final class EngineCore {
 
     private void finish(Sequence seq, FinishReason reason) {
         scheduler.remove(seq);
+        if (speculation != null) {
+            speculation.proposer().finished(seq.id, seq.tokens, seq.promptLength, seq.length);
+        }
         live.remove(seq.request.requestId());
         metrics.requestEnded(reason, System.nanoTime() - seq.arrivalNanos, seq.prefixLookedUp ? seq.promptLength : 0,
                 seq.cachedPromptTokens);

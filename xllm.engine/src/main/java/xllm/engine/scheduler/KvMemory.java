@@ -66,6 +66,11 @@ final class KvMemory {
         }
     }
 
+    /** Gives back the blocks of {@code seq} past those its first {@code tokens} tokens need. */
+    void trim(Sequence seq, int tokens) {
+        seq.table.truncate((tokens + blockSize - 1) / blockSize, allocator);
+    }
+
     /** Gives every block of {@code seq} back; its KV is gone (cached full blocks stay findable by others). */
     void release(Sequence seq) {
         seq.table.releaseAll(allocator);

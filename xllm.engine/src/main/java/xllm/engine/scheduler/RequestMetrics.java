@@ -25,6 +25,13 @@ public interface RequestMetrics {
      */
     void requestEnded(FinishReason reason, long e2eNanos, int promptTokens, int cachedPromptTokens);
 
+    /**
+     * A sequence verified {@code drafted} draft tokens in one step, and the target took the first
+     * {@code accepted} of them.
+     */
+    default void speculated(int drafted, int accepted) {
+    }
+
     /** Reports nothing: for benchmarks and offline generation. */
     RequestMetrics NONE = new RequestMetrics() {
         @Override

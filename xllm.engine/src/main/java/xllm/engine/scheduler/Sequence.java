@@ -4,6 +4,7 @@ import java.util.Arrays;
 import xllm.api.GenerateRequest;
 import xllm.api.TokenSink;
 import xllm.engine.sample.SequenceSampling;
+import xllm.engine.spec.SpeculationPolicy;
 import xllm.kv.BlockHashes;
 import xllm.kv.BlockTable;
 
@@ -34,6 +35,12 @@ final class Sequence {
     /** Whether its prompt was looked up in the prefix cache (once, at first admission), and what was found. */
     boolean prefixLookedUp;
     int cachedPromptTokens;
+    /** Draft tokens to verify in this step, kept in {@code tokens[length .. length + draftCount)}. */
+    int draftCount;
+    /** The distributions the drafts were sampled from, a row of vocab floats each; null for deterministic drafts. */
+    float[] draftProbabilities;
+    /** Estimated chance that the target accepts a draft token of this sequence. */
+    double draftAcceptance = SpeculationPolicy.PRIOR_ACCEPTANCE;
     long firstScheduledNanos;
     long firstTokenNanos;
     long lastTokenNanos;
@@ -59,6 +66,29 @@ final class Sequence {
     /** Tokens not yet in the cache: a prompt (or its rest), or the last sampled token. */
     int pending() {
         return length - computed;
+    }
+
+    /**
+     * Sets the drafts to verify next: {@code drafts[0 .. count)} after the sequence's tokens, sampled from
+     * {@code probabilities} (null for deterministic drafts).
+     */
+    void setDrafts(int[] drafts, int count, float[] probabilities) {
+        if (length + count > tokens.length) {
+            tokens = Arrays.copyOf(tokens, Math.max(length + count, tokens.length * 2));
+        }
+        System.arraycopy(drafts, 0, tokens, length, count);
+        draftCount = count;
+        draftProbabilities = probabilities;
+    }
+
+    void clearDrafts() {
+        draftCount = 0;
+        draftProbabilities = null;
+    }
+
+    /** Decoding: every token but the last sampled one is in the cache. */
+    boolean decoding() {
+        return status == SequenceStatus.RUNNING && computed == length - 1;
     }
 
     void append(int token) {

@@ -73,7 +73,7 @@ class EngineCoreTest {
     }
 
     /** Counts what the core reports. */
-    static final class CountingMetrics implements RequestMetrics {
+    static class CountingMetrics implements RequestMetrics {
         long preemptions;
         long prefixCacheQueries;
         long prefixCacheHits;
