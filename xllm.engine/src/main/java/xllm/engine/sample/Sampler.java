@@ -6,13 +6,15 @@ import xllm.api.SamplingParams;
 
 /**
  * Picks the next token from a row of logits: penalties, then greedy or temperature sampling with
- * top-k, top-p and min-p truncation. Reuses its scratch arrays, so sampling allocates nothing.
- * Owned by the engine loop thread.
+ * top-k, top-p and min-p truncation; also writes out the distribution it samples from. Reuses its scratch
+ * arrays, so sampling allocates nothing. Owned by the engine loop thread.
  */
 public final class Sampler {
     private final int vocabSize;
     private final float[] work;
     private final long[] order;
+    /** Sum of the candidates' unnormalized probabilities after the last {@link #truncate}. */
+    private double keptMass;
 
     public Sampler(int vocabSize) {
         this.vocabSize = vocabSize;
@@ -32,10 +34,110 @@ public final class Sampler {
             return argmax(x);
         }
         float invTemperature = 1f / p.temperature();
-        boolean truncate = (p.topK() > 0 && p.topK() < vocabSize) || p.topP() < 1f || p.minP() > 0f;
-        if (!truncate) {
-            return sampleFull(x, invTemperature, state);
+        if (!truncates(p)) {
+            double total = exponentiateAll(x, invTemperature);
+            double u = state.nextDouble() * total;
+            double acc = 0;
+            for (int i = 0; i < vocabSize; i++) {
+                acc += x[i];
+                if (u < acc) {
+                    return i;
+                }
+            }
+            return argmax(x);
         }
+        int candidates = truncate(x, p, invTemperature);
+        double u = state.nextDouble() * keptMass;
+        double acc = 0;
+        for (int i = 0; i < candidates; i++) {
+            int id = index(order[i]);
+            acc += x[id];
+            if (u < acc) {
+                return id;
+            }
+        }
+        return index(order[candidates - 1]);
+    }
+
+    /**
+     * The distribution {@link #sample} draws from under {@code p}, penalties aside (they depend on a sequence's
+     * history): temperature, then top-k, min-p and top-p truncation, normalized to sum to 1 and written to
+     * {@code out[0 .. vocab)}; a one-hot row at the argmax when {@code p} is greedy. Speculative decoding's
+     * rejection sampling compares such rows of the draft and the target.
+     */
+    public void distribution(float[] logits, int offset, SamplingParams p, float[] out) {
+        float[] x = work;
+        System.arraycopy(logits, offset, x, 0, vocabSize);
+        Arrays.fill(out, 0, vocabSize, 0f);
+        if (p.isGreedy()) {
+            out[argmax(x)] = 1f;
+            return;
+        }
+        float invTemperature = 1f / p.temperature();
+        if (!truncates(p)) {
+            double total = exponentiateAll(x, invTemperature);
+            for (int i = 0; i < vocabSize; i++) {
+                out[i] = (float) (x[i] / total);
+            }
+            return;
+        }
+        int candidates = truncate(x, p, invTemperature);
+        for (int i = 0; i < candidates; i++) {
+            int id = index(order[i]);
+            out[id] = (float) (x[id] / keptMass);
+        }
+    }
+
+    /**
+     * A token drawn with {@code state}'s random stream from the non-negative weights
+     * {@code weights[offset .. offset + vocab)}, which need not sum to 1 (a residual distribution, say); only a
+     * token of positive weight is drawn.
+     */
+    public int draw(float[] weights, int offset, SequenceSampling state) {
+        double total = 0;
+        for (int i = 0; i < vocabSize; i++) {
+            total += weights[offset + i];
+        }
+        if (!(total > 0)) {
+            throw new IllegalArgumentException("cannot draw from a row without positive weight (sum " + total + ")");
+        }
+        double u = state.nextDouble() * total;
+        double acc = 0;
+        int last = 0;
+        for (int i = 0; i < vocabSize; i++) {
+            float w = weights[offset + i];
+            if (w > 0) {
+                acc += w;
+                last = i;
+                if (u < acc) {
+                    return i;
+                }
+            }
+        }
+        return last; // rounding left u at the very end of the row
+    }
+
+    private boolean truncates(SamplingParams p) {
+        return (p.topK() > 0 && p.topK() < vocabSize) || p.topP() < 1f || p.minP() > 0f;
+    }
+
+    /** Replaces {@code x} by its unnormalized probabilities at 1/{@code invTemperature}; returns their sum. */
+    private double exponentiateAll(float[] x, float invTemperature) {
+        float max = x[argmax(x)];
+        double total = 0;
+        for (int i = 0; i < vocabSize; i++) {
+            float prob = (float) Math.exp((x[i] - max) * invTemperature);
+            x[i] = prob;
+            total += prob;
+        }
+        return total;
+    }
+
+    /**
+     * Sorts the tokens by logit into {@code order} and keeps the top-k, min-p and top-p candidates: returns how
+     * many, their unnormalized probabilities in {@code x} at their ids, and their sum in {@link #keptMass}.
+     */
+    private int truncate(float[] x, SamplingParams p, float invTemperature) {
         for (int i = 0; i < vocabSize; i++) {
             order[i] = descendingKey(x[i], i);
         }
@@ -74,35 +176,8 @@ public final class Sampler {
             candidates = kept;
             total = cumulative;
         }
-        double u = state.nextDouble() * total;
-        double acc = 0;
-        for (int i = 0; i < candidates; i++) {
-            int id = index(order[i]);
-            acc += x[id];
-            if (u < acc) {
-                return id;
-            }
-        }
-        return index(order[candidates - 1]);
-    }
-
-    private int sampleFull(float[] x, float invTemperature, SequenceSampling state) {
-        float max = x[argmax(x)];
-        double total = 0;
-        for (int i = 0; i < vocabSize; i++) {
-            float prob = (float) Math.exp((x[i] - max) * invTemperature);
-            x[i] = prob;
-            total += prob;
-        }
-        double u = state.nextDouble() * total;
-        double acc = 0;
-        for (int i = 0; i < vocabSize; i++) {
-            acc += x[i];
-            if (u < acc) {
-                return i;
-            }
-        }
-        return argmax(x);
+        keptMass = total;
+        return candidates;
     }
 
     private static void applyPenalties(float[] x, SequenceSampling state, SamplingParams p) {
