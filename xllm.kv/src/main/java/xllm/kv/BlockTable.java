@@ -54,19 +54,16 @@ public final class BlockTable {
         return true;
     }
 
-    /** Releases the blocks past the first {@code keep} to the allocator (the KV of rejected draft tokens). */
+    /** Releases every block to the allocator and empties the table. */
+    public void releaseAll(BlockAllocator allocator) {
+        truncate(0, allocator);
+    }
+
+    /** Keeps the first {@code keep} blocks and releases the rest to the allocator, last first. */
     public void truncate(int keep, BlockAllocator allocator) {
         for (int i = size - 1; i >= keep; i--) {
             allocator.release(blocks[i]);
         }
-        size = Math.min(size, Math.max(0, keep));
-    }
-
-    /** Releases every block to the allocator and empties the table. */
-    public void releaseAll(BlockAllocator allocator) {
-        for (int i = size - 1; i >= 0; i--) {
-            allocator.release(blocks[i]);
-        }
-        size = 0;
+        size = Math.min(size, Math.max(keep, 0));
     }
 }

@@ -93,4 +93,20 @@ class BlockAllocatorTest {
         a.allocate();
         assertEquals(java.util.List.of("stored " + k, "evicted " + k), seen);
     }
+
+    @Test
+    void truncatedTableKeepsItsLeadingBlocksAndFreesTheRest() {
+        BlockAllocator a = new BlockAllocator(4, BS);
+        BlockTable t = new BlockTable();
+        assertEquals(true, t.ensureCapacity(4 * BS, BS, a));
+        int first = t.blockAt(0);
+        t.truncate(1, a);
+        assertEquals(1, t.size());
+        assertEquals(first, t.blockAt(0));
+        assertEquals(3, a.freeBlocks());
+        t.truncate(2, a); // keeping more than it holds changes nothing
+        assertEquals(1, t.size());
+        t.releaseAll(a);
+        assertEquals(4, a.freeBlocks());
+    }
 }

@@ -6,16 +6,16 @@ import xllm.api.SamplingParams;
 
 /**
  * Picks the next token from a row of logits: penalties, then greedy or temperature sampling with
- * top-k, top-p and min-p truncation. Reuses its scratch arrays, so sampling allocates nothing.
- * Owned by the engine loop thread.
+ * top-k, top-p and min-p truncation; also writes out the distribution it samples from. Reuses its scratch
+ * arrays, so sampling allocates nothing. Owned by the engine loop thread.
  */
 public final class Sampler {
     private final int vocabSize;
     private final float[] work;
     private final long[] order;
     private final float[] probabilities;
-    /** Sum of the unnormalized probabilities the last {@link #truncate} kept. */
-    private double truncatedTotal;
+    /** Sum of the candidates' unnormalized probabilities after the last {@link #truncate}. */
+    private double keptMass;
 
     public Sampler(int vocabSize) {
         this.vocabSize = vocabSize;
@@ -35,8 +35,9 @@ public final class Sampler {
         if (p.isGreedy()) {
             return argmax(x);
         }
+        float invTemperature = 1f / p.temperature();
         if (!truncates(p)) {
-            double total = exponentiate(x, 1f / p.temperature());
+            double total = exponentiateAll(x, invTemperature);
             double u = state.nextDouble() * total;
             double acc = 0;
             for (int i = 0; i < vocabSize; i++) {
@@ -47,8 +48,8 @@ public final class Sampler {
             }
             return argmax(x);
         }
-        int candidates = truncate(x, p);
-        double u = state.nextDouble() * truncatedTotal;
+        int candidates = truncate(x, p, invTemperature);
+        double u = state.nextDouble() * keptMass;
         double acc = 0;
         for (int i = 0; i < candidates; i++) {
             int id = index(order[i]);
@@ -61,10 +62,31 @@ public final class Sampler {
     }
 
     /**
+     * The distribution {@link #sample} draws from under {@code p}, penalties aside (they depend on a sequence's
+     * history): temperature, then top-k, min-p and top-p truncation, normalized to sum to 1 and written to
+     * {@code out[0 .. vocab)}; a one-hot row at the argmax when {@code p} is greedy. Speculative decoding's
+     * rejection sampling compares such rows of the draft and the target.
+     */
+    public void distribution(float[] logits, int offset, SamplingParams p, float[] out) {
+        System.arraycopy(logits, offset, work, 0, vocabSize);
+        normalize(work, p, out);
+    }
+
+    /** {@link #distribution(float[], int, SamplingParams, float[])} with {@code state}'s penalties applied first. */
+    public void distribution(float[] logits, int offset, SequenceSampling state, float[] out) {
+        SamplingParams p = state.params();
+        System.arraycopy(logits, offset, work, 0, vocabSize);
+        if (p.hasPenalties()) {
+            applyPenalties(work, state, p);
+        }
+        normalize(work, p, out);
+    }
+
+    /**
      * Verifies a draft token that a draft model sampled from {@code q[qOffset .. qOffset + vocab)} by rejection
-     * sampling (Leviathan et al., arXiv 2211.17192): with p the distribution {@link #sample} draws from here,
-     * the draft is taken with probability min(1, p/q), else a token is drawn from the residual max(0, p - q),
-     * normalized; either way the token returned is distributed as p. Returns the draft when it is taken.
+     * sampling (Leviathan et al., arXiv 2211.17192): with p the distribution {@link #sample} draws from here, the
+     * draft is taken with probability min(1, p/q), else a token is drawn from the residual max(0, p - q); either
+     * way the token returned is distributed as p. Returns the draft when it is taken.
      */
     public int verifySampledDraft(float[] logits, int offset, SequenceSampling state, int draft, float[] q, int qOffset) {
         float[] p = probabilities;
@@ -72,67 +94,71 @@ public final class Sampler {
         if (state.nextAcceptanceDouble() * q[qOffset + draft] < p[draft]) {
             return draft;
         }
+        boolean any = false;
+        for (int i = 0; i < vocabSize; i++) {
+            p[i] = Math.max(0f, p[i] - q[qOffset + i]);
+            any |= p[i] > 0;
+        }
+        return any ? draw(p, 0, state) : draft; // no residual: p equals q up to rounding, so the draft stands
+    }
+
+    /** Writes the normalized distribution of the logits {@code x} (overwritten) under {@code p} into {@code out}. */
+    private void normalize(float[] x, SamplingParams p, float[] out) {
+        Arrays.fill(out, 0, vocabSize, 0f);
+        if (p.isGreedy()) {
+            out[argmax(x)] = 1f;
+            return;
+        }
+        float invTemperature = 1f / p.temperature();
+        if (!truncates(p)) {
+            double total = exponentiateAll(x, invTemperature);
+            for (int i = 0; i < vocabSize; i++) {
+                out[i] = (float) (x[i] / total);
+            }
+            return;
+        }
+        int candidates = truncate(x, p, invTemperature);
+        for (int i = 0; i < candidates; i++) {
+            int id = index(order[i]);
+            out[id] = (float) (x[id] / keptMass);
+        }
+    }
+
+    /**
+     * A token drawn with {@code state}'s random stream from the non-negative weights
+     * {@code weights[offset .. offset + vocab)}, which need not sum to 1 (a residual distribution, say); only a
+     * token of positive weight is drawn.
+     */
+    public int draw(float[] weights, int offset, SequenceSampling state) {
         double total = 0;
         for (int i = 0; i < vocabSize; i++) {
-            float r = Math.max(0f, p[i] - q[qOffset + i]);
-            p[i] = r;
-            total += r;
+            total += weights[offset + i];
         }
-        if (total <= 0) {
-            return draft; // p equals q up to rounding: the draft is always taken
+        if (!(total > 0)) {
+            throw new IllegalArgumentException("cannot draw from a row without positive weight (sum " + total + ")");
         }
         double u = state.nextDouble() * total;
         double acc = 0;
-        int last = draft;
+        int last = 0;
         for (int i = 0; i < vocabSize; i++) {
-            if (p[i] > 0) {
-                acc += p[i];
+            float w = weights[offset + i];
+            if (w > 0) {
+                acc += w;
                 last = i;
                 if (u < acc) {
                     return i;
                 }
             }
         }
-        return last;
-    }
-
-    /**
-     * The distribution {@link #sample} draws the next token of {@code state} from, normalized, into
-     * {@code out[0 .. vocab)}: penalties, temperature and truncation applied; one-hot at the argmax when greedy.
-     */
-    public void distribution(float[] logits, int offset, SequenceSampling state, float[] out) {
-        SamplingParams p = state.params();
-        float[] x = work;
-        System.arraycopy(logits, offset, x, 0, vocabSize);
-        if (p.hasPenalties()) {
-            applyPenalties(x, state, p);
-        }
-        if (p.isGreedy()) {
-            Arrays.fill(out, 0, vocabSize, 0f);
-            out[argmax(x)] = 1f;
-            return;
-        }
-        if (!truncates(p)) {
-            double total = exponentiate(x, 1f / p.temperature());
-            for (int i = 0; i < vocabSize; i++) {
-                out[i] = (float) (x[i] / total);
-            }
-            return;
-        }
-        int candidates = truncate(x, p);
-        Arrays.fill(out, 0, vocabSize, 0f);
-        for (int i = 0; i < candidates; i++) {
-            int id = index(order[i]);
-            out[id] = (float) (x[id] / truncatedTotal);
-        }
+        return last; // rounding left u at the very end of the row
     }
 
     private boolean truncates(SamplingParams p) {
         return (p.topK() > 0 && p.topK() < vocabSize) || p.topP() < 1f || p.minP() > 0f;
     }
 
-    /** Replaces {@code x} by unnormalized probabilities at {@code 1/invTemperature}; returns their sum. */
-    private double exponentiate(float[] x, float invTemperature) {
+    /** Replaces {@code x} by its unnormalized probabilities at 1/{@code invTemperature}; returns their sum. */
+    private double exponentiateAll(float[] x, float invTemperature) {
         float max = x[argmax(x)];
         double total = 0;
         for (int i = 0; i < vocabSize; i++) {
@@ -144,12 +170,10 @@ public final class Sampler {
     }
 
     /**
-     * Top-k, min-p and top-p: sorts the tokens into {@link #order} by descending logit, writes the unnormalized
-     * probabilities of the kept ones into {@code x}, their sum into {@link #truncatedTotal}, and returns how many
-     * (the first of {@code order}) are kept.
+     * Sorts the tokens by logit into {@code order} and keeps the top-k, min-p and top-p candidates: returns how
+     * many, their unnormalized probabilities in {@code x} at their ids, and their sum in {@link #keptMass}.
      */
-    private int truncate(float[] x, SamplingParams p) {
-        float invTemperature = 1f / p.temperature();
+    private int truncate(float[] x, SamplingParams p, float invTemperature) {
         for (int i = 0; i < vocabSize; i++) {
             order[i] = descendingKey(x[i], i);
         }
@@ -188,7 +212,7 @@ public final class Sampler {
             candidates = kept;
             total = cumulative;
         }
-        truncatedTotal = total;
+        keptMass = total;
         return candidates;
     }
 

@@ -73,4 +73,78 @@ class SamplerTest {
         int[] repeated = draw(SamplingParams.builder().temperature(0).repetitionPenalty(1.2f).maxTokens(1).build(), 2);
         assertEquals(1, repeated[1], "2.0 / 1.2 falls below 1.9");
     }
+
+    static float[] distribution(SamplingParams p) {
+        float[] out = new float[LOGITS.length];
+        new Sampler(LOGITS.length).distribution(LOGITS, 0, p, out);
+        return out;
+    }
+
+    static Set<Integer> support(float[] row) {
+        Set<Integer> s = new HashSet<>();
+        for (int i = 0; i < row.length; i++) {
+            if (row[i] > 0) {
+                s.add(i);
+            }
+        }
+        return s;
+    }
+
+    static double sum(float[] row) {
+        double total = 0;
+        for (float v : row) {
+            total += v;
+        }
+        return total;
+    }
+
+    @Test
+    void distributionIsNormalizedAndTruncatedAsSamplingIs() {
+        float[] greedy = distribution(SamplingParams.greedy(1));
+        assertEquals(Set.of(0), support(greedy));
+        assertEquals(1f, greedy[0]);
+        float[] full = distribution(SamplingParams.builder().temperature(1f).build());
+        assertEquals(1.0, sum(full), 1e-5);
+        assertEquals(LOGITS.length, support(full).size());
+        assertEquals(Math.exp(2.0 - 1.9), full[0] / full[1], 1e-4, "softmax of the logits at temperature 1");
+        float[] topK = distribution(SamplingParams.builder().temperature(2f).topK(2).build());
+        assertEquals(Set.of(0, 1), support(topK));
+        assertEquals(1.0, sum(topK), 1e-5);
+        float[] minP = distribution(SamplingParams.builder().temperature(1f).minP(0.5f).build());
+        assertEquals(Set.of(0, 1, 2), support(minP));
+        assertEquals(1.0, sum(minP), 1e-5);
+        // the three leaders hold about 0.29, 0.26 and 0.24 of the mass: top_p 0.5 needs two of them
+        float[] topP = distribution(SamplingParams.builder().temperature(1f).topP(0.5f).build());
+        assertEquals(Set.of(0, 1), support(topP));
+        assertEquals(1.0, sum(topP), 1e-5);
+    }
+
+    @Test
+    void samplingFollowsTheDistributionItReports() {
+        SamplingParams p = SamplingParams.builder().temperature(0.8f).topK(4).seed(9).maxTokens(1).build();
+        float[] expected = distribution(p);
+        int n = 4000;
+        int[] counts = new int[LOGITS.length];
+        for (int token : draw(p, n)) {
+            counts[token]++;
+        }
+        for (int i = 0; i < LOGITS.length; i++) {
+            assertEquals(expected[i], counts[i] / (double) n, 0.03, "token " + i);
+        }
+    }
+
+    @Test
+    void drawTakesOnlyTokensOfPositiveWeightFromAnUnnormalizedRow() {
+        Sampler sampler = new Sampler(4);
+        SequenceSampling state = new SequenceSampling(SamplingParams.builder().seed(5).build(), new int[0]);
+        float[] weights = {0f, 3f, 0f, 1f};
+        int[] counts = new int[4];
+        for (int i = 0; i < 2000; i++) {
+            int token = sampler.draw(weights, 0, state);
+            state.accept(token);
+            counts[token]++;
+        }
+        assertEquals(0, counts[0] + counts[2]);
+        assertEquals(0.75, counts[1] / 2000.0, 0.04);
+    }
 }
