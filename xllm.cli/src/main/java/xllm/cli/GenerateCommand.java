@@ -22,11 +22,13 @@ final class GenerateCommand {
                                  [--temperature T] [--top-p P] [--top-k K] [--min-p P] [--seed S]
                                  [--repetition-penalty R] [--presence-penalty P] [--frequency-penalty F]
                                  [--ignore-eos] [--chat] [--output text|json] [--stats] [--threads N] [--kv-cache-mb MB]
-                                 [--quantization q8_0|q4_0] [--activations f32|bf16] [--kv-cache-dtype f16|f32]""";
+                                 [--quantization q8_0|q4_0] [--activations f32|bf16] [--kv-cache-dtype f16|f32]
+                                 [--speculative-config '{"method":"suffix"|"ngram"|"draft"|"mtp","num_speculative_tokens":K,...}']""";
 
     private static final Set<String> OPTIONS = Set.of("--model", "--prompt", "--prompt-ids", "--max-tokens",
             "--temperature", "--top-p", "--top-k", "--min-p", "--seed", "--repetition-penalty", "--presence-penalty",
-            "--frequency-penalty", "--output", "--threads", "--kv-cache-mb", "--quantization", "--activations", "--kv-cache-dtype");
+            "--frequency-penalty", "--output", "--threads", "--kv-cache-mb", "--quantization", "--activations", "--kv-cache-dtype",
+            "--speculative-config");
     private static final Set<String> FLAGS = Set.of("--ignore-eos", "--chat", "--stats");
 
     private GenerateCommand() {
@@ -51,7 +53,8 @@ final class GenerateCommand {
             boolean stream = output.equals("text");
             long start = System.nanoTime();
             long[] firstTokenAt = {0};
-            OfflineGenerator generator = new OfflineGenerator(loaded.runner, Math.max(512, promptIds.length), loaded.tokenizerEos());
+            OfflineGenerator generator = new OfflineGenerator(loaded.runner, Math.max(512, promptIds.length),
+                    loaded.speculation(args, kvBytes(args) / 2), loaded.tokenizerEos());
             GenerationResult result = generator.generate(List.of(new GenerationRequest(promptIds, params)), (request, token) -> {
                 if (firstTokenAt[0] == 0) {
                     firstTokenAt[0] = System.nanoTime();
@@ -62,6 +65,11 @@ final class GenerateCommand {
                 }
             }).get(0);
             long end = System.nanoTime();
+            double prefillSeconds = (firstTokenAt[0] - start) / 1e9;
+            double decodeSeconds = (end - firstTokenAt[0]) / 1e9;
+            int decoded = result.tokenIds().length - 1;
+            double prefillTokS = promptIds.length / prefillSeconds;
+            double decodeTokS = decoded > 0 ? decoded / decodeSeconds : 0.0;
             if (stream) {
                 out.print(decoder != null ? decoder.flush() : "");
                 out.println();
@@ -71,16 +79,21 @@ final class GenerateCommand {
                 line.put("token_ids", result.tokenIds());
                 line.put("text", loaded.tokenizer == null ? "" : loaded.tokenizer.decode(result.tokenIds(), true));
                 line.put("finish_reason", result.finishReason().wireName());
+                if (args.flag("--stats")) {
+                    Map<String, Object> stats = new LinkedHashMap<>();
+                    stats.put("prefill_tok_s", Math.round(prefillTokS * 10) / 10.0);
+                    stats.put("decode_tok_s", Math.round(decodeTokS * 10) / 10.0);
+                    stats.put("draft_tokens", generator.draftTokens());
+                    stats.put("accepted_tokens", generator.acceptedTokens());
+                    line.put("stats", stats);
+                }
                 out.println(Json.line(line));
             }
             out.flush();
-            if (args.flag("--stats")) {
-                double prefillSeconds = (firstTokenAt[0] - start) / 1e9;
-                double decodeSeconds = (end - firstTokenAt[0]) / 1e9;
-                int decoded = result.tokenIds().length - 1;
-                System.err.printf("prefill: %d tokens in %.1f ms (%.0f tok/s); decode: %d tokens in %.1f ms (%.1f tok/s)%n",
-                        promptIds.length, prefillSeconds * 1e3, promptIds.length / prefillSeconds,
-                        decoded, decodeSeconds * 1e3, decoded > 0 ? decoded / decodeSeconds : 0.0);
+            if (args.flag("--stats") && stream) {
+                System.err.printf("prefill: %d tokens in %.1f ms (%.0f tok/s); decode: %d tokens in %.1f ms (%.1f tok/s); "
+                                + "drafts: %d accepted of %d%n", promptIds.length, prefillSeconds * 1e3, prefillTokS, decoded,
+                        decodeSeconds * 1e3, decodeTokS, generator.acceptedTokens(), generator.draftTokens());
             }
         }
         return 0;

@@ -7,6 +7,8 @@ import xllm.engine.model.CausalLM;
 import xllm.engine.kernel.ActivationPrecision;
 import xllm.engine.model.ModelLoader;
 import xllm.engine.runner.ModelRunner;
+import xllm.engine.spec.Speculation;
+import xllm.engine.spec.SpeculativeConfig;
 import xllm.engine.tokenizer.Tokenizer;
 import xllm.engine.weights.DType;
 import xllm.engine.weights.GgufFile;
@@ -23,6 +25,7 @@ final class LoadedModel implements AutoCloseable {
     final ModelRunner runner;
     /** Null when the model has none: it then runs on {@code --prompt-ids}. */
     final Tokenizer tokenizer;
+    private Speculation speculation;
 
     private LoadedModel(Path dir, CausalLM model, ComputePool pool, ModelRunner runner, Tokenizer tokenizer) {
         this.dir = dir;
@@ -103,6 +106,40 @@ final class LoadedModel implements AutoCloseable {
         return dir;
     }
 
+    /** {@code --speculative-config JSON} (vLLM's spelling), or null when absent. */
+    static SpeculativeConfig speculativeConfig(Args args) {
+        String json = args.string("--speculative-config", null);
+        if (json == null) {
+            return null;
+        }
+        try {
+            SpeculativeConfig config = SpeculativeConfig.parse(json);
+            if (config.draftModel() != null && !Files.isDirectory(config.draftModel()) && !GgufFile.isGgufFile(config.draftModel())) {
+                throw new UsageException("--speculative-config: draft model " + config.draftModel() + " is neither a model directory nor a .gguf file");
+            }
+            return config;
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--speculative-config: " + e.getMessage());
+        }
+    }
+
+    /**
+     * The speculation {@code --speculative-config} asks for on this model (closed with it), or null when absent;
+     * a draft model gets a KV cache of {@code draftKvBytes}.
+     */
+    Speculation speculation(Args args, long draftKvBytes) {
+        SpeculativeConfig config = speculativeConfig(args);
+        if (config == null) {
+            return null;
+        }
+        try {
+            speculation = Speculation.create(config, model, pool, draftKvBytes);
+            return speculation;
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--speculative-config: " + e.getMessage());
+        }
+    }
+
     /** End-of-sequence ids the tokenizer adds to the model's own. */
     int[] tokenizerEos() {
         return tokenizer == null || tokenizer.eosTokenId() < 0 ? new int[0] : new int[] {tokenizer.eosTokenId()};
@@ -110,6 +147,9 @@ final class LoadedModel implements AutoCloseable {
 
     @Override
     public void close() {
+        if (speculation != null) {
+            speculation.close();
+        }
         runner.close();
         pool.close();
         model.close();

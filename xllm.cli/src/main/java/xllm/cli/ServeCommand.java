@@ -22,18 +22,21 @@ final class ServeCommand {
                               [--max-num-batched-tokens 2048] [--max-num-seqs 64] [--max-waiting 1024]
                               [--no-prefix-caching] [--block-size 16] [--kv-cache-mb 512] [--threads N] [--max-body-mb 4]
                               [--workers N [--shm-dir /dev/shm/xllm-PORT]] [--state-dir /var/tmp/xllm-PORT] [--activations f32|bf16]
-                              [--kv-cache-dtype f16|f32]
+                              [--kv-cache-dtype f16|f32] [--speculative-config JSON]
               --workers N   a router process plus N worker processes sharing memory; each worker gets --kv-cache-mb
                             and its share of the cores (--threads, per worker)
               --state-dir   where offline jobs (POST /v1/jobs) and their results are kept across restarts
               --activations what BF16 weights multiply against: bf16 (the default where the CPU has AVX-512 BF16;
                             faster) or f32 (reproduces a float32 reference)
               --kv-cache-dtype  f16 (the default where the native attention kernel runs: twice the tokens per MB)
-                            or f32 (exact)""";
+                            or f32 (exact)
+              --speculative-config  speculative decoding, as vLLM spells it: {"method":"suffix"|"ngram"|"draft"|"mtp",
+                            "num_speculative_tokens":K, ...}; "draft" needs "model":DIR (models/pycoder-draft-4m for
+                            the default model)""";
 
     private static final Set<String> OPTIONS = Set.of("--model", "--host", "--port", "--api-key", "--served-model-name",
             "--max-num-batched-tokens", "--max-num-seqs", "--max-waiting", "--block-size", "--kv-cache-mb", "--threads", "--max-body-mb",
-            "--quantization", "--activations", "--kv-cache-dtype", "--workers", "--shm-dir", "--state-dir");
+            "--quantization", "--activations", "--kv-cache-dtype", "--workers", "--shm-dir", "--state-dir", "--speculative-config");
 
     /** Job requests that run at once, leaving the rest of the capacity to interactive traffic. */
     private static final int JOB_CONCURRENCY = 4;
@@ -67,7 +70,8 @@ final class ServeCommand {
             return serveWithWorkers(args, argv, dir, name, port, blockSize, scheduler, options, jobs);
         }
         EngineService service = EngineService.startLoading(new EngineService.Options(dir, LoadedModel.quantization(args), LoadedModel.activations(args), name,
-                GenerateCommand.threads(args), GenerateCommand.kvBytes(args), LoadedModel.kvDtype(args), blockSize, scheduler));
+                GenerateCommand.threads(args), GenerateCommand.kvBytes(args), LoadedModel.kvDtype(args), blockSize, scheduler,
+                LoadedModel.speculativeConfig(args)));
         OpenAiServer server = OpenAiServer.start(service, jobs, null, options);
         System.err.println("xllm: serving " + name + " on http://" + options.host() + ":" + server.port() + " (loading the model)");
         CountDownLatch stopped = closeOnShutdown(server, jobs, service);

@@ -22,7 +22,8 @@ final class WorkerCommand {
 
     /** The serve options a worker takes over from the router's command line. */
     private static final Set<String> ENGINE_OPTIONS = Set.of("--model", "--kv-cache-mb", "--block-size",
-            "--max-num-batched-tokens", "--max-num-seqs", "--max-waiting", "--quantization", "--activations", "--kv-cache-dtype", "--served-model-name");
+            "--max-num-batched-tokens", "--max-num-seqs", "--max-waiting", "--quantization", "--activations", "--kv-cache-dtype", "--served-model-name",
+            "--speculative-config");
     private static final Set<String> OPTIONS;
 
     static {
@@ -44,7 +45,8 @@ final class WorkerCommand {
                 args.integer("--max-num-seqs", 64), args.integer("--max-waiting", 1024), !args.flag("--no-prefix-caching"));
         EngineService.Options engine = new EngineService.Options(dir, LoadedModel.quantization(args), LoadedModel.activations(args),
                 args.string("--served-model-name", dir.getFileName().toString()), GenerateCommand.threads(args),
-                GenerateCommand.kvBytes(args), LoadedModel.kvDtype(args), args.integer("--block-size", 16), scheduler);
+                GenerateCommand.kvBytes(args), LoadedModel.kvDtype(args), args.integer("--block-size", 16), scheduler,
+                LoadedModel.speculativeConfig(args));
         ClusterWorker.run(new ClusterWorker.Options(args.integer("--id", 0), Path.of(args.string("--dir", "")),
                 args.longValue("--router-pid", -1), engine));
         return 0;

@@ -20,6 +20,8 @@ import xllm.kv.KvDtype;
 import xllm.engine.model.ModelLoader;
 import xllm.engine.runner.ModelRunner;
 import xllm.engine.scheduler.EngineCore;
+import xllm.engine.spec.Speculation;
+import xllm.engine.spec.SpeculativeConfig;
 import xllm.engine.scheduler.SchedulerConfig;
 import xllm.engine.weights.DType;
 import xllm.engine.tokenizer.Tokenizer;
@@ -35,8 +37,13 @@ public final class EngineService implements InferenceService, AutoCloseable {
      * How to build the engine. {@code kvCacheDtype} null: the most compact the model supports here (see
      * {@link ModelRunner#compactKv}).
      */
+    /** @param speculation how the engine speculates; null for plain decoding */
     public record Options(Path modelDir, DType quantization, ActivationPrecision activations, String servedModelName, int threads, long kvCacheBytes,
-                          KvDtype kvCacheDtype, int blockSize, SchedulerConfig scheduler) {
+                          KvDtype kvCacheDtype, int blockSize, SchedulerConfig scheduler, SpeculativeConfig speculation) {
+        public Options(Path modelDir, DType quantization, ActivationPrecision activations, String servedModelName, int threads,
+                       long kvCacheBytes, KvDtype kvCacheDtype, int blockSize, SchedulerConfig scheduler) {
+            this(modelDir, quantization, activations, servedModelName, threads, kvCacheBytes, kvCacheDtype, blockSize, scheduler, null);
+        }
     }
 
     private final Options options;
@@ -47,7 +54,8 @@ public final class EngineService implements InferenceService, AutoCloseable {
     private volatile Loaded loaded;
     private volatile RuntimeException loadFailure;
 
-    private record Loaded(ServedText text, CausalLM model, ComputePool pool, ModelRunner runner, EngineLoop loop) {
+    /** @param speculation null when the engine does not speculate */
+    private record Loaded(ServedText text, CausalLM model, ComputePool pool, ModelRunner runner, Speculation speculation, EngineLoop loop) {
     }
 
     private EngineService(Options options, BlockAllocator.CacheListener cacheListener) {
@@ -90,11 +98,13 @@ public final class EngineService implements InferenceService, AutoCloseable {
             ModelRunner runner = new ModelRunner(model, pool,
                     ModelRunner.blocksForBudget(model, options.kvCacheBytes(), options.blockSize(), kvDtype), options.blockSize(), kvDtype);
             ServedText text = new ServedText(tokenizer, model.config(), options.servedModelName(), created);
-            EngineCore core = new EngineCore(runner, options.scheduler(), text.eosTokenIds(), metrics, cacheListener);
+            Speculation speculation = options.speculation() == null ? null
+                    : Speculation.create(options.speculation(), model, pool, options.kvCacheBytes() / 2);
+            EngineCore core = new EngineCore(runner, options.scheduler(), text.eosTokenIds(), metrics, cacheListener, speculation);
             EngineLoop loop = new EngineLoop("xllm-engine-0", core);
             metrics.gauges(loop::running, loop::waiting, loop::kvUsage);
             loop.start();
-            loaded = new Loaded(text, model, pool, runner, loop);
+            loaded = new Loaded(text, model, pool, runner, speculation, loop);
         } catch (RuntimeException e) {
             loadFailure = e;
             System.err.println("xllm: cannot load model: " + e.getMessage());
@@ -232,6 +242,9 @@ public final class EngineService implements InferenceService, AutoCloseable {
         Loaded l = loaded;
         if (l != null) {
             l.loop().close();
+            if (l.speculation() != null) {
+                l.speculation().close();
+            }
             l.runner().close();
             l.pool().close();
             l.model().close();

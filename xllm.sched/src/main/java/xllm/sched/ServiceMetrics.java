@@ -24,6 +24,12 @@ public final class ServiceMetrics implements RequestMetrics {
     final LongAdder promptTokens = new LongAdder();
     final LongAdder generationTokens = new LongAdder();
     private final LongAdder[] success = new LongAdder[FinishReason.values().length];
+    final LongAdder specDrafts = new LongAdder();
+    final LongAdder specDraftTokens = new LongAdder();
+    final LongAdder specAcceptedTokens = new LongAdder();
+    /** Accepted drafts by their position in the draft; as many positions as the longest draft verified. */
+    private final LongAdder[] specAcceptedAt = new LongAdder[64];
+    private volatile int specPositions;
 
     private final String labels;
     private volatile DoubleSupplier running = () -> 0;
@@ -34,6 +40,9 @@ public final class ServiceMetrics implements RequestMetrics {
         this.labels = "model_name=\"" + modelName.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
         for (int i = 0; i < success.length; i++) {
             success[i] = new LongAdder();
+        }
+        for (int i = 0; i < specAcceptedAt.length; i++) {
+            specAcceptedAt[i] = new LongAdder();
         }
     }
 
@@ -82,6 +91,19 @@ public final class ServiceMetrics implements RequestMetrics {
         prefixCacheHits.add(cachedPromptTokens);
     }
 
+    @Override
+    public void speculated(int drafted, int accepted) {
+        specDrafts.increment();
+        specDraftTokens.add(drafted);
+        specAcceptedTokens.add(accepted);
+        for (int i = 0; i < accepted && i < specAcceptedAt.length; i++) {
+            specAcceptedAt[i].increment();
+        }
+        if (drafted > specPositions) {
+            specPositions = Math.min(drafted, specAcceptedAt.length); // only the engine thread writes it
+        }
+    }
+
     /** The Prometheus text exposition (format 0.0.4). */
     public String render() {
         StringBuilder out = new StringBuilder(8192);
@@ -98,6 +120,15 @@ public final class ServiceMetrics implements RequestMetrics {
         for (FinishReason r : FinishReason.values()) {
             out.append("vllm:request_success_total{").append(labels).append(",finished_reason=\"").append(r.wireName())
                     .append("\"} ").append(success[r.ordinal()].sum()).append('\n');
+        }
+        counter(out, "vllm:spec_decode_num_drafts", "Number of spec decoding drafts.", specDrafts.sum());
+        counter(out, "vllm:spec_decode_num_draft_tokens", "Number of draft tokens.", specDraftTokens.sum());
+        counter(out, "vllm:spec_decode_num_accepted_tokens", "Number of accepted tokens.", specAcceptedTokens.sum());
+        out.append("# HELP vllm:spec_decode_num_accepted_tokens_per_pos_total Accepted tokens per draft position.\n");
+        out.append("# TYPE vllm:spec_decode_num_accepted_tokens_per_pos_total counter\n");
+        for (int i = 0; i < specPositions; i++) {
+            out.append("vllm:spec_decode_num_accepted_tokens_per_pos_total{").append(labels).append(",position=\"").append(i)
+                    .append("\"} ").append(specAcceptedAt[i].sum()).append('\n');
         }
         timeToFirstToken.render(out, labels);
         interTokenLatency.render(out, labels);

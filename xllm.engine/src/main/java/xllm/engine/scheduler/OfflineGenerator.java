@@ -11,6 +11,7 @@ import xllm.api.TokenSink;
 import xllm.api.Usage;
 import xllm.engine.model.ModelConfig;
 import xllm.engine.runner.ModelRunner;
+import xllm.engine.spec.Speculation;
 
 /**
  * Runs a fixed set of requests to completion: submits them all to one {@link EngineCore} and steps it until
@@ -24,6 +25,7 @@ public final class OfflineGenerator {
 
     private final ModelRunner runner;
     private final EngineCore core;
+    private final DraftCounts drafts = new DraftCounts();
     private long submitted;
 
     /**
@@ -31,11 +33,58 @@ public final class OfflineGenerator {
      * @param extraEosIds end-of-sequence ids besides the model's own (the tokenizer's eos, say)
      */
     public OfflineGenerator(ModelRunner runner, int maxBatchTokens, int... extraEosIds) {
+        this(runner, maxBatchTokens, null, extraEosIds);
+    }
+
+    /** @param speculation how to draft and verify several tokens a step; null to decode one at a time */
+    public OfflineGenerator(ModelRunner runner, int maxBatchTokens, Speculation speculation, int... extraEosIds) {
         this.runner = runner;
         int[] eosIds = IntStream.concat(Arrays.stream(runner.model().config().eosTokenIds()), Arrays.stream(extraEosIds))
                 .distinct().toArray();
         this.core = new EngineCore(runner, new SchedulerConfig(maxBatchTokens, MAX_SEQUENCES, 0, false), eosIds,
-                RequestMetrics.NONE, null);
+                drafts, null, speculation);
+    }
+
+    /** Draft tokens verified so far, over every call. */
+    public long draftTokens() {
+        return drafts.drafted;
+    }
+
+    /** Draft tokens the target accepted so far, over every call. */
+    public long acceptedTokens() {
+        return drafts.accepted;
+    }
+
+    /** Counts drafts; reports nothing else. */
+    private static final class DraftCounts implements RequestMetrics {
+        long drafted;
+        long accepted;
+
+        @Override
+        public void speculated(int drafted, int accepted) {
+            this.drafted += drafted;
+            this.accepted += accepted;
+        }
+
+        @Override
+        public void scheduledFirst(long waitNanos) {
+        }
+
+        @Override
+        public void firstToken(long sinceArrivalNanos, int promptTokens) {
+        }
+
+        @Override
+        public void nextToken(long gapNanos) {
+        }
+
+        @Override
+        public void preempted() {
+        }
+
+        @Override
+        public void requestEnded(FinishReason reason, long e2eNanos, int promptTokens, int cachedPromptTokens) {
+        }
     }
 
     public List<GenerationResult> generate(List<GenerationRequest> requests, TokenListener listener) {
