@@ -20,6 +20,18 @@ public interface CausalLM extends AutoCloseable {
     /** Runs the batch; writes {@code batch.numSampled() x vocab} logits into {@code logits} (row-major). */
     void forward(ForwardPass pass, float[] logits);
 
+    /**
+     * As {@link #forward(ForwardPass, float[])}, and also copies every batch token's final hidden state (the last
+     * layer's output, before the final norm) into {@code hiddenStates}, {@code numTokens x hiddenSize} in batch
+     * token order: what a multi-token-prediction drafter continues from. Null keeps nothing.
+     */
+    default void forward(ForwardPass pass, float[] logits, float[] hiddenStates) {
+        if (hiddenStates != null) {
+            throw new UnsupportedOperationException(getClass().getSimpleName() + " does not expose its hidden states");
+        }
+        forward(pass, logits);
+    }
+
     @Override
     void close();
 }

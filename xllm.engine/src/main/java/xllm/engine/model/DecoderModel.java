@@ -43,6 +43,11 @@ public final class DecoderModel implements CausalLM {
 
     @Override
     public void forward(ForwardPass pass, float[] logits) {
+        forward(pass, logits, null);
+    }
+
+    @Override
+    public void forward(ForwardPass pass, float[] logits, float[] hiddenStates) {
         StepBatch batch = pass.batch();
         Workspace ws = pass.workspace();
         int tokens = batch.numTokens();
@@ -59,13 +64,10 @@ public final class DecoderModel implements CausalLM {
         }
         float eps = config.rmsNormEps();
         for (int l = 0; l < layers.size(); l++) {
-            DecoderLayer layer = layers.get(l);
-            normRows(x, layer.attentionNorm(), eps, normed, tokens, hidden);
-            layer.attention().forward(pass, l, normed, out);
-            VectorKernels.add(x, 0, out, 0, tokens * hidden);
-            normRows(x, layer.feedForwardNorm(), eps, normed, tokens, hidden);
-            layer.feedForward().forward(pass, normed, out);
-            VectorKernels.add(x, 0, out, 0, tokens * hidden);
+            layers.get(l).forward(pass, l, eps, x, normed, out);
+        }
+        if (hiddenStates != null) {
+            System.arraycopy(x, 0, hiddenStates, 0, tokens * hidden);
         }
         int sampled = batch.numSampled();
         if (sampled == 0) {
@@ -76,12 +78,6 @@ public final class DecoderModel implements CausalLM {
             VectorKernels.rmsNorm(x, batch.sampledTokenIndex(row) * hidden, finalNorm, eps, last, row * hidden, hidden);
         }
         Gemm.multiply(pass.pool(), lmHead, last, sampled, logits);
-    }
-
-    private static void normRows(float[] x, float[] weight, float eps, float[] out, int tokens, int hidden) {
-        for (int t = 0; t < tokens; t++) {
-            VectorKernels.rmsNorm(x, t * hidden, weight, eps, out, t * hidden, hidden);
-        }
     }
 
     @Override

@@ -20,6 +20,7 @@ public final class ModelRunner implements AutoCloseable {
     private final Workspace workspace;
     private final StepOutput output;
     private ForwardPass pass;
+    private boolean keepHiddenStates;
 
     /** A runner whose KV cache stores floats. */
     public ModelRunner(CausalLM model, ComputePool pool, int numBlocks, int blockSize) {
@@ -49,6 +50,14 @@ public final class ModelRunner implements AutoCloseable {
         return model.supportsF16Cache(blockSize) ? KvDtype.F16 : KvDtype.F32;
     }
 
+    /**
+     * Whether every step's output also holds each token's final hidden state ({@link StepOutput#hiddenStates()}),
+     * for a proposer that drafts from them; off by default, and then nothing is copied.
+     */
+    public void keepHiddenStates(boolean keep) {
+        this.keepHiddenStates = keep;
+    }
+
     /** Runs one forward pass over {@code batch}; the output holds the logits of its sampled entries. */
     public StepOutput execute(StepBatch batch) {
         checkBlocks(batch);
@@ -56,7 +65,11 @@ public final class ModelRunner implements AutoCloseable {
         if (pass == null || pass.batch() != batch) {
             pass = new ForwardPass(batch, arena, workspace, pool); // once per batch object, not per step
         }
-        model.forward(pass, logits);
+        if (keepHiddenStates) {
+            model.forward(pass, logits, output.prepareHiddenStates(model.config().hiddenSize()));
+        } else {
+            model.forward(pass, logits);
+        }
         return output;
     }
 
