@@ -133,7 +133,7 @@ final class LoadedModel implements AutoCloseable {
             return null;
         }
         try {
-            speculation = Speculation.create(config, model, pool, draftKvBytes);
+            speculation = Speculation.create(config, runner, pool, draftKvBytes);
             return speculation;
         } catch (IllegalArgumentException e) {
             throw new UsageException("--speculative-config: " + e.getMessage());

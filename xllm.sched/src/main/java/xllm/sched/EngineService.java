@@ -99,7 +99,7 @@ public final class EngineService implements InferenceService, AutoCloseable {
                     ModelRunner.blocksForBudget(model, options.kvCacheBytes(), options.blockSize(), kvDtype), options.blockSize(), kvDtype);
             ServedText text = new ServedText(tokenizer, model.config(), options.servedModelName(), created);
             Speculation speculation = options.speculation() == null ? null
-                    : Speculation.create(options.speculation(), model, pool, options.kvCacheBytes() / 2);
+                    : Speculation.create(options.speculation(), runner, pool, options.kvCacheBytes() / 2);
             EngineCore core = new EngineCore(runner, options.scheduler(), text.eosTokenIds(), metrics, cacheListener, speculation);
             EngineLoop loop = new EngineLoop("xllm-engine-0", core);
             metrics.gauges(loop::running, loop::waiting, loop::kvUsage);

@@ -143,8 +143,9 @@ public final class EngineCore {
                 finish(seq, reason);
             }
         }
-        if (speculation != null) {
-            speculation.policy().stepTook(batch.numTokens(), System.nanoTime() - start);
+        // a decode step computes logits for every token it runs; a prefill chunk does not
+        if (speculation != null && batch.numSampled() == batch.numTokens()) {
+            speculation.policy().decodeStepTook(batch.numTokens(), System.nanoTime() - start);
         }
         return true;
     }

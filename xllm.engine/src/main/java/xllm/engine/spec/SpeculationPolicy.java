@@ -5,7 +5,8 @@ package xllm.engine.spec;
  * Verifying a draft costs the step the time of one more token; it gains a token only when it and every draft
  * before it are accepted. With per-token acceptance {@code a}, draft {@code j} is worth its cost when
  * {@code a^j} exceeds the ratio of a token's marginal cost to the time a step spends per output token without
- * speculation. That ratio comes from a linear model of step time in the step's tokens, fitted as steps run:
+ * speculation. That ratio comes from a linear model of step time in the step's tokens, fitted over the steps
+ * that only decode (a prefill chunk costs per token what a decode token does not) as they run:
  * near 0 while steps are bound by reading the weights (small batches: speculate deeply), near 1 once they are
  * bound by arithmetic (large batches: speculate only what is almost surely accepted). Each sequence's
  * acceptance is a running estimate; one that stopped drafting drifts back to the prior, so it tries again.
@@ -18,61 +19,65 @@ public final class SpeculationPolicy {
     private static final double ACCEPTANCE_RATE = 0.3;
     /** How far an idle estimate moves back towards the prior each step. */
     private static final double RECOVERY_RATE = 0.05;
-    /** How slowly the step-time fit forgets. */
-    private static final double DECAY = 0.98;
+    /** How slowly the step-time fit forgets: about the last 20 decode steps count. */
+    private static final double DECAY = 0.95;
+    /** Spread of step sizes (variance, in tokens squared) below which recent steps cannot show a token's cost. */
+    private static final double MIN_SPREAD = 0.05;
+    /** Decode steps between probes. */
+    private static final int PROBE_INTERVAL = 16;
 
     private final int maxDrafts;
     private final int disableByBatchSize;
+    /** Decayed sums over recent decode steps of 1, tokens, nanos, tokens^2 and tokens*nanos. */
     private double sw;
     private double sx;
     private double sy;
     private double sxx;
     private double sxy;
+    /** The fitted marginal nanos of a token, kept while recent steps all had the same size. */
+    private double slope = Double.NaN;
+    private long decodeSteps;
 
     public SpeculationPolicy(int maxDrafts, int disableByBatchSize) {
         this.maxDrafts = maxDrafts;
         this.disableByBatchSize = disableByBatchSize;
     }
 
-    /** A step of {@code tokens} tokens took {@code nanos}, drafting included. */
-    public void stepTook(int tokens, long nanos) {
-        if (sw == 0) {
-            // a weak prior until steps of other sizes are seen: a token costs 1/16 of the fixed cost
-            double perToken = nanos / (tokens + 16.0);
-            add(0, 16 * perToken, 0.5);
-            add(64, 80 * perToken, 0.5);
+    /** A step that only decoded, {@code tokens} tokens with the drafts verified, took {@code nanos}, drafting included. */
+    public void decodeStepTook(int tokens, long nanos) {
+        decodeSteps++;
+        // a short memory: the JIT warming up and other load on the machine change step times as the engine runs
+        sw = sw * DECAY + 1;
+        sx = sx * DECAY + tokens;
+        sy = sy * DECAY + nanos;
+        sxx = sxx * DECAY + (double) tokens * tokens;
+        sxy = sxy * DECAY + (double) tokens * nanos;
+        double variance = sw * sxx - sx * sx;
+        if (variance > MIN_SPREAD * sw * sw) {
+            slope = Math.max(0, (sw * sxy - sx * sy) / variance);
         }
-        sw *= DECAY;
-        sx *= DECAY;
-        sy *= DECAY;
-        sxx *= DECAY;
-        sxy *= DECAY;
-        add(tokens, nanos, 1);
-    }
-
-    private void add(double x, double y, double w) {
-        sw += w;
-        sx += w * x;
-        sy += w * y;
-        sxx += w * x * x;
-        sxy += w * x * y;
     }
 
     /**
      * The threshold a draft's chance of being accepted must pass when {@code decoding} sequences decode this
-     * step: a token's marginal cost over the time per output token without drafts, in [0, 1].
+     * step: a token's marginal cost over the time per output token without drafts, in [0, 1]. 0 (draft freely)
+     * until steps of different sizes have shown what a token costs.
      */
     public double threshold(int decoding) {
-        if (sw == 0) {
+        if (Double.isNaN(slope)) {
             return 0;
         }
-        double variance = sw * sxx - sx * sx;
-        double slope = variance > 0 ? (sw * sxy - sx * sy) / variance : 0;
-        double intercept = (sy - slope * sx) / sw;
-        slope = Math.max(slope, 0);
-        intercept = Math.max(intercept, 0);
+        double intercept = Math.max(0, (sy - slope * sx) / sw);
         double withoutDrafts = intercept + slope * decoding;
         return withoutDrafts <= 0 ? 1 : Math.min(1, slope * decoding / withoutDrafts);
+    }
+
+    /**
+     * Whether this step should draft regardless of the threshold, to see again what drafts cost: once every
+     * {@value #PROBE_INTERVAL} decode steps, so that a cost misjudged while the machine was busy is corrected.
+     */
+    public boolean probing() {
+        return decodeSteps % PROBE_INTERVAL == PROBE_INTERVAL - 1;
     }
 
     /** Drafts worth verifying for a sequence with {@code acceptance}, at most {@code cap}. */
@@ -81,6 +86,9 @@ public final class SpeculationPolicy {
             return 0;
         }
         int limit = Math.min(maxDrafts, cap);
+        if (probing() && acceptance >= PRIOR_ACCEPTANCE / 2) {
+            return Math.min(1, limit);
+        }
         int k = 0;
         double chance = acceptance;
         while (k < limit && chance > threshold) {
