@@ -3,7 +3,9 @@ package xllm.cli;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -19,7 +21,13 @@ import xllm.api.Usage;
 import xllm.engine.kernel.Gemm;
 import xllm.engine.model.ModelConfig;
 import xllm.engine.weights.DType;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import xllm.cli.bench.MoeBenchmark;
+import xllm.cli.bench.SpeculativeBenchmark;
+import xllm.cli.bench.Workload;
+import xllm.engine.spec.SpeculativeConfig;
 import xllm.engine.runner.ModelRunner;
 import xllm.engine.scheduler.EngineCore;
 import xllm.engine.scheduler.RequestMetrics;
@@ -35,6 +43,9 @@ final class BenchCommand {
     static final String USAGE = """
             usage: xllm bench offline [--model DIR|FILE.gguf] [--quantization q8_0|q4_0] [--batch 1,8,32] [--prompt-len 512]
                                       [--gen-len 128] [--repeats 3] [--threads N] [--activations f32|bf16] [--kv-cache-dtype f16|f32] [--output text|json]
+                                      [--workload completion|editing] [--speculative-config JSON | '[JSON, JSON, ...]']
+                     with --workload or --speculative-config: decode speed on the workload's prompts without speculation
+                     and with each configuration given, alternating, with acceptance rate and mean acceptance length
                    xllm bench serve --url URL [--concurrency C] [--num-prompts N] [--input-len I] [--output-len O]
                                     [--slo-ttft MS] [--slo-tpot MS] [--api-key KEY] [--output text|json]
                    xllm bench membw [--mb 512]
@@ -69,7 +80,7 @@ final class BenchCommand {
         }
         Args args = Args.parse("bench offline", argv, 2,
                 Set.of("--model", "--batch", "--prompt-len", "--gen-len", "--repeats", "--threads", "--output", "--kv-cache-mb",
-                        "--quantization", "--activations", "--kv-cache-dtype"), Set.of());
+                        "--quantization", "--activations", "--kv-cache-dtype", "--workload", "--speculative-config"), Set.of());
         int[] batches = args.has("--batch") ? args.integers("--batch") : new int[] {1, 8, 32};
         int promptLen = args.integer("--prompt-len", 512);
         int genLen = args.integer("--gen-len", 128);
@@ -83,6 +94,9 @@ final class BenchCommand {
             int maxPositions = loaded.model.config().maxPositions();
             if (promptLen >= maxPositions || DECODE_PROMPT + genLen >= maxPositions) {
                 throw new UsageException("--prompt-len and --gen-len must fit the model's context of " + maxPositions);
+            }
+            if (args.has("--workload") || args.has("--speculative-config")) {
+                return speculative(args, loaded, batches, genLen, repeats);
             }
             ModelRunner runner = loaded.runner;
             int maxBatch = Arrays.stream(batches).max().orElseThrow();
@@ -140,6 +154,80 @@ final class BenchCommand {
             }
         }
         return 0;
+    }
+
+    /** {@code bench offline --workload/--speculative-config}: decode speed per method and batch size, beside none. */
+    private static int speculative(Args args, LoadedModel loaded, int[] batches, int genLen, int repeats) {
+        if (loaded.tokenizer == null) {
+            throw new UsageException("--workload needs a model with a tokenizer");
+        }
+        Workload workload;
+        try {
+            workload = Workload.parse(args.string("--workload", "completion"));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--workload: " + e.getMessage());
+        }
+        List<SpeculativeConfig> methods = speculativeConfigs(args.string("--speculative-config", "[]"));
+        int maxBatch = Arrays.stream(batches).max().orElseThrow();
+        List<int[]> prompts = workload.prompts(loaded.tokenizer, maxBatch);
+        int longest = prompts.stream().mapToInt(p -> p.length).max().orElse(0);
+        if (longest + genLen >= loaded.model.config().maxPositions()) {
+            throw new UsageException("--gen-len " + genLen + " does not fit the model's context of " + loaded.model.config().maxPositions()
+                    + " after prompts of up to " + longest + " tokens");
+        }
+        if (maxBatch * blocks(longest + genLen + 64, loaded.runner) > loaded.runner.numBlocks()) {
+            throw new UsageException("the KV cache is too small for batch " + maxBatch + " on this workload: raise --kv-cache-mb");
+        }
+        List<SpeculativeBenchmark.Result> results;
+        try {
+            results = new SpeculativeBenchmark(loaded.runner, loaded.pool, GenerateCommand.kvBytes(args) / 2)
+                    .run(prompts, methods, batches, genLen, repeats);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--speculative-config: " + e.getMessage());
+        }
+        if (args.string("--output", "text").equals("json")) {
+            for (SpeculativeBenchmark.Result r : results) {
+                Map<String, Object> line = new LinkedHashMap<>();
+                line.put("workload", workload.spelling());
+                line.put("method", r.method());
+                line.put("batch", r.batch());
+                line.put("decode_tok_s", round(r.decodeTokS()));
+                line.put("acceptance_rate", Math.round(r.acceptanceRate() * 1000) / 1000.0);
+                line.put("mean_acceptance_length", Math.round(r.meanAcceptanceLength() * 100) / 100.0);
+                line.put("greedy_output_identical", r.identical());
+                System.out.println(Json.line(line));
+            }
+            return 0;
+        }
+        System.out.printf("model %s, %d threads, %s kernels; workload %s, %d tokens per sequence, median of %d rounds%n",
+                loaded.dir, loaded.pool.threads(), Gemm.kernels(), workload.spelling(), genLen, repeats);
+        System.out.printf("%-12s %6s %12s %9s %11s %11s %10s%n", "method", "batch", "decode tok/s", "vs none", "acceptance",
+                "mean accept", "identical");
+        Map<Integer, Double> none = new LinkedHashMap<>();
+        for (SpeculativeBenchmark.Result r : results) {
+            none.putIfAbsent(r.batch(), r.decodeTokS());
+            System.out.printf("%-12s %6d %12.1f %8.2fx %10.1f%% %11.2f %10s%n", r.method(), r.batch(), r.decodeTokS(),
+                    r.decodeTokS() / none.get(r.batch()), r.acceptanceRate() * 100, r.meanAcceptanceLength(), r.identical() ? "yes" : "NO");
+        }
+        return 0;
+    }
+
+    /** One configuration (a JSON object) or several (a JSON array of them). */
+    private static List<SpeculativeConfig> speculativeConfigs(String json) {
+        try {
+            JsonNode root = new ObjectMapper().readTree(json);
+            List<SpeculativeConfig> configs = new ArrayList<>();
+            if (root != null && root.isArray()) {
+                for (JsonNode n : root) {
+                    configs.add(SpeculativeConfig.parse(n.toString()));
+                }
+            } else {
+                configs.add(SpeculativeConfig.parse(json));
+            }
+            return configs;
+        } catch (IllegalArgumentException | JsonProcessingException e) {
+            throw new UsageException("--speculative-config: " + e.getMessage().lines().findFirst().orElse(""));
+        }
     }
 
     /** Slots for expert placement by default: the routed experts plus a quarter again for replicas. */

@@ -47,44 +47,12 @@ public final class OfflineGenerator {
 
     /** Draft tokens verified so far, over every call. */
     public long draftTokens() {
-        return drafts.drafted;
+        return drafts.draftTokens();
     }
 
     /** Draft tokens the target accepted so far, over every call. */
     public long acceptedTokens() {
-        return drafts.accepted;
-    }
-
-    /** Counts drafts; reports nothing else. */
-    private static final class DraftCounts implements RequestMetrics {
-        long drafted;
-        long accepted;
-
-        @Override
-        public void speculated(int drafted, int accepted) {
-            this.drafted += drafted;
-            this.accepted += accepted;
-        }
-
-        @Override
-        public void scheduledFirst(long waitNanos) {
-        }
-
-        @Override
-        public void firstToken(long sinceArrivalNanos, int promptTokens) {
-        }
-
-        @Override
-        public void nextToken(long gapNanos) {
-        }
-
-        @Override
-        public void preempted() {
-        }
-
-        @Override
-        public void requestEnded(FinishReason reason, long e2eNanos, int promptTokens, int cachedPromptTokens) {
-        }
+        return drafts.acceptedTokens();
     }
 
     public List<GenerationResult> generate(List<GenerationRequest> requests, TokenListener listener) {
