@@ -1,7 +1,5 @@
 package xllm.engine.scheduler;
 
-import xllm.api.FinishReason;
-
 /**
  * Counts the drafts an engine core verifies and reports nothing else: for offline generation and benchmarks.
  * Owned by the engine loop thread; read it between steps.
@@ -29,25 +27,5 @@ public final class DraftCounts implements RequestMetrics {
 
     public long acceptedTokens() {
         return acceptedTokens;
-    }
-
-    @Override
-    public void scheduledFirst(long waitNanos) {
-    }
-
-    @Override
-    public void firstToken(long sinceArrivalNanos, int promptTokens) {
-    }
-
-    @Override
-    public void nextToken(long gapNanos) {
-    }
-
-    @Override
-    public void preempted() {
-    }
-
-    @Override
-    public void requestEnded(FinishReason reason, long e2eNanos, int promptTokens, int cachedPromptTokens) {
     }
 }

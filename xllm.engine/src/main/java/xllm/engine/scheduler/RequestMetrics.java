@@ -4,26 +4,32 @@ import xllm.api.FinishReason;
 
 /**
  * What an engine core reports as its requests move: the figures behind vLLM's request metrics. Called on
- * the engine loop thread in the middle of a step: implementations must not block.
+ * the engine loop thread in the middle of a step: implementations must not block. Each report is ignored
+ * unless overridden.
  */
 public interface RequestMetrics {
     /** A request ran for the first time, {@code waitNanos} after it arrived. */
-    void scheduledFirst(long waitNanos);
+    default void scheduledFirst(long waitNanos) {
+    }
 
     /** A request's first token, {@code sinceArrivalNanos} after it arrived, for a prompt of {@code promptTokens}. */
-    void firstToken(long sinceArrivalNanos, int promptTokens);
+    default void firstToken(long sinceArrivalNanos, int promptTokens) {
+    }
 
     /** A later token, {@code gapNanos} after the one before it. */
-    void nextToken(long gapNanos);
+    default void nextToken(long gapNanos) {
+    }
 
     /** A running request gave its KV blocks back to make room; it will be recomputed. */
-    void preempted();
+    default void preempted() {
+    }
 
     /**
      * A request's end: its reason, its latency, and how many of its prompt tokens were looked up in the prefix
      * cache and how many of those were found there (both 0 when it never ran).
      */
-    void requestEnded(FinishReason reason, long e2eNanos, int promptTokens, int cachedPromptTokens);
+    default void requestEnded(FinishReason reason, long e2eNanos, int promptTokens, int cachedPromptTokens) {
+    }
 
     /**
      * A sequence verified {@code drafted} draft tokens in one step, and the target took the first
@@ -34,24 +40,5 @@ public interface RequestMetrics {
 
     /** Reports nothing: for benchmarks and offline generation. */
     RequestMetrics NONE = new RequestMetrics() {
-        @Override
-        public void scheduledFirst(long waitNanos) {
-        }
-
-        @Override
-        public void firstToken(long sinceArrivalNanos, int promptTokens) {
-        }
-
-        @Override
-        public void nextToken(long gapNanos) {
-        }
-
-        @Override
-        public void preempted() {
-        }
-
-        @Override
-        public void requestEnded(FinishReason reason, long e2eNanos, int promptTokens, int cachedPromptTokens) {
-        }
     };
 }
