@@ -27,6 +27,11 @@ import xllm.kv.KvDtype;
 public final class DraftModelProposer implements Proposer {
     /** Block size of {@link #load}'s cache, as the target's engine uses by default. */
     private static final int BLOCK_SIZE = 16;
+    /**
+     * {@link #load}'s confidence floor: a sequence's drafting stops after a draft the draft model gave less than
+     * this probability, as such a draft is seldom accepted and every draft after it still less often.
+     */
+    private static final float STOP_BELOW = 0.3f;
     /** Tokens one forward pass feeds at most, over all sequences: bounds the activations a catch-up needs. */
     private static final int MAX_PASS_TOKENS = 2048;
 
@@ -39,19 +44,24 @@ public final class DraftModelProposer implements Proposer {
     private final int blockSize;
     private final int maxPositions;
     private final float[] probabilities;
+    private final float stopBelow;
     private final Long2ObjectHashMap<DraftSequence> sequences = new Long2ObjectHashMap<>();
     private final StepBatch.Builder pass = new StepBatch.Builder();
     /** This step's sequences that still take drafts, in batch order, and the entries of the pass being run. */
     private DraftSequence[] drafting = new DraftSequence[16];
     private DraftSequence[] entries = new DraftSequence[16];
+    /** The draft model's probability of the draft {@link #draft} chose last. */
+    private float confidence;
 
     /** Drafts with {@code draft} (which the caller keeps and closes) in a float KV cache of {@code kvBlocks} blocks. */
     public DraftModelProposer(CausalLM draft, ComputePool pool, int kvBlocks, int blockSize) {
-        this(draft, pool, kvBlocks, blockSize, false);
+        this(draft, pool, kvBlocks, blockSize, false, 0f);
     }
 
-    private DraftModelProposer(CausalLM draft, ComputePool pool, int kvBlocks, int blockSize, boolean ownsModel) {
+    /** @param stopBelow a sequence drafts no further after a draft of lower probability under the draft model */
+    private DraftModelProposer(CausalLM draft, ComputePool pool, int kvBlocks, int blockSize, boolean ownsModel, float stopBelow) {
         this.model = draft;
+        this.stopBelow = stopBelow;
         this.ownsModel = ownsModel;
         this.runner = new ModelRunner(draft, pool, kvBlocks, blockSize);
         this.allocator = new BlockAllocator(kvBlocks, blockSize);
@@ -77,7 +87,7 @@ public final class DraftModelProposer implements Proposer {
                         + " tokens but the target has " + targetVocab + ": a draft model must share the target's tokenizer");
             }
             int blocks = ModelRunner.blocksForBudget(draft, kvBytes, BLOCK_SIZE, KvDtype.F32);
-            return new DraftModelProposer(draft, pool, blocks, BLOCK_SIZE, true);
+            return new DraftModelProposer(draft, pool, blocks, BLOCK_SIZE, true, STOP_BELOW);
         } catch (RuntimeException e) {
             draft.close();
             throw e;
@@ -155,6 +165,9 @@ public final class DraftModelProposer implements Proposer {
             int offset = output.logitsOffset(e);
             if (offset >= 0) {
                 s.extend(draft(batch, s, output.logits(), offset));
+                if (confidence < stopBelow) {
+                    s.wanted = s.drafts;
+                }
             }
         }
     }
@@ -164,6 +177,7 @@ public final class DraftModelProposer implements Proposer {
         SamplingParams params = batch.params(s.index);
         if (params.isGreedy()) {
             int token = Sampler.argmax(logits, offset, vocabSize);
+            confidence = stopBelow > 0 ? topProbability(logits, offset, logits[offset + token]) : 1f;
             batch.append(s.index, token);
             return token;
         }
@@ -172,7 +186,17 @@ public final class DraftModelProposer implements Proposer {
         int token = sampler.draw(probabilities, 0, sampling);
         sampling.accept(token); // the next draw is the next one of the stream
         batch.appendSampled(s.index, token, probabilities, 0);
+        confidence = probabilities[token];
         return token;
+    }
+
+    /** The softmax probability of the largest logit, {@code max}, of the row at {@code offset}. */
+    private float topProbability(float[] logits, int offset, float max) {
+        double sum = 0;
+        for (int i = 0; i < vocabSize; i++) {
+            sum += Math.exp(logits[offset + i] - max);
+        }
+        return (float) (1 / sum);
     }
 
     /** Keeps, in order, the sequences that take more drafts; returns how many. */
