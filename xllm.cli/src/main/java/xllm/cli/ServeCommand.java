@@ -9,6 +9,7 @@ import xllm.http.OpenAiServer;
 import xllm.http.ServerOptions;
 import xllm.sched.EngineService;
 import xllm.engine.scheduler.SchedulerConfig;
+import xllm.engine.spec.SpeculativeConfig;
 import xllm.sched.StoredJobs;
 import xllm.sched.cluster.ClusterService;
 
@@ -62,6 +63,8 @@ final class ServeCommand {
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
+        // checked here, before anything starts: workers would each fail on a mistake in it, and be restarted forever
+        SpeculativeConfig speculation = LoadedModel.speculativeConfig(args);
         String name = args.string("--served-model-name", dir.getFileName().toString());
         ServerOptions options = new ServerOptions(args.string("--host", "127.0.0.1"), port, args.string("--api-key", null),
                 (long) args.integer("--max-body-mb", 4) << 20, name);
@@ -71,7 +74,7 @@ final class ServeCommand {
         }
         EngineService service = EngineService.startLoading(new EngineService.Options(dir, LoadedModel.quantization(args), LoadedModel.activations(args), name,
                 GenerateCommand.threads(args), GenerateCommand.kvBytes(args), LoadedModel.kvDtype(args), blockSize, scheduler,
-                LoadedModel.speculativeConfig(args)));
+                speculation));
         OpenAiServer server = OpenAiServer.start(service, jobs, null, options);
         System.err.println("xllm: serving " + name + " on http://" + options.host() + ":" + server.port() + " (loading the model)");
         CountDownLatch stopped = closeOnShutdown(server, jobs, service);

@@ -232,6 +232,11 @@ public final class EngineService implements InferenceService, AutoCloseable {
         return l == null ? 0 : l.loop().kvUsage();
     }
 
+    /** What the engine has speculated so far, for a worker to report to its router. */
+    public SpecDecodeCounts specDecodeCounts() {
+        return metrics.specDecodeCounts();
+    }
+
     @Override
     public String metricsText() {
         return metrics.render();

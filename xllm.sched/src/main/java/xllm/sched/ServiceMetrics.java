@@ -3,6 +3,7 @@ package xllm.sched;
 import xllm.engine.scheduler.RequestMetrics;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.DoubleSupplier;
+import java.util.function.Supplier;
 import xllm.api.FinishReason;
 
 /**
@@ -35,6 +36,7 @@ public final class ServiceMetrics implements RequestMetrics {
     private volatile DoubleSupplier running = () -> 0;
     private volatile DoubleSupplier waiting = () -> 0;
     private volatile DoubleSupplier kvUsage = () -> 0;
+    private volatile Supplier<SpecDecodeCounts> specDecode = this::specDecodeCounts;
 
     public ServiceMetrics(String modelName) {
         this.labels = "model_name=\"" + modelName.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
@@ -51,6 +53,23 @@ public final class ServiceMetrics implements RequestMetrics {
         this.running = running;
         this.waiting = waiting;
         this.kvUsage = kvUsage;
+    }
+
+    /**
+     * Where the spec_decode counters come from instead of this instance's own engine (a router sums its
+     * workers'); called once, when the router is built.
+     */
+    public void specDecodeFrom(Supplier<SpecDecodeCounts> source) {
+        this.specDecode = source;
+    }
+
+    /** What this instance's own engine has speculated so far. */
+    public SpecDecodeCounts specDecodeCounts() {
+        long[] at = new long[specPositions];
+        for (int i = 0; i < at.length; i++) {
+            at[i] = specAcceptedAt[i].sum();
+        }
+        return new SpecDecodeCounts(specDrafts.sum(), specDraftTokens.sum(), specAcceptedTokens.sum(), at);
     }
 
     void finished(FinishReason reason) {
@@ -121,14 +140,15 @@ public final class ServiceMetrics implements RequestMetrics {
             out.append("vllm:request_success_total{").append(labels).append(",finished_reason=\"").append(r.wireName())
                     .append("\"} ").append(success[r.ordinal()].sum()).append('\n');
         }
-        counter(out, "vllm:spec_decode_num_drafts", "Number of spec decoding drafts.", specDrafts.sum());
-        counter(out, "vllm:spec_decode_num_draft_tokens", "Number of draft tokens.", specDraftTokens.sum());
-        counter(out, "vllm:spec_decode_num_accepted_tokens", "Number of accepted tokens.", specAcceptedTokens.sum());
+        SpecDecodeCounts spec = specDecode.get();
+        counter(out, "vllm:spec_decode_num_drafts", "Number of spec decoding drafts.", spec.drafts());
+        counter(out, "vllm:spec_decode_num_draft_tokens", "Number of draft tokens.", spec.draftTokens());
+        counter(out, "vllm:spec_decode_num_accepted_tokens", "Number of accepted tokens.", spec.acceptedTokens());
         out.append("# HELP vllm:spec_decode_num_accepted_tokens_per_pos_total Accepted tokens per draft position.\n");
         out.append("# TYPE vllm:spec_decode_num_accepted_tokens_per_pos_total counter\n");
-        for (int i = 0; i < specPositions; i++) {
+        for (int i = 0; i < spec.acceptedAtPosition().length; i++) {
             out.append("vllm:spec_decode_num_accepted_tokens_per_pos_total{").append(labels).append(",position=\"").append(i)
-                    .append("\"} ").append(specAcceptedAt[i].sum()).append('\n');
+                    .append("\"} ").append(spec.acceptedAtPosition()[i]).append('\n');
         }
         timeToFirstToken.render(out, labels);
         interTokenLatency.render(out, labels);

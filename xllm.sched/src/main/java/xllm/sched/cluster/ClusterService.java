@@ -21,6 +21,7 @@ import xllm.engine.tokenizer.Tokenizer;
 import xllm.engine.scheduler.SchedulerConfig;
 import xllm.sched.ServedText;
 import xllm.sched.ServiceMetrics;
+import xllm.sched.SpecDecodeCounts;
 
 /**
  * The router of several worker processes on one machine, as the HTTP layer sees it: admits requests
@@ -75,6 +76,7 @@ public final class ClusterService implements InferenceService, WorkerPool, AutoC
         // workers report running and waiting together as their load; it is shown as running
         serviceMetrics.gauges(() -> sumOfLinks(l -> l.lastBeat.load()), () -> 0,
                 () -> sumOfLinks(l -> l.lastBeat.kvUsage()) / links.length);
+        serviceMetrics.specDecodeFrom(this::specDecodeOfWorkers);
         SchedulerConfig s = options.scheduler();
         this.router = new FlightRouter(links, index, flights, metrics, options.blockSize(), s.maxNumSeqs());
         this.admission = new ClusterAdmission(text, links, flights, recovered, metrics, serviceMetrics, options.blockSize(),
@@ -182,6 +184,15 @@ public final class ClusterService implements InferenceService, WorkerPool, AutoC
         double sum = 0;
         for (WorkerLink l : links) {
             sum += value.applyAsDouble(l);
+        }
+        return sum;
+    }
+
+    /** The workers' speculative decoding, from their heartbeats: at most one heartbeat period behind. */
+    private SpecDecodeCounts specDecodeOfWorkers() {
+        SpecDecodeCounts sum = SpecDecodeCounts.NONE;
+        for (WorkerLink l : links) {
+            sum = sum.plus(l.spec);
         }
         return sum;
     }

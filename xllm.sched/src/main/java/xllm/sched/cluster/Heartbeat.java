@@ -1,13 +1,16 @@
 package xllm.sched.cluster;
 
+import xllm.sched.SpecDecodeCounts;
+
 /**
  * What a worker says of itself every {@value ClusterWorker#HEARTBEAT_MILLIS} ms.
  *
  * @param pid the worker's process, so that the router can ignore one it has since replaced
  * @param load requests running plus waiting
  * @param kvUsage the used fraction of its KV cache
+ * @param spec what the process has speculated since it started, for the router's /metrics
  */
-record Heartbeat(long pid, int load, int freeBlocks, int totalBlocks, double kvUsage) {
+record Heartbeat(long pid, int load, int freeBlocks, int totalBlocks, double kvUsage, SpecDecodeCounts spec) {
     /** Before a worker's first heartbeat. */
-    static final Heartbeat NONE = new Heartbeat(-1, 0, 0, 0, 0);
+    static final Heartbeat NONE = new Heartbeat(-1, 0, 0, 0, 0, SpecDecodeCounts.NONE);
 }

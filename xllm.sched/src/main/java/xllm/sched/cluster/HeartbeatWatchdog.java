@@ -30,6 +30,11 @@ final class HeartbeatWatchdog implements Runnable {
         if (beat.pid() != supervisor.pid(link.id)) {
             return; // a process that has since been replaced
         }
+        if (beat.pid() != link.lastBeat.pid()) {
+            // a new process counts from zero; its predecessor's counts stop at its last heartbeat
+            link.specOfEarlier = link.specOfEarlier.plus(link.lastBeat.spec());
+        }
+        link.spec = link.specOfEarlier.plus(beat.spec());
         link.lastBeat = beat;
         link.lastBeatNanos = System.nanoTime();
         if (!link.alive) {

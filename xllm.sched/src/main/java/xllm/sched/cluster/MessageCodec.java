@@ -7,6 +7,7 @@ import xllm.api.GenerateRequest;
 import xllm.api.Logprobs;
 import xllm.api.SamplingParams;
 import xllm.api.Usage;
+import xllm.sched.SpecDecodeCounts;
 
 /**
  * The layout of every message between the router and a worker, each one's writer beside its reader: one
@@ -16,6 +17,8 @@ import xllm.api.Usage;
  */
 final class MessageCodec {
     private static final byte NO_LOGPROBS = -1;
+    /** Draft positions a heartbeat carries at most: the longest draft a speculative config allows. */
+    private static final int MAX_SPEC_POSITIONS = 64;
 
     /** What a worker is told, as it reads its request queue. */
     interface RouterMessages {
@@ -198,11 +201,32 @@ final class MessageCodec {
             out.writeInt(beat.freeBlocks());
             out.writeInt(beat.totalBlocks());
             out.writeDouble(beat.kvUsage());
+            SpecDecodeCounts spec = beat.spec();
+            out.writeLong(spec.drafts());
+            out.writeLong(spec.draftTokens());
+            out.writeLong(spec.acceptedTokens());
+            int positions = Math.min(spec.acceptedAtPosition().length, MAX_SPEC_POSITIONS);
+            out.writeInt(positions);
+            for (int i = 0; i < positions; i++) {
+                out.writeLong(spec.acceptedAtPosition()[i]);
+            }
         }
     }
 
     private static Heartbeat readHeartbeat(Bytes<?> in) {
-        return new Heartbeat(in.readLong(), in.readInt(), in.readInt(), in.readInt(), in.readDouble());
+        long pid = in.readLong();
+        int load = in.readInt();
+        int freeBlocks = in.readInt();
+        int totalBlocks = in.readInt();
+        double kvUsage = in.readDouble();
+        long drafts = in.readLong();
+        long draftTokens = in.readLong();
+        long accepted = in.readLong();
+        long[] acceptedAt = new long[Math.min(in.readInt(), MAX_SPEC_POSITIONS)];
+        for (int i = 0; i < acceptedAt.length; i++) {
+            acceptedAt[i] = in.readLong();
+        }
+        return new Heartbeat(pid, load, freeBlocks, totalBlocks, kvUsage, new SpecDecodeCounts(drafts, draftTokens, accepted, acceptedAt));
     }
 
     private static void writeInts(Bytes<?> out, int[] values) {

@@ -1,11 +1,12 @@
 package xllm.sched.cluster;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import xllm.sched.SpecDecodeCounts;
 
 /**
  * The router's end of one worker: its queues, and what its heartbeats and the router's own bookkeeping
  * say about it. Written by the worker's event thread, the watchdog and the supervisor, read by request
- * threads for routing; every field is volatile or atomic.
+ * threads for routing; every field another thread reads is volatile or atomic.
  */
 final class WorkerLink implements AutoCloseable {
     final int id;
@@ -16,6 +17,13 @@ final class WorkerLink implements AutoCloseable {
     volatile boolean alive;
     volatile Heartbeat lastBeat = Heartbeat.NONE;
     volatile long lastBeatNanos;
+    /**
+     * What this worker's processes have speculated, the last report of each earlier one included, so that
+     * the router's counters do not go back when a worker restarts. One value, so a reader sees no half update.
+     */
+    volatile SpecDecodeCounts spec = SpecDecodeCounts.NONE;
+    /** The same, of the processes before the current one; the event thread's own. */
+    SpecDecodeCounts specOfEarlier = SpecDecodeCounts.NONE;
 
     WorkerLink(int id, ShmLayout layout) {
         this.id = id;
