@@ -106,8 +106,11 @@ final class LoadedModel implements AutoCloseable {
         return dir;
     }
 
-    /** {@code --speculative-config JSON} (vLLM's spelling), or null when absent. */
-    static SpeculativeConfig speculativeConfig(Args args) {
+    /**
+     * {@code --speculative-config JSON} (vLLM's spelling), or null when absent; checked against the target model
+     * in {@code modelDir} as far as the models' configs tell.
+     */
+    static SpeculativeConfig speculativeConfig(Args args, Path modelDir) {
         String json = args.string("--speculative-config", null);
         if (json == null) {
             return null;
@@ -117,6 +120,7 @@ final class LoadedModel implements AutoCloseable {
             if (config.draftModel() != null && !Files.isDirectory(config.draftModel()) && !GgufFile.isGgufFile(config.draftModel())) {
                 throw new UsageException("--speculative-config: draft model " + config.draftModel() + " is neither a model directory nor a .gguf file");
             }
+            Speculation.check(config, modelDir);
             return config;
         } catch (IllegalArgumentException e) {
             throw new UsageException("--speculative-config: " + e.getMessage());
@@ -128,7 +132,7 @@ final class LoadedModel implements AutoCloseable {
      * a draft model gets a KV cache of {@code draftKvBytes}.
      */
     Speculation speculation(Args args, long draftKvBytes) {
-        SpeculativeConfig config = speculativeConfig(args);
+        SpeculativeConfig config = speculativeConfig(args, dir);
         if (config == null) {
             return null;
         }

@@ -64,7 +64,7 @@ final class ServeCommand {
             throw new UsageException(e.getMessage());
         }
         // checked here, before anything starts: workers would each fail on a mistake in it, and be restarted forever
-        SpeculativeConfig speculation = LoadedModel.speculativeConfig(args);
+        SpeculativeConfig speculation = LoadedModel.speculativeConfig(args, dir);
         String name = args.string("--served-model-name", dir.getFileName().toString());
         ServerOptions options = new ServerOptions(args.string("--host", "127.0.0.1"), port, args.string("--api-key", null),
                 (long) args.integer("--max-body-mb", 4) << 20, name);

@@ -46,7 +46,7 @@ final class WorkerCommand {
         EngineService.Options engine = new EngineService.Options(dir, LoadedModel.quantization(args), LoadedModel.activations(args),
                 args.string("--served-model-name", dir.getFileName().toString()), GenerateCommand.threads(args),
                 GenerateCommand.kvBytes(args), LoadedModel.kvDtype(args), args.integer("--block-size", 16), scheduler,
-                LoadedModel.speculativeConfig(args));
+                LoadedModel.speculativeConfig(args, dir));
         ClusterWorker.run(new ClusterWorker.Options(args.integer("--id", 0), Path.of(args.string("--dir", "")),
                 args.longValue("--router-pid", -1), engine));
         return 0;

@@ -1,7 +1,9 @@
 package xllm.engine.spec;
 
 import xllm.engine.kernel.ComputePool;
+import java.nio.file.Path;
 import xllm.engine.model.CausalLM;
+import xllm.engine.model.ModelConfig;
 import xllm.engine.runner.ModelRunner;
 
 /**
@@ -43,6 +45,39 @@ public final class Speculation implements AutoCloseable {
             }
         };
         return new Speculation(config, proposer, model.config().vocabSize());
+    }
+
+    /**
+     * Checks, from the models' configs alone (no weights loaded), that {@code config} can run on the target
+     * model in {@code targetModel}: a draft model shares its vocabulary, an {@code mtp} target declares
+     * multi-token-prediction layers. For a server to refuse at once rather than after loading.
+     *
+     * @throws IllegalArgumentException naming the problem
+     */
+    public static void check(SpeculativeConfig config, Path targetModel) {
+        ModelConfig target = ModelConfig.forModel(targetModel);
+        switch (config.method()) {
+            case DRAFT -> {
+                ModelConfig draft;
+                try {
+                    draft = ModelConfig.forModel(config.draftModel());
+                } catch (RuntimeException e) {
+                    throw new IllegalArgumentException("draft model " + config.draftModel() + ": " + e.getMessage());
+                }
+                if (draft.vocabSize() != target.vocabSize()) {
+                    throw new IllegalArgumentException("draft model " + config.draftModel() + " has a vocabulary of " + draft.vocabSize()
+                            + " tokens but the target has " + target.vocabSize() + ": a draft model must share the target's tokenizer");
+                }
+            }
+            case MTP -> {
+                if (target.raw().path("num_nextn_predict_layers").asInt(0) < 1) {
+                    throw new IllegalArgumentException("model " + targetModel + " (" + target.modelType()
+                            + ") has no multi-token-prediction layers: choose another speculative method");
+                }
+            }
+            default -> {
+            }
+        }
     }
 
     public SpeculativeConfig config() {
