@@ -6,9 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
 import java.lang.foreign.ValueLayout;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Random;
@@ -17,7 +15,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import xllm.api.SamplingParams;
-import xllm.engine.SafetensorsFixtureWriter;
+import xllm.engine.MtpFixture;
 import xllm.engine.TestData;
 import xllm.engine.kernel.ComputePool;
 import xllm.engine.kernel.VectorKernels;
@@ -61,30 +59,12 @@ class MtpProposerTest {
     private static float eps;
 
     @BeforeAll
-    static void load() throws IOException {
-        Path fixture = TestData.fixture("arch/deepseek_v3");
-        Files.copy(fixture.resolve("config.json"), dir.resolve("config.json"));
-        Random random = new Random(7);
-        SafetensorsFixtureWriter writer = new SafetensorsFixtureWriter();
-        try (SafetensorsDirectory weights = SafetensorsDirectory.open(fixture)) {
-            for (String name : weights.names()) {
-                Tensor t = weights.get(name);
-                byte[] bytes = t.data().toArray(ValueLayout.JAVA_BYTE);
-                writer.add(name, "F32", t.shape(), bytes);
-                if (name.startsWith("model.layers.2.")) { // the module's decoder layer: MLA and MoE like layer 2
-                    writer.add(name.replace("model.layers.2.", "model.layers.3."), "F32", t.shape(), bytes);
-                }
-            }
+    static void load() {
+        MtpFixture.withRandomModule(dir);
+        try (SafetensorsDirectory weights = SafetensorsDirectory.open(TestData.fixture("arch/deepseek_v3"))) {
             finalNorm = floats(weights.get("model.norm.weight"));
             lmHead = floats(weights.get("lm_head.weight"));
         }
-        // the embedding is shared with the model, as DeepSeek-V3's checkpoint allows; everything else is its own
-        writer.addF32("model.layers.3.enorm.weight", new long[] {64}, gaussian(random, 64, 1f, 0.2f))
-                .addF32("model.layers.3.hnorm.weight", new long[] {64}, gaussian(random, 64, 1f, 0.2f))
-                .addF32("model.layers.3.eh_proj.weight", new long[] {64, 128}, gaussian(random, 64 * 128, 0f, 0.09f))
-                .addF32("model.layers.3.shared_head.norm.weight", new long[] {64}, gaussian(random, 64, 1f, 0.2f))
-                .addF32("model.layers.3.shared_head.head.weight", new long[] {512, 64}, gaussian(random, 512 * 64, 0f, 0.5f))
-                .write(dir.resolve("model.safetensors"));
         model = assertInstanceOf(DecoderModel.class, ModelLoader.load(dir));
         mtp = model.mtpHeads().get(0);
         hidden = model.config().hiddenSize();
@@ -367,14 +347,6 @@ class MtpProposerTest {
     /** Room for the tokens to come. */
     private static int[] grown(int[] prompt) {
         return Arrays.copyOf(prompt, SPAN * BLOCK);
-    }
-
-    private static float[] gaussian(Random random, int n, float mean, float std) {
-        float[] v = new float[n];
-        for (int i = 0; i < n; i++) {
-            v[i] = mean + std * (float) random.nextGaussian();
-        }
-        return v;
     }
 
     private static float[] floats(Tensor t) {
