@@ -41,6 +41,14 @@ public final class SequenceSampling {
         }
     }
 
+    /**
+     * Makes the next draw the one of output token {@code outputIndex}: for a draft model's own stream, whose
+     * drafts for a position must not depend on how many it drafted before.
+     */
+    public void drawFor(long outputIndex) {
+        generated = outputIndex;
+    }
+
     /** Records a generated token: for the penalties, and to move the draws on to the next output token. */
     public void accept(int token) {
         if (params.hasPenalties()) {

@@ -186,7 +186,9 @@ public final class EngineCore {
             }
             // k drafts may yield k + 1 tokens, at positions up to length - 1 + k
             int cap = Math.min(seq.request.params().maxTokens() - seq.outputLength() - 1, maxModelLength - seq.length);
-            int k = policy.drafts(seq.draftAcceptance, threshold, decoding, cap);
+            int k = speculation.proposer().samplesDrafts(seq.request.params())
+                    ? policy.sampledDrafts(seq.draftAcceptance, cap)
+                    : policy.drafts(seq.draftAcceptance, threshold, decoding, cap);
             if (k > 0) {
                 batch.add(seq.id, seq.tokens, seq.promptLength, seq.length, k, seq.request.params());
                 drafting.add(seq);

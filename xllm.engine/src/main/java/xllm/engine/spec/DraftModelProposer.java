@@ -183,8 +183,8 @@ public final class DraftModelProposer implements Proposer {
         }
         sampler.distribution(logits, offset, params, probabilities);
         SequenceSampling sampling = s.sampling(params);
+        sampling.drawFor(s.end - batch.promptLength(s.index)); // the output position this draft would take
         int token = sampler.draw(probabilities, 0, sampling);
-        sampling.accept(token); // the next draw is the next one of the stream
         batch.appendSampled(s.index, token, probabilities, 0);
         confidence = probabilities[token];
         return token;
@@ -209,6 +209,12 @@ public final class DraftModelProposer implements Proposer {
         }
         Arrays.fill(drafting, kept, n, null);
         return kept;
+    }
+
+    /** Drafts at a temperature are sampled from the draft model's distribution. */
+    @Override
+    public boolean samplesDrafts(SamplingParams params) {
+        return !params.isGreedy();
     }
 
     @Override

@@ -58,18 +58,20 @@ final class DraftSequence {
         return drafts == wanted;
     }
 
-    /** The stream sampled drafts are drawn from: seeded from the request's seed and this id, so runs reproduce. */
+    /**
+     * The stream sampled drafts are drawn from: seeded from the request's seed alone and drawn by output position,
+     * so that a request's drafts do not depend on what arrived before it or on how often it drafted.
+     */
     SequenceSampling sampling(SamplingParams params) {
         if (sampling == null) {
-            sampling = new SequenceSampling(params.withSeedAndMaxTokens(streamSeed(params.seed(), id), params.maxTokens()),
-                    NO_PROMPT);
+            sampling = new SequenceSampling(params.withSeedAndMaxTokens(streamSeed(params.seed()), params.maxTokens()), NO_PROMPT);
         }
         return sampling;
     }
 
     /** A seed apart from the target's own stream under the same request seed (MurmurHash3's finalizer). */
-    private static long streamSeed(long seed, long id) {
-        long z = seed ^ (id * 0x9E3779B97F4A7C15L) ^ 0xD1B54A32D192ED03L;
+    private static long streamSeed(long seed) {
+        long z = seed ^ 0xD1B54A32D192ED03L;
         z = (z ^ (z >>> 33)) * 0xFF51AFD7ED558CCDL;
         z = (z ^ (z >>> 33)) * 0xC4CEB9FE1A85EC53L;
         return z ^ (z >>> 33);

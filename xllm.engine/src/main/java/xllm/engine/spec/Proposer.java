@@ -1,5 +1,6 @@
 package xllm.engine.spec;
 
+import xllm.api.SamplingParams;
 import xllm.engine.model.StepBatch;
 import xllm.engine.runner.StepOutput;
 
@@ -19,6 +20,15 @@ public interface Proposer extends AutoCloseable {
      * {@code promptLength} its prompt: forget its state; its output may inform later drafts.
      */
     void finished(long sequenceId, int[] tokens, int promptLength, int length);
+
+    /**
+     * Whether drafts for a sequence sampled with {@code params} are sampled from a distribution (and verified by
+     * rejection sampling) rather than chosen deterministically. Such a sequence drafts as deep as its own history
+     * says, whatever the load, so that its seed gives the same tokens every time.
+     */
+    default boolean samplesDrafts(SamplingParams params) {
+        return false;
+    }
 
     /**
      * The target model just executed {@code batch} into {@code output}, before its drafts were verified: for a

@@ -23,6 +23,8 @@ public final class SpeculationPolicy {
     private static final double DECAY = 0.95;
     /** Spread of step sizes (variance, in tokens squared) below which recent steps cannot show a token's cost. */
     private static final double MIN_SPREAD = 0.05;
+    /** What a sampled draft's chance of acceptance must pass: a small batch's threshold, fixed. */
+    private static final double SAMPLED_THRESHOLD = 0.2;
     /** Decode steps between probes. */
     private static final int PROBE_INTERVAL = 16;
 
@@ -80,6 +82,15 @@ public final class SpeculationPolicy {
         return decodeSteps % PROBE_INTERVAL == PROBE_INTERVAL - 1;
     }
 
+    /**
+     * Drafts for a sequence whose drafts are sampled: by its acceptance alone against a fixed threshold, never
+     * by step times or the batch, since with sampled drafts how deep a sequence drafts changes its tokens and a
+     * seed must give the same tokens every time.
+     */
+    public int sampledDrafts(double acceptance, int cap) {
+        return depth(acceptance, SAMPLED_THRESHOLD, Math.min(maxDrafts, cap));
+    }
+
     /** Drafts worth verifying for a sequence with {@code acceptance}, at most {@code cap}. */
     public int drafts(double acceptance, double threshold, int decoding, int cap) {
         if (disableByBatchSize > 0 && decoding > disableByBatchSize) {
@@ -89,6 +100,11 @@ public final class SpeculationPolicy {
         if (probing() && acceptance >= PRIOR_ACCEPTANCE / 2) {
             return Math.min(1, limit);
         }
+        return depth(acceptance, threshold, limit);
+    }
+
+    /** The most drafts, up to {@code limit}, whose chance of all being accepted stays above {@code threshold}. */
+    private static int depth(double acceptance, double threshold, int limit) {
         int k = 0;
         double chance = acceptance;
         while (k < limit && chance > threshold) {

@@ -14,6 +14,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import xllm.api.GenerateRequest;
@@ -39,7 +40,7 @@ import xllm.engine.tokenizer.Tokenizer;
  * prefixes cached. Drafts are verified and taken, every request runs to its length, and every KV block, the
  * proposer's included, is free again at the end. A seeded request at a temperature keeps its tokens too, except
  * with a draft model, whose drafts are sampled: their verification keeps its distribution, not its tokens
- * ({@link SpeculativeDistributionTest}).
+ * ({@link SpeculativeDistributionTest}), and its seed still gives the same tokens every time.
  */
 class SpeculativeMethodsTest {
     static final long DRAFT_KV_BYTES = 32L << 20;
@@ -320,5 +321,21 @@ class SpeculativeMethodsTest {
         assertUnchanged(method, batch, plain.get(target(method)).get(0), run.outputs().get(0));
         assertTrue(run.preemptions() > 0, method + ": memory was short");
         assertTrue(run.drafted()[0] > 0, method + ": drafts were verified");
+    }
+
+    /**
+     * A draft model at a temperature samples its drafts, so its requests keep their distribution rather than their
+     * tokens; their seed still gives the same tokens every time: run again, and run alone rather than in the batch.
+     */
+    @Test
+    void aSeededRequestWithSampledDraftsGetsTheSameTokensEveryTime() {
+        Wave batch = pycoderWaves.get(0);
+        int sampled = 5;
+        GenerateRequest request = batch.requests().get(sampled);
+        int[] first = run(pycoder, List.of(batch), config("draft")).outputs().get(0)[sampled];
+        int[] again = run(pycoder, List.of(batch), config("draft")).outputs().get(0)[sampled];
+        int[] alone = run(pycoder, List.of(new Wave(List.of(request), new int[] {0})), config("draft")).outputs().get(0)[0];
+        assertArrayEquals(first, again, "the same batch again");
+        assertArrayEquals(first, alone, "the request alone");
     }
 }
