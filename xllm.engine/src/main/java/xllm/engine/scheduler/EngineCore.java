@@ -94,7 +94,6 @@ public final class EngineCore {
 
     /** Runs one step; false when there was nothing to run. */
     public boolean step() {
-        long start = System.nanoTime();
         if (speculation != null) {
             proposeDrafts();
         }
@@ -102,7 +101,9 @@ public final class EngineCore {
         if (batch.numEntries() == 0) {
             return false;
         }
+        long start = System.nanoTime();
         StepOutput output = runner.execute(batch);
+        long executed = System.nanoTime() - start;
         if (speculation != null) {
             speculation.proposer().observe(batch, output);
         }
@@ -143,9 +144,9 @@ public final class EngineCore {
                 finish(seq, reason);
             }
         }
-        // a decode step computes logits for every token it runs; a prefill chunk does not
-        if (speculation != null && batch.numSampled() == batch.numTokens()) {
-            speculation.policy().decodeStepTook(batch.numTokens(), System.nanoTime() - start);
+        if (speculation != null) {
+            // a decode step computes logits for every token it runs; a prefill chunk does not
+            speculation.policy().stepTook(batch.numTokens(), executed, batch.numSampled() == batch.numTokens());
         }
         return true;
     }
@@ -199,8 +200,11 @@ public final class EngineCore {
         if (drafting.isEmpty()) {
             return;
         }
+        long start = System.nanoTime();
         speculation.proposer().propose(batch);
+        long proposed = System.nanoTime() - start;
         int vocab = runner.vocabSize();
+        int drafted = 0;
         for (int i = 0; i < drafting.size(); i++) {
             int[] drafts = batch.drafts(i);
             int count = 0;
@@ -208,7 +212,9 @@ public final class EngineCore {
                 count++; // a draft outside the vocabulary ends the draft: the model must never be fed one
             }
             drafting.get(i).setDrafts(drafts, count, batch.sampled(i) ? batch.draftProbabilities(i) : null);
+            drafted += count;
         }
+        policy.drafted(drafted, proposed);
     }
 
     private void recordTiming(Sequence seq, long now) {

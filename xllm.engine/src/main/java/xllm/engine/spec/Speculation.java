@@ -18,10 +18,20 @@ public final class Speculation implements AutoCloseable {
     private final SpeculationPolicy policy;
 
     public Speculation(SpeculativeConfig config, Proposer proposer, int vocabSize) {
+        this(config, proposer, vocabSize, new SpeculationPolicy(config.numSpeculativeTokens(), config.disableByBatchSize()));
+    }
+
+    private Speculation(SpeculativeConfig config, Proposer proposer, int vocabSize, SpeculationPolicy policy) {
         this.config = config;
         this.proposer = proposer;
         this.drafts = new DraftBatch(vocabSize);
-        this.policy = new SpeculationPolicy(config.numSpeculativeTokens(), config.disableByBatchSize());
+        this.policy = policy;
+    }
+
+    /** This speculation's proposer, drafting as deep as the config allows every step ({@link SpeculationPolicy#fixedDepth}). */
+    public Speculation fixedDepth() {
+        return new Speculation(config, proposer, drafts.vocabSize(),
+                SpeculationPolicy.fixedDepth(config.numSpeculativeTokens(), config.disableByBatchSize()));
     }
 
     /**

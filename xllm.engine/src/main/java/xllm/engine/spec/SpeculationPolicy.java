@@ -2,15 +2,16 @@ package xllm.engine.spec;
 
 /**
  * How many drafts a sequence should verify in a step, so that speculation backs off where it does not pay.
- * Verifying a draft costs the step the time of one more token; it gains a token only when it and every draft
- * before it are accepted. With per-token acceptance {@code a}, draft {@code j} is worth its cost when
- * {@code a^j} exceeds the ratio of a token's marginal cost to the time a step spends per output token without
- * speculation. That ratio comes from a linear model of step time in the step's tokens, fitted over the steps
- * that only decode (a prefill chunk costs per token what a decode token does not) as they run:
- * near 0 while steps are bound by reading the weights (small batches: speculate deeply), near 1 once they are
- * bound by arithmetic (large batches: speculate only what is almost surely accepted). Each sequence's
- * acceptance is a running estimate; one that stopped drafting drifts back to the prior, so it tries again.
- * Owned by the engine loop thread.
+ * A draft costs the time to propose it plus one more token in the target's pass; it gains a token only when
+ * it and every draft before it are accepted. With per-token acceptance {@code a}, draft {@code j} is worth its
+ * cost when {@code a^j} exceeds the ratio of that cost to the time a step spends per output token without
+ * speculation. The target's side comes from its passes as they run: large ones (prefill chunks, large
+ * batches) show a token's cost, decode passes the fixed cost of a pass; the proposer's side is its measured time
+ * per draft. The ratio is near 0 while passes are bound by reading the
+ * weights (small batches: speculate deeply) and near 1 once they are bound by arithmetic (large batches:
+ * speculate only what is almost surely accepted). Until a large pass has been seen, a token is taken to cost a
+ * fifth of a pass's fixed time, as on a CPU. Each sequence's acceptance is a running estimate;
+ * one that stopped drafting drifts back to the prior, so it tries again. Owned by the engine loop thread.
  */
 public final class SpeculationPolicy {
     /** Acceptance assumed of a sequence before it has drafted. */
@@ -19,67 +20,93 @@ public final class SpeculationPolicy {
     private static final double ACCEPTANCE_RATE = 0.3;
     /** How far an idle estimate moves back towards the prior each step. */
     private static final double RECOVERY_RATE = 0.05;
-    /** How slowly the step-time fit forgets: about the last 20 decode steps count. */
-    private static final double DECAY = 0.95;
-    /** Spread of step sizes (variance, in tokens squared) below which recent steps cannot show a token's cost. */
-    private static final double MIN_SPREAD = 0.05;
+    /** Passes of at least this many tokens show what a token costs. */
+    private static final int LARGE_PASS = 64;
+    /** Weight of the newest large pass in a token's cost. */
+    private static final double TOKEN_COST_RATE = 0.1;
+    /** Weight of the newest decode pass in a pass's fixed cost. */
+    private static final double PASS_COST_RATE = 0.1;
     /** What a sampled draft's chance of acceptance must pass: a small batch's threshold, fixed. */
     private static final double SAMPLED_THRESHOLD = 0.2;
-    /** Decode steps between probes. */
-    private static final int PROBE_INTERVAL = 16;
+    /** A token's cost relative to a pass's fixed time, assumed until measured. */
+    private static final double PRIOR_SLOPE_RATIO = 0.2;
+    /** How fast the proposer's cost per draft may rise, per step that drafts. */
+    private static final double DRAFT_COST_DRIFT = 1.02;
 
     private final int maxDrafts;
     private final int disableByBatchSize;
-    /** Decayed sums over recent decode steps of 1, tokens, nanos, tokens^2 and tokens*nanos. */
-    private double sw;
-    private double sx;
-    private double sy;
-    private double sxx;
-    private double sxy;
-    /** The fitted marginal nanos of a token, kept while recent steps all had the same size. */
-    private double slope = Double.NaN;
-    private long decodeSteps;
+    /** Recent nanos per token of the target's passes of at least {@value #LARGE_PASS} tokens; NaN before one. */
+    private double tokenCost = Double.NaN;
+    /** Recent nanos of a decode pass beyond its tokens' cost; NaN before one. */
+    private double passCost = Double.NaN;
+    /** The proposer's recent nanos per draft token. */
+    private double draftCost;
+
+    private final boolean adaptive;
 
     public SpeculationPolicy(int maxDrafts, int disableByBatchSize) {
-        this.maxDrafts = maxDrafts;
-        this.disableByBatchSize = disableByBatchSize;
+        this(maxDrafts, disableByBatchSize, true);
     }
 
-    /** A step that only decoded, {@code tokens} tokens with the drafts verified, took {@code nanos}, drafting included. */
-    public void decodeStepTook(int tokens, long nanos) {
-        decodeSteps++;
-        // a short memory: the JIT warming up and other load on the machine change step times as the engine runs
-        sw = sw * DECAY + 1;
-        sx = sx * DECAY + tokens;
-        sy = sy * DECAY + nanos;
-        sxx = sxx * DECAY + (double) tokens * tokens;
-        sxy = sxy * DECAY + (double) tokens * nanos;
-        double variance = sw * sxx - sx * sx;
-        if (variance > MIN_SPREAD * sw * sw) {
-            slope = Math.max(0, (sw * sxy - sx * sy) / variance);
+    private SpeculationPolicy(int maxDrafts, int disableByBatchSize, boolean adaptive) {
+        this.maxDrafts = maxDrafts;
+        this.disableByBatchSize = disableByBatchSize;
+        this.adaptive = adaptive;
+    }
+
+    /**
+     * A policy that drafts as deep as allowed whatever drafts cost or gain: to measure what a proposer's drafts
+     * are worth, and for tests whose drafts must be verified however the machine performs.
+     */
+    public static SpeculationPolicy fixedDepth(int maxDrafts, int disableByBatchSize) {
+        return new SpeculationPolicy(maxDrafts, disableByBatchSize, false);
+    }
+
+    /**
+     * The proposer took {@code nanos} to draft {@code drafts} tokens. The cost kept is the lower envelope of
+     * recent figures: a proposer that drafts after a pause (a draft model catching up on the tokens it missed)
+     * takes longer than drafting costs when it is done step after step.
+     */
+    public void drafted(int drafts, long nanos) {
+        if (drafts > 0) {
+            double perDraft = (double) nanos / drafts;
+            draftCost = draftCost == 0 ? perDraft : Math.min(perDraft, draftCost * DRAFT_COST_DRIFT);
         }
+    }
+
+    /**
+     * The target's pass over a step of {@code tokens} tokens took {@code nanos}; {@code decodeOnly} when every one
+     * was a decode token or a draft. Large passes (prefill chunks, large batches) show a token's cost, bound by
+     * arithmetic, a little over as they also carry the fixed cost; decode passes show that fixed cost, bound by
+     * reading the weights. Both with a short memory: the JIT warming up and other load on the machine change
+     * them as the engine runs.
+     */
+    public void stepTook(int tokens, long nanos, boolean decodeOnly) {
+        if (tokens >= LARGE_PASS) {
+            tokenCost = average(tokenCost, (double) nanos / tokens, TOKEN_COST_RATE);
+        }
+        if (decodeOnly) {
+            double fixed = Double.isNaN(tokenCost) ? nanos / (1 + PRIOR_SLOPE_RATIO * tokens) : Math.max(0, nanos - tokenCost * tokens);
+            passCost = average(passCost, fixed, PASS_COST_RATE);
+        }
+    }
+
+    private static double average(double average, double sample, double rate) {
+        return Double.isNaN(average) ? sample : average + (sample - average) * rate;
     }
 
     /**
      * The threshold a draft's chance of being accepted must pass when {@code decoding} sequences decode this
-     * step: a token's marginal cost over the time per output token without drafts, in [0, 1]. 0 (draft freely)
-     * until steps of different sizes have shown what a token costs.
+     * step: a draft's cost (proposing it, and a token in the target's pass) over the time per output token
+     * without drafts, in [0, 1]; 0 (draft freely) before any decode pass was timed.
      */
     public double threshold(int decoding) {
-        if (Double.isNaN(slope)) {
+        if (Double.isNaN(passCost)) {
             return 0;
         }
-        double intercept = Math.max(0, (sy - slope * sx) / sw);
-        double withoutDrafts = intercept + slope * decoding;
-        return withoutDrafts <= 0 ? 1 : Math.min(1, slope * decoding / withoutDrafts);
-    }
-
-    /**
-     * Whether this step should draft regardless of the threshold, to see again what drafts cost: once every
-     * {@value #PROBE_INTERVAL} decode steps, so that a cost misjudged while the machine was busy is corrected.
-     */
-    public boolean probing() {
-        return decodeSteps % PROBE_INTERVAL == PROBE_INTERVAL - 1;
+        double token = Double.isNaN(tokenCost) ? PRIOR_SLOPE_RATIO * passCost : tokenCost;
+        double withoutDrafts = passCost + token * decoding;
+        return withoutDrafts <= 0 ? 1 : Math.min(1, (token + draftCost) * decoding / withoutDrafts);
     }
 
     /**
@@ -88,6 +115,9 @@ public final class SpeculationPolicy {
      * seed must give the same tokens every time.
      */
     public int sampledDrafts(double acceptance, int cap) {
+        if (!adaptive) {
+            return Math.min(maxDrafts, cap);
+        }
         return depth(acceptance, SAMPLED_THRESHOLD, Math.min(maxDrafts, cap));
     }
 
@@ -97,10 +127,7 @@ public final class SpeculationPolicy {
             return 0;
         }
         int limit = Math.min(maxDrafts, cap);
-        if (probing() && acceptance >= PRIOR_ACCEPTANCE / 2) {
-            return Math.min(1, limit);
-        }
-        return depth(acceptance, threshold, limit);
+        return adaptive ? depth(acceptance, threshold, limit) : limit;
     }
 
     /** The most drafts, up to {@code limit}, whose chance of all being accepted stays above {@code threshold}. */

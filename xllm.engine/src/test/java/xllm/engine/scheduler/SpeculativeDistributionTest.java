@@ -36,9 +36,8 @@ import xllm.engine.spec.SpeculativeConfig;
  * speculation decides: the first token comes from the prompt's prefill, before anything is drafted.
  *
  * <p>The speculative and plain runs use different seeds, so that their samples are independent, as the test
- * assumes. Requests run in waves of {@value #WAVE}, each wave on a fresh engine core: the speculation policy
- * learns from step timings how deep to draft, and a fresh one drafts the full depth on the first decode steps,
- * which decide both tokens here; so every request verifies drafts, and a seed gives the same tokens every run.
+ * assumes. Requests run in waves of {@value #WAVE}, each wave on a fresh engine core, drafting at a fixed depth
+ * ({@link Speculation#fixedDepth}) so that every request verifies drafts whatever the machine's speed.
  */
 class SpeculativeDistributionTest {
     /** Requests per distribution; each run's seeds are consecutive. */
@@ -120,7 +119,7 @@ class SpeculativeDistributionTest {
     static Speculation draftModelSpeculation() {
         SpeculativeConfig config = SpeculativeConfig.parse("{\"method\":\"draft\",\"model\":\"" + TestData.fixture("arch/llama3")
                 + "\",\"num_speculative_tokens\":2}");
-        return new Speculation(config, new DraftModelProposer(draftModel, pool, 2 * WAVE, 16), target.config().vocabSize());
+        return new Speculation(config, new DraftModelProposer(draftModel, pool, 2 * WAVE, 16), target.config().vocabSize()).fixedDepth();
     }
 
     @Test
@@ -143,13 +142,13 @@ class SpeculativeDistributionTest {
         // draft the tokens the target samples most often second and third: taken now and then
         int[] fixed = {mode(plain, 1), mode(plain, 2)};
         DraftCounts counts = new DraftCounts();
-        int[][] speculated = sample(() -> new Speculation(TWO_DRAFTS, new FixedDrafts(fixed), target.config().vocabSize()),
+        int[][] speculated = sample(() -> new Speculation(TWO_DRAFTS, new FixedDrafts(fixed), target.config().vocabSize()).fixedDepth(),
                 SAMPLES, SAMPLES, counts);
         assertSameDistribution(plain, speculated);
         assertTrue(counts.acceptedTokens() > 0 && counts.acceptedTokens() < counts.draftTokens(),
                 "drafts were both taken and rejected: " + counts.acceptedTokens() + " of " + counts.draftTokens());
 
-        int[][] sameSeeds = sample(() -> new Speculation(TWO_DRAFTS, new FixedDrafts(fixed), target.config().vocabSize()),
+        int[][] sameSeeds = sample(() -> new Speculation(TWO_DRAFTS, new FixedDrafts(fixed), target.config().vocabSize()).fixedDepth(),
                 0, WAVE, new DraftCounts());
         for (int i = 0; i < WAVE; i++) {
             assertArrayEquals(plain[i], sameSeeds[i], "seed " + i + ": deterministic drafts give the very tokens of no speculation");

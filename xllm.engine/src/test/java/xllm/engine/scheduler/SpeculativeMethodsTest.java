@@ -213,7 +213,7 @@ class SpeculativeMethodsTest {
     static Run run(CausalLM model, List<Wave> waves, String config, SchedulerConfig scheduler, int kvBlocks) {
         try (ModelRunner runner = new ModelRunner(model, pool, kvBlocks, 16);
              Speculation speculation = config == null ? null
-                     : Speculation.create(SpeculativeConfig.parse(config), runner, pool, DRAFT_KV_BYTES)) {
+                     : Speculation.create(SpeculativeConfig.parse(config), runner, pool, DRAFT_KV_BYTES).fixedDepth()) {
             SpeculativeEngineTest.DraftMetrics counts = new SpeculativeEngineTest.DraftMetrics();
             EngineCore core = new EngineCore(runner, scheduler, new int[] {0}, counts, null, speculation);
             List<int[][]> outputs = new ArrayList<>();
