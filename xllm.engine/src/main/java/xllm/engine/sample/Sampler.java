@@ -38,15 +38,7 @@ public final class Sampler {
         float invTemperature = 1f / p.temperature();
         if (!truncates(p)) {
             double total = exponentiateAll(x, invTemperature);
-            double u = state.nextDouble() * total;
-            double acc = 0;
-            for (int i = 0; i < vocabSize; i++) {
-                acc += x[i];
-                if (u < acc) {
-                    return i;
-                }
-            }
-            return argmax(x);
+            return pick(x, 0, state.nextDouble() * total);
         }
         int candidates = truncate(x, p, invTemperature);
         double u = state.nextDouble() * keptMass;
@@ -137,13 +129,20 @@ public final class Sampler {
         if (!(total > 0)) {
             throw new IllegalArgumentException("cannot draw from a row without positive weight (sum " + total + ")");
         }
-        double u = state.nextDouble() * total;
+        return pick(weights, offset, state.nextDouble() * total);
+    }
+
+    /**
+     * The token whose share of the non-negative weights {@code w[offset .. offset + vocab)} holds {@code u}, a
+     * point in {@code [0, their sum)}, walking in token order; only a token of positive weight.
+     */
+    private int pick(float[] w, int offset, double u) {
         double acc = 0;
         int last = 0;
         for (int i = 0; i < vocabSize; i++) {
-            float w = weights[offset + i];
-            if (w > 0) {
-                acc += w;
+            float weight = w[offset + i];
+            if (weight > 0) {
+                acc += weight;
                 last = i;
                 if (u < acc) {
                     return i;

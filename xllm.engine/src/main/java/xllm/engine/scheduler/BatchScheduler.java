@@ -62,15 +62,14 @@ final class BatchScheduler {
         int i = 0;
         while (i < running.size() && budget > 0) {
             Sequence seq = running.get(i);
-            int n = Math.min(seq.pending() + seq.draftCount, budget);
-            if (seq.draftCount > 0 && (n < seq.pending() + seq.draftCount || !kv.reserve(seq, seq.computed + n))) {
-                seq.draftCount = Math.max(0, n - seq.pending());
-                n = seq.pending() + seq.draftCount;
-                if (!kv.reserve(seq, seq.computed + n)) {
+            if (seq.draftCount > 0) {
+                // drafts are what a short budget cuts first, and they never preempt: without room they go
+                seq.draftCount = Math.max(0, Math.min(seq.draftCount, budget - seq.pending()));
+                if (!kv.reserve(seq, seq.computed + seq.pending() + seq.draftCount)) {
                     seq.clearDrafts();
-                    n = seq.pending();
                 }
             }
+            int n = Math.min(seq.pending() + seq.draftCount, budget);
             if (!makeRoom(seq, seq.computed + n)) {
                 continue; // seq itself was preempted: the next running sequence is now at index i
             }

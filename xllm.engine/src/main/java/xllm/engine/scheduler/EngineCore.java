@@ -129,11 +129,12 @@ public final class EngineCore {
                         ? sampler.verifySampledDraft(logits, row, seq.sampling, draft, seq.draftProbabilities, i * vocab)
                         : sampler.sample(logits, row, seq.sampling);
                 reason = emit(seq, token, logits, row, vocab, now);
+                if (token == draft) {
+                    accepted++;
+                }
                 if (token != draft || reason != null) {
-                    accepted += token == draft ? 1 : 0;
                     break;
                 }
-                accepted++;
             }
             scheduler.complete(seq, seq.scheduledTokens - drafts + accepted);
             if (drafts > 0) {
