@@ -7,6 +7,8 @@ import java.util.concurrent.locks.LockSupport;
 import xllm.api.GenerateRequest;
 import xllm.api.TokenSink;
 import xllm.engine.scheduler.EngineCore;
+import xllm.engine.scheduler.KvHandoff;
+import xllm.engine.scheduler.KvImport;
 
 /**
  * The thread of one engine instance. Request threads publish submissions and aborts on a
@@ -34,10 +36,16 @@ final class EngineLoop implements AutoCloseable {
         this.poller = ring.newPoller();
         ring.addGatingSequences(poller.getSequence());
         this.drain = (event, sequence, endOfBatch) -> {
-            if (event.request != null) {
+            if (event.request != null && event.handoff != null) {
+                core.submitPrefill(event.request, event.sink, event.arrivalNanos, event.handoff);
+            } else if (event.request != null && event.kvImport != null) {
+                core.submitWithKv(event.request, event.emitted, event.sink, event.arrivalNanos, event.kvImport);
+            } else if (event.request != null) {
                 core.submit(event.request, event.emitted, event.sink, event.arrivalNanos);
             } else if (event.abortId != null) {
                 core.abort(event.abortId);
+            } else if (event.releaseId != null) {
+                core.releaseHandoff(event.releaseId);
             }
             event.clear();
             return true;
@@ -50,14 +58,19 @@ final class EngineLoop implements AutoCloseable {
         thread.start();
     }
 
-    /** Publishes a submission, resuming after {@code emitted} output tokens; false when the ring is full. */
-    boolean submit(GenerateRequest request, int[] emitted, TokenSink sink) {
+    /**
+     * Publishes a submission, resuming after {@code emitted} output tokens; prefill-only when {@code handoff} is
+     * set, with its prompt's KV copied in when {@code kvImport} is (either may be null); false when the ring is full.
+     */
+    boolean submit(GenerateRequest request, int[] emitted, TokenSink sink, KvHandoff handoff, KvImport kvImport) {
         long arrival = System.nanoTime();
         boolean published = ring.tryPublishEvent((event, seq) -> {
             event.request = request;
             event.sink = sink;
             event.emitted = emitted;
             event.arrivalNanos = arrival;
+            event.handoff = handoff;
+            event.kvImport = kvImport;
         });
         LockSupport.unpark(thread);
         return published;
@@ -65,6 +78,12 @@ final class EngineLoop implements AutoCloseable {
 
     void abort(String requestId) {
         ring.publishEvent((event, seq) -> event.abortId = requestId);
+        LockSupport.unpark(thread);
+    }
+
+    /** Frees the blocks that request {@code requestId} handed off. */
+    void releaseHandoff(String requestId) {
+        ring.publishEvent((event, seq) -> event.releaseId = requestId);
         LockSupport.unpark(thread);
     }
 

@@ -20,6 +20,8 @@ import xllm.kv.KvDtype;
 import xllm.engine.model.ModelLoader;
 import xllm.engine.runner.ModelRunner;
 import xllm.engine.scheduler.EngineCore;
+import xllm.engine.scheduler.KvHandoff;
+import xllm.engine.scheduler.KvImport;
 import xllm.engine.spec.Speculation;
 import xllm.engine.spec.SpeculativeConfig;
 import xllm.engine.scheduler.SchedulerConfig;
@@ -37,12 +39,28 @@ public final class EngineService implements InferenceService, AutoCloseable {
      * How to build the engine. {@code kvCacheDtype} null: the most compact the model supports here (see
      * {@link ModelRunner#compactKv}).
      */
-    /** @param speculation how the engine speculates; null for plain decoding */
+    /**
+     * @param speculation how the engine speculates; null for plain decoding
+     * @param kvPagesFile where the KV pages live so that co-located workers can map them; null for private memory
+     */
     public record Options(Path modelDir, DType quantization, ActivationPrecision activations, String servedModelName, int threads, long kvCacheBytes,
-                          KvDtype kvCacheDtype, int blockSize, SchedulerConfig scheduler, SpeculativeConfig speculation) {
+                          KvDtype kvCacheDtype, int blockSize, SchedulerConfig scheduler, SpeculativeConfig speculation,
+                          Path kvPagesFile) {
         public Options(Path modelDir, DType quantization, ActivationPrecision activations, String servedModelName, int threads,
                        long kvCacheBytes, KvDtype kvCacheDtype, int blockSize, SchedulerConfig scheduler) {
             this(modelDir, quantization, activations, servedModelName, threads, kvCacheBytes, kvCacheDtype, blockSize, scheduler, null);
+        }
+
+        public Options(Path modelDir, DType quantization, ActivationPrecision activations, String servedModelName, int threads,
+                       long kvCacheBytes, KvDtype kvCacheDtype, int blockSize, SchedulerConfig scheduler, SpeculativeConfig speculation) {
+            this(modelDir, quantization, activations, servedModelName, threads, kvCacheBytes, kvCacheDtype, blockSize, scheduler,
+                    speculation, null);
+        }
+
+        /** The same engine with its KV pages in {@code file}. */
+        public Options withKvPagesFile(Path file) {
+            return new Options(modelDir, quantization, activations, servedModelName, threads, kvCacheBytes, kvCacheDtype, blockSize,
+                    scheduler, speculation, file);
         }
     }
 
@@ -96,7 +114,8 @@ public final class EngineService implements InferenceService, AutoCloseable {
             ComputePool pool = new ComputePool(options.threads());
             KvDtype kvDtype = options.kvCacheDtype() != null ? options.kvCacheDtype() : ModelRunner.compactKv(model, options.blockSize());
             ModelRunner runner = new ModelRunner(model, pool,
-                    ModelRunner.blocksForBudget(model, options.kvCacheBytes(), options.blockSize(), kvDtype), options.blockSize(), kvDtype);
+                    ModelRunner.blocksForBudget(model, options.kvCacheBytes(), options.blockSize(), kvDtype), options.blockSize(), kvDtype,
+                    options.kvPagesFile());
             ServedText text = new ServedText(tokenizer, model.config(), options.servedModelName(), created);
             Speculation speculation = options.speculation() == null ? null
                     : Speculation.create(options.speculation(), runner, pool, options.kvCacheBytes() / 2);
@@ -171,6 +190,31 @@ public final class EngineService implements InferenceService, AutoCloseable {
      * {@code emitted} so far: {@code sink} gets the tokens after those, and the usage counts them all.
      */
     public void resume(GenerateRequest request, int[] emitted, TokenSink sink) {
+        enqueue(request, emitted, sink, null, null);
+    }
+
+    /**
+     * Like {@link #submit}, but only the prompt and the first token run here: then the prompt's KV blocks are
+     * handed to {@code handoff} for a decode instance to copy, and held until {@link #releaseHandoff}.
+     */
+    public void prefill(GenerateRequest request, TokenSink sink, KvHandoff handoff) {
+        enqueue(request, new int[0], sink, handoff, null);
+    }
+
+    /** Like {@link #resume}, with the prompt's KV copied from another instance's arena rather than recomputed. */
+    public void resumeWithKv(GenerateRequest request, int[] emitted, TokenSink sink, KvImport kvImport) {
+        enqueue(request, emitted, sink, null, kvImport);
+    }
+
+    /** Frees the KV blocks that a prefill-only request handed off. */
+    public void releaseHandoff(String requestId) {
+        Loaded l = loaded;
+        if (l != null) {
+            l.loop().releaseHandoff(requestId);
+        }
+    }
+
+    private void enqueue(GenerateRequest request, int[] emitted, TokenSink sink, KvHandoff handoff, KvImport kvImport) {
         Loaded l = require();
         int prompt = request.promptLength();
         int maxTokens = request.params().maxTokens();
@@ -196,7 +240,12 @@ public final class EngineService implements InferenceService, AutoCloseable {
                 sink.onFinish(reason, usage);
             }
         };
-        if (!l.loop().submit(request, emitted.clone(), counted)) {
+        // a handed-off request is done here as far as admission goes: its blocks wait, its compute is over
+        KvHandoff countedHandoff = handoff == null ? null : (blocks, tokens) -> {
+            inFlight.decrementAndGet();
+            handoff.handedOff(blocks, tokens);
+        };
+        if (!l.loop().submit(request, emitted.clone(), counted, countedHandoff, kvImport)) {
             inFlight.decrementAndGet();
             throw new ServiceException(ServiceException.Kind.OVERLOADED, "the engine's submission ring is full; retry later", null);
         }

@@ -2,13 +2,21 @@ package xllm.sched;
 
 import xllm.api.GenerateRequest;
 import xllm.api.TokenSink;
+import xllm.engine.scheduler.KvHandoff;
+import xllm.engine.scheduler.KvImport;
 
-/** A preallocated ring entry carrying a submission or an abort to an engine loop. */
+/** A preallocated ring entry carrying a submission, an abort or a handoff's release to an engine loop. */
 final class IngressEvent {
     GenerateRequest request;
     TokenSink sink;
     int[] emitted;
+    /** Non-null for a prefill-only submission. */
+    KvHandoff handoff;
+    /** Non-null for a submission whose prompt KV another instance computed. */
+    KvImport kvImport;
     String abortId;
+    /** Non-null to free the blocks a prefill-only request handed off. */
+    String releaseId;
     long arrivalNanos;
 
     void clear() {
@@ -16,5 +24,8 @@ final class IngressEvent {
         sink = null;
         emitted = null;
         abortId = null;
+        handoff = null;
+        kvImport = null;
+        releaseId = null;
     }
 }

@@ -1,5 +1,6 @@
 package xllm.engine.runner;
 
+import java.nio.file.Path;
 import xllm.engine.kernel.ComputePool;
 import xllm.engine.model.CausalLM;
 import xllm.engine.model.ForwardPass;
@@ -28,13 +29,23 @@ public final class ModelRunner implements AutoCloseable {
     }
 
     public ModelRunner(CausalLM model, ComputePool pool, int numBlocks, int blockSize, KvDtype kvDtype) {
+        this(model, pool, numBlocks, blockSize, kvDtype, null);
+    }
+
+    /**
+     * @param sharedKvFile where to keep the KV pages so that co-located processes can map them
+     *                     ({@link PageArena#createShared}); null for private memory
+     */
+    public ModelRunner(CausalLM model, ComputePool pool, int numBlocks, int blockSize, KvDtype kvDtype, Path sharedKvFile) {
         if (kvDtype == KvDtype.F16 && !model.supportsF16Cache(blockSize)) {
             throw new IllegalArgumentException("this model cannot keep an f16 KV cache in blocks of " + blockSize
                     + " slots here (it needs the native attention kernel, grouped-query attention and a block size that is a multiple of 16)");
         }
         this.model = model;
         this.pool = pool;
-        this.arena = new PageArena(numBlocks, blockSize, model.numLayers(), model.kvFloatsPerSlot(), kvDtype);
+        this.arena = sharedKvFile == null
+                ? new PageArena(numBlocks, blockSize, model.numLayers(), model.kvFloatsPerSlot(), kvDtype)
+                : PageArena.createShared(sharedKvFile, numBlocks, blockSize, model.numLayers(), model.kvFloatsPerSlot(), kvDtype);
         this.workspace = new Workspace(pool.threads());
         this.output = new StepOutput(model.config().vocabSize());
     }
@@ -104,6 +115,11 @@ public final class ModelRunner implements AutoCloseable {
 
     public int blockSize() {
         return arena.blockSize();
+    }
+
+    /** The KV pages, for copying blocks in from another instance's arena between steps. */
+    public PageArena arena() {
+        return arena;
     }
 
     public KvDtype kvDtype() {

@@ -171,6 +171,12 @@ final class BatchScheduler {
         return running;
     }
 
+    /** Takes a running sequence out of scheduling and leaves its blocks held, for a handoff. */
+    void detach(Sequence seq) {
+        running.remove(seq);
+        seq.status = SequenceStatus.FINISHED;
+    }
+
     /** Takes a finished or aborted sequence out and frees its blocks. */
     void remove(Sequence seq) {
         if (seq.status == SequenceStatus.RUNNING) {

@@ -1,6 +1,8 @@
 package xllm.engine.scheduler;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,6 +33,9 @@ import xllm.kv.BlockAllocator;
  * the last of them are emitted, and the KV of the rejected ones is rolled back.
  */
 public final class EngineCore {
+    /** How long handed-off blocks wait for their release before they are freed anyway. */
+    public static final long HANDOFF_TIMEOUT_NANOS = 60_000_000_000L;
+
     private final ModelRunner runner;
     private final KvMemory kv;
     private final BatchScheduler scheduler;
@@ -42,6 +47,9 @@ public final class EngineCore {
     private final Logprobs logprobs = new Logprobs();
     private final Speculation speculation;
     private final List<Sequence> drafting = new ArrayList<>();
+    /** Prefill-only sequences whose blocks wait for a decode instance to copy them, oldest first. */
+    private final Map<String, Sequence> handedOff = new HashMap<>();
+    private final ArrayDeque<Sequence> handoffOrder = new ArrayDeque<>();
     private long arrivals;
 
     /**
@@ -71,20 +79,67 @@ public final class EngineCore {
      * hears of the tokens after those. A request id already live here is refused with an abort.
      */
     public void submit(GenerateRequest request, int[] emitted, TokenSink sink, long arrivalNanos) {
-        if (live.containsKey(request.requestId())) {
-            sink.onFinish(FinishReason.ABORT, new Usage(request.promptLength(), 0, 0));
+        Sequence seq = enqueue(request, emitted, sink, arrivalNanos);
+        if (seq != null) {
+            scheduler.add(seq);
+        }
+    }
+
+    /**
+     * Queues a prefill-only request: it computes its prompt and samples its first token as any other, then,
+     * unless that token ends it, hands its KV blocks to {@code handoff} instead of decoding on. The blocks stay
+     * held until {@link #releaseHandoff} or {@link #HANDOFF_TIMEOUT_NANOS}; {@code sink} hears of no finish then.
+     */
+    public void submitPrefill(GenerateRequest request, TokenSink sink, long arrivalNanos, KvHandoff handoff) {
+        Sequence seq = enqueue(request, new int[0], sink, arrivalNanos);
+        if (seq != null) {
+            seq.handoff = handoff;
+            scheduler.add(seq);
+        }
+    }
+
+    /**
+     * Queues a request resumed after {@code emitted} output tokens whose prompt KV another instance computed:
+     * the blocks are copied in now (those cached here already are not), so that it starts decoding at once.
+     * When the import cannot be used the prompt is recomputed instead; {@code kvImport}'s listener hears which.
+     */
+    public void submitWithKv(GenerateRequest request, int[] emitted, TokenSink sink, long arrivalNanos, KvImport kvImport) {
+        Sequence seq = enqueue(request, emitted, sink, arrivalNanos);
+        if (seq == null) {
             return;
+        }
+        long start = System.nanoTime();
+        long bytes = kv.importPrompt(seq, kvImport, runner.arena());
+        kvImport.listener().imported(bytes, System.nanoTime() - start, seq.cachedPromptTokens);
+        scheduler.add(seq);
+    }
+
+    /** A new sequence registered as live, or null (its sink told) when the id is live here already. */
+    private Sequence enqueue(GenerateRequest request, int[] emitted, TokenSink sink, long arrivalNanos) {
+        if (live.containsKey(request.requestId()) || handedOff.containsKey(request.requestId())) {
+            sink.onFinish(FinishReason.ABORT, new Usage(request.promptLength(), 0, 0));
+            return null;
         }
         int capacity = Math.min(maxModelLength, request.promptLength() + request.params().maxTokens());
         Sequence seq = new Sequence(arrivals++, request, emitted, sink, arrivalNanos, capacity);
         live.put(request.requestId(), seq);
-        scheduler.add(seq);
+        return seq;
+    }
+
+    /** Frees the blocks a prefill-only request handed off: the decode instance has copied them, or gave up. */
+    public void releaseHandoff(String requestId) {
+        Sequence seq = handedOff.remove(requestId);
+        if (seq != null) {
+            scheduler.remove(seq);
+        }
     }
 
     public void abort(String requestId) {
         Sequence seq = live.get(requestId);
         if (seq != null) {
             finish(seq, FinishReason.ABORT);
+        } else {
+            releaseHandoff(requestId);
         }
     }
 
@@ -143,8 +198,11 @@ public final class EngineCore {
             }
             if (reason != null) {
                 finish(seq, reason);
+            } else if (seq.handoff != null) {
+                handOff(seq, now);
             }
         }
+        expireHandoffs(now);
         if (speculation != null) {
             // a decode step computes logits for every token it runs; a prefill chunk does not
             speculation.policy().stepTook(batch.numTokens(), executed, batch.numSampled() == batch.numTokens());
@@ -216,6 +274,39 @@ public final class EngineCore {
             drafted += count;
         }
         policy.drafted(drafted, proposed);
+    }
+
+    /** A prefill-only sequence has its first token: its blocks wait for the decode instance, it runs no more here. */
+    private void handOff(Sequence seq, long now) {
+        scheduler.detach(seq);
+        if (speculation != null) {
+            speculation.proposer().finished(seq.id, seq.tokens, seq.promptLength, seq.length);
+        }
+        live.remove(seq.request.requestId());
+        seq.handedOffNanos = now;
+        handedOff.put(seq.request.requestId(), seq);
+        handoffOrder.add(seq);
+        seq.handoff.handedOff(Arrays.copyOf(seq.table.blockIds(), seq.table.size()), seq.computed);
+    }
+
+    /** Frees handed-off blocks that nobody took in time (the decode instance or the router died meanwhile). */
+    private void expireHandoffs(long now) {
+        while (!handoffOrder.isEmpty()) {
+            Sequence oldest = handoffOrder.peek();
+            boolean released = handedOff.get(oldest.request.requestId()) != oldest;
+            if (!released && now - oldest.handedOffNanos < HANDOFF_TIMEOUT_NANOS) {
+                return;
+            }
+            handoffOrder.poll();
+            if (!released) {
+                releaseHandoff(oldest.request.requestId());
+            }
+        }
+    }
+
+    /** Handed-off requests not yet released, whose blocks are held for a decode instance. */
+    public int handoffsHeld() {
+        return handedOff.size();
     }
 
     private void recordTiming(Sequence seq, long now) {

@@ -2,6 +2,7 @@ package xllm.engine.scheduler;
 
 import xllm.kv.BlockAllocator;
 import xllm.kv.BlockHashes;
+import xllm.kv.PageArena;
 
 /**
  * The KV blocks of one engine instance's sequences, as the scheduler hands them out: reserving blocks for
@@ -50,6 +51,44 @@ final class KvMemory {
             cached += blockSize;
         }
         return cached;
+    }
+
+    /**
+     * Gives a sequence that holds no blocks the KV of its first {@code from.tokens()} tokens: its own cached
+     * prefix where it has one, and copies of the source's blocks for the rest. Returns the bytes copied, or -1,
+     * leaving the sequence without blocks, when the source cannot be used (foreign layout, a token count that
+     * does not fit the sequence or the blocks named, too few free blocks here).
+     */
+    long importPrompt(Sequence seq, KvImport from, PageArena target) {
+        int tokens = from.tokens();
+        int needed = (tokens + blockSize - 1) / blockSize;
+        if (!from.source().sameLayout(target) || tokens < 1 || tokens >= seq.length || from.blocks().length < needed) {
+            return -1;
+        }
+        int cached = reuseCachedPrefix(seq);
+        if (cached >= tokens) {
+            // everything the source offers is cached here already (perhaps more): nothing to copy
+            seq.computed = cached;
+            seq.prefixLookedUp = true;
+            seq.cachedPromptTokens = Math.min(cached, seq.promptLength);
+            return 0;
+        }
+        if (allocator.freeBlocks() < needed - seq.table.size()) {
+            release(seq);
+            return -1;
+        }
+        long bytes = 0;
+        for (int i = seq.table.size(); i < needed; i++) {
+            int block = allocator.allocate();
+            seq.table.append(block);
+            target.copyBlock(from.source(), from.blocks()[i], block);
+            bytes += target.blockBytes();
+        }
+        seq.computed = tokens;
+        seq.prefixLookedUp = true;
+        seq.cachedPromptTokens = Math.min(cached, seq.promptLength);
+        registerFullBlocks(seq);
+        return bytes;
     }
 
     /** Registers the blocks that {@code seq}'s computed tokens have filled since the last call. */

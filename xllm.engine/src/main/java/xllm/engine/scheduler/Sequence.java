@@ -41,6 +41,10 @@ final class Sequence {
     float[] draftProbabilities;
     /** Estimated chance that the target accepts a draft token of this sequence. */
     double draftAcceptance = SpeculationPolicy.PRIOR_ACCEPTANCE;
+    /** Non-null for a prefill-only request: told of the prompt's KV blocks after the first token. */
+    KvHandoff handoff;
+    /** When its blocks were handed off, for the timeout of an import that never comes. */
+    long handedOffNanos;
     long firstScheduledNanos;
     long firstTokenNanos;
     long lastTokenNanos;
