@@ -2,6 +2,7 @@ package xllm.cli;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
@@ -12,6 +13,7 @@ import xllm.engine.scheduler.SchedulerConfig;
 import xllm.engine.spec.SpeculativeConfig;
 import xllm.sched.StoredJobs;
 import xllm.sched.cluster.ClusterService;
+import xllm.sched.cluster.WorkerRole;
 
 /**
  * {@code xllm serve}: the OpenAI-compatible server for one model. The HTTP port opens at once and answers
@@ -23,9 +25,11 @@ final class ServeCommand {
                               [--max-num-batched-tokens 2048] [--max-num-seqs 64] [--max-waiting 1024]
                               [--no-prefix-caching] [--block-size 16] [--kv-cache-mb 512] [--threads N] [--max-body-mb 4]
                               [--workers N [--shm-dir /dev/shm/xllm-PORT]] [--state-dir /var/tmp/xllm-PORT] [--activations f32|bf16]
-                              [--kv-cache-dtype f16|f32] [--speculative-config JSON]
+                              [--kv-cache-dtype f16|f32] [--speculative-config JSON] [--roles ROLE,...]
               --workers N   a router process plus N worker processes sharing memory; each worker gets --kv-cache-mb
                             and its share of the cores (--threads, per worker)
+              --roles       one per worker: prefill (computes prompts and first tokens, then hands the KV cache
+                            to a decode worker through shared memory), decode, or mixed (whole requests; the default)
               --state-dir   where offline jobs (POST /v1/jobs) and their results are kept across restarts
               --activations what BF16 weights multiply against: bf16 (the default where the CPU has AVX-512 BF16;
                             faster) or f32 (reproduces a float32 reference)
@@ -37,7 +41,8 @@ final class ServeCommand {
 
     private static final Set<String> OPTIONS = Set.of("--model", "--host", "--port", "--api-key", "--served-model-name",
             "--max-num-batched-tokens", "--max-num-seqs", "--max-waiting", "--block-size", "--kv-cache-mb", "--threads", "--max-body-mb",
-            "--quantization", "--activations", "--kv-cache-dtype", "--workers", "--shm-dir", "--state-dir", "--speculative-config");
+            "--quantization", "--activations", "--kv-cache-dtype", "--workers", "--shm-dir", "--state-dir", "--speculative-config",
+            "--roles");
 
     /** Job requests that run at once, leaving the rest of the capacity to interactive traffic. */
     private static final int JOB_CONCURRENCY = 4;
@@ -69,6 +74,9 @@ final class ServeCommand {
         ServerOptions options = new ServerOptions(args.string("--host", "127.0.0.1"), port, args.string("--api-key", null),
                 (long) args.integer("--max-body-mb", 4) << 20, name);
         StoredJobs jobs = new StoredJobs(Path.of(args.string("--state-dir", "/var/tmp/xllm-" + port)), JOB_CONCURRENCY);
+        if (args.has("--roles") && !args.has("--workers")) {
+            throw new UsageException("--roles needs --workers N (roles belong to worker processes)");
+        }
         if (args.has("--workers")) {
             return serveWithWorkers(args, argv, dir, name, port, blockSize, scheduler, options, jobs);
         }
@@ -103,7 +111,9 @@ final class ServeCommand {
         command.add("worker");
         command.addAll(WorkerCommand.engineOptions(argv, threads));
         Path shm = Path.of(args.string("--shm-dir", "/dev/shm/xllm-" + port));
-        ClusterService service = ClusterService.start(new ClusterService.Options(shm, workers, command, dir, name, blockSize, scheduler));
+        List<WorkerRole> roles = roles(args, workers);
+        ClusterService service = ClusterService.start(new ClusterService.Options(shm, workers, command, dir, name, blockSize, scheduler,
+                roles));
         OpenAiServer server = OpenAiServer.start(service, jobs, service, options);
         System.err.println("xllm: serving " + name + " on http://" + options.host() + ":" + server.port() + " with " + workers
                 + " workers of " + threads + " threads (shared memory " + shm + ")");
@@ -114,6 +124,25 @@ final class ServeCommand {
         System.err.println("xllm: all workers loaded; ready");
         stopped.await();
         return 0;
+    }
+
+    /** {@code --roles}: one role per worker, all mixed when absent. */
+    private static List<WorkerRole> roles(Args args, int workers) {
+        if (!args.has("--roles")) {
+            return Collections.nCopies(workers, WorkerRole.MIXED);
+        }
+        List<WorkerRole> roles = new ArrayList<>();
+        try {
+            for (String label : args.string("--roles", "").split(",", -1)) {
+                roles.add(WorkerRole.parse(label));
+            }
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--roles: " + e.getMessage());
+        }
+        if (roles.size() != workers) {
+            throw new UsageException("--roles names " + roles.size() + " roles for " + workers + " workers (one per worker)");
+        }
+        return roles;
     }
 
     /** Closes {@code parts} in order when the JVM shuts down (Ctrl-C, SIGTERM); the latch opens when they are closed. */

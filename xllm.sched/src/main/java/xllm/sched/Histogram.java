@@ -4,7 +4,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 
 /** A Prometheus histogram with fixed bucket bounds in seconds. Written by one thread, read by any. */
-final class Histogram {
+public final class Histogram {
     final String name;
     final String help;
     private final double[] bounds;
@@ -12,14 +12,14 @@ final class Histogram {
     private final AtomicLong count = new AtomicLong();
     private final AtomicLong sumNanos = new AtomicLong();
 
-    Histogram(String name, String help, double... bounds) {
+    public Histogram(String name, String help, double... bounds) {
         this.name = name;
         this.help = help;
         this.bounds = bounds;
         this.counts = new AtomicLongArray(bounds.length);
     }
 
-    void observeNanos(long nanos) {
+    public void observeNanos(long nanos) {
         double seconds = nanos / 1e9;
         for (int i = 0; i < bounds.length; i++) {
             if (seconds <= bounds[i]) {
@@ -30,14 +30,16 @@ final class Histogram {
         sumNanos.addAndGet(nanos);
     }
 
-    void render(StringBuilder out, String labels) {
+    /** @param labels Prometheus labels without braces ({@code a="b",c="d"}), or empty */
+    public void render(StringBuilder out, String labels) {
+        String sep = labels.isEmpty() ? "" : ",";
         out.append("# HELP ").append(name).append(' ').append(help).append('\n');
         out.append("# TYPE ").append(name).append(" histogram\n");
         for (int i = 0; i < bounds.length; i++) {
-            out.append(name).append("_bucket{").append(labels).append(",le=\"").append(bounds[i]).append("\"} ")
+            out.append(name).append("_bucket{").append(labels).append(sep).append("le=\"").append(bounds[i]).append("\"} ")
                     .append(counts.get(i)).append('\n');
         }
-        out.append(name).append("_bucket{").append(labels).append(",le=\"+Inf\"} ").append(count.get()).append('\n');
+        out.append(name).append("_bucket{").append(labels).append(sep).append("le=\"+Inf\"} ").append(count.get()).append('\n');
         out.append(name).append("_sum{").append(labels).append("} ").append(sumNanos.get() / 1e9).append('\n');
         out.append(name).append("_count{").append(labels).append("} ").append(count.get()).append('\n');
     }

@@ -78,11 +78,17 @@ final class KvMemory {
             return -1;
         }
         long bytes = 0;
-        for (int i = seq.table.size(); i < needed; i++) {
-            int block = allocator.allocate();
-            seq.table.append(block);
-            target.copyBlock(from.source(), from.blocks()[i], block);
-            bytes += target.blockBytes();
+        try {
+            for (int i = seq.table.size(); i < needed; i++) {
+                int block = allocator.allocate();
+                seq.table.append(block);
+                target.copyBlock(from.source(), from.blocks()[i], block);
+                bytes += target.blockBytes();
+            }
+        } catch (IndexOutOfBoundsException | IllegalStateException e) {
+            // a block id outside the source, or a source unmapped meanwhile: recompute instead
+            release(seq);
+            return -1;
         }
         seq.computed = tokens;
         seq.prefixLookedUp = true;

@@ -36,12 +36,24 @@ public final class ClusterService implements InferenceService, WorkerPool, AutoC
      * @param workerCommand how to run {@code xllm worker} with its model options, without id, dir and router pid
      * @param blockSize KV block size of every worker, for prefix keys
      */
+    /** @param roles each worker's role at start, one per worker */
     public record Options(Path shmDir, int workers, List<String> workerCommand, Path modelDir, String servedModelName,
-                          int blockSize, SchedulerConfig scheduler) {
+                          int blockSize, SchedulerConfig scheduler, List<WorkerRole> roles) {
         public Options {
             if (workers < 1 || workers > KvIndex.MAX_WORKERS) {
                 throw new IllegalArgumentException("--workers must be in 1.." + KvIndex.MAX_WORKERS + ", got " + workers);
             }
+            roles = List.copyOf(roles);
+            if (roles.size() != workers) {
+                throw new IllegalArgumentException("--roles names " + roles.size() + " roles for " + workers + " workers");
+            }
+        }
+
+        /** Every worker mixed: whole requests anywhere. */
+        public Options(Path shmDir, int workers, List<String> workerCommand, Path modelDir, String servedModelName,
+                       int blockSize, SchedulerConfig scheduler) {
+            this(shmDir, workers, workerCommand, modelDir, servedModelName, blockSize, scheduler,
+                    java.util.Collections.nCopies(workers, WorkerRole.MIXED));
         }
     }
 
@@ -68,7 +80,7 @@ public final class ClusterService implements InferenceService, WorkerPool, AutoC
         this.index = KvIndex.open(layout.kvIndex());
         this.links = new WorkerLink[options.workers()];
         for (int w = 0; w < links.length; w++) {
-            links[w] = new WorkerLink(w, layout);
+            links[w] = new WorkerLink(w, options.roles().get(w), layout);
         }
         this.flights = new JournaledFlights(journal);
         this.metrics = new ClusterMetrics(options.workers());
@@ -78,7 +90,7 @@ public final class ClusterService implements InferenceService, WorkerPool, AutoC
                 () -> sumOfLinks(l -> l.lastBeat.kvUsage()) / links.length);
         serviceMetrics.specDecodeFrom(this::specDecodeOfWorkers);
         SchedulerConfig s = options.scheduler();
-        this.router = new FlightRouter(links, index, flights, metrics, options.blockSize(), s.maxNumSeqs());
+        this.router = new FlightRouter(links, index, flights, metrics, options.blockSize(), s.maxNumSeqs(), null);
         this.admission = new ClusterAdmission(text, links, flights, recovered, metrics, serviceMetrics, options.blockSize(),
                 options.workers() * (s.maxNumSeqs() + s.maxWaiting()));
         this.supervisor = new WorkerSupervisor(options.workerCommand(), layout, options.workers(), router::workerDied);
@@ -110,7 +122,7 @@ public final class ClusterService implements InferenceService, WorkerPool, AutoC
     private void startThreads() {
         for (WorkerLink link : links) {
             threads.add(Thread.ofPlatform().name("xllm-events-" + link.id).daemon()
-                    .start(new EventRelay(link, flights, watchdog, () -> closing)));
+                    .start(new EventRelay(link, flights, router, watchdog, () -> closing)));
         }
         threads.add(Thread.ofPlatform().name("xllm-watchdog").daemon().start(watchdog));
         for (WorkerLink link : links) {
@@ -139,7 +151,7 @@ public final class ClusterService implements InferenceService, WorkerPool, AutoC
         List<WorkerStatus> out = new ArrayList<>();
         for (WorkerLink l : links) {
             Heartbeat beat = l.lastBeat;
-            out.add(new WorkerStatus(l.id, l.alive ? beat.pid() : supervisor.pid(l.id), "mixed", l.alive, beat.load(), beat.freeBlocks()));
+            out.add(new WorkerStatus(l.id, l.alive ? beat.pid() : supervisor.pid(l.id), l.role.label(), l.alive, beat.load(), beat.freeBlocks()));
         }
         return out;
     }

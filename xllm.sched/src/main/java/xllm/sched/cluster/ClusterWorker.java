@@ -8,6 +8,8 @@ import net.openhft.chronicle.queue.ExcerptTailer;
 import xllm.api.FinishReason;
 import xllm.api.ServiceException;
 import xllm.api.Usage;
+import xllm.engine.scheduler.KvImport;
+import xllm.kv.PageArena;
 import xllm.sched.EngineService;
 
 /**
@@ -39,35 +41,83 @@ public final class ClusterWorker {
              KvIndex index = KvIndex.open(layout.kvIndex())) {
             ExcerptTailer tailer = requests.tailer().toEnd();
             KvIndexFeed feed = new KvIndexFeed(options.id(), index);
-            try (EngineService engine = EngineService.load(options.engine(), feed)) {
+            long pid = ProcessHandle.current().pid();
+            layout.removeKvPages(options.id());
+            Path kvPages = layout.kvPages(options.id(), pid);
+            try (EngineService engine = EngineService.load(options.engine().withKvPagesFile(kvPages), feed);
+                 PeerArenas peers = new PeerArenas(layout)) {
                 Thread heartbeat = Thread.ofPlatform().name("xllm-worker-heartbeat").daemon()
                         .start(() -> heartbeats(options.routerPid(), engine, events, feed));
-                EngineFeed toEngine = new EngineFeed(engine, events);
+                EngineFeed toEngine = new EngineFeed(options.id(), pid, engine, events, peers);
                 Consumer<Bytes<?>> reader = in -> MessageCodec.readRouterMessage(in, toEngine);
                 while (heartbeat.isAlive()) {
                     if (!SharedQueue.readNext(tailer, reader)) {
                         LockSupport.parkNanos(IDLE_PARK_NANOS);
                     }
                 }
+            } finally {
+                layout.removeKvPages(options.id());
             }
         }
     }
 
-    /** Hands the router's requests to the engine; a refused one ends at once, for the router to see. */
-    private record EngineFeed(EngineService engine, SharedQueue events) implements MessageCodec.RouterMessages {
+    /**
+     * Hands the router's requests to the engine; a refused one ends at once, for the router to see. Runs on
+     * the request reader; the handoff and import callbacks run on the engine thread.
+     */
+    private record EngineFeed(int id, long pid, EngineService engine, SharedQueue events, PeerArenas peers)
+            implements MessageCodec.RouterMessages {
         @Override
         public void submit(Submission s) {
-            try {
-                engine.resume(s.request(), s.emitted(), new EventSink(events, s.key(), s.emitted().length));
-            } catch (ServiceException e) {
-                System.err.println("xllm worker: refused " + s.request().requestId() + ": " + e.getMessage());
-                MessageCodec.writeFinished(events, s.key(), FinishReason.ABORT, new Usage(s.request().promptLength(), s.emitted().length, 0));
+            refusable(s, () -> engine.resume(s.request(), s.emitted(), sink(s)));
+        }
+
+        @Override
+        public void prefill(Submission s) {
+            refusable(s, () -> engine.prefill(s.request(), sink(s),
+                    (blocks, tokens) -> MessageCodec.writeHandedOff(events, s.key(), new KvSource(id, pid, tokens, blocks))));
+        }
+
+        @Override
+        public void submitWithKv(Submission s, KvSource source) {
+            String requestId = s.request().requestId();
+            PageArena arena = peers.arena(source.worker(), source.pid());
+            if (arena == null) {
+                MessageCodec.writeKvReceived(events, s.key(), source.worker(), source.pid(), requestId, -1, 0);
+                submit(s);
+                return;
+            }
+            KvImport kvImport = new KvImport(arena, source.blocks(), source.tokens(), (bytes, nanos, reused) ->
+                    MessageCodec.writeKvReceived(events, s.key(), source.worker(), source.pid(), requestId, bytes, nanos));
+            if (!refusable(s, () -> engine.resumeWithKv(s.request(), s.emitted(), sink(s), kvImport))) {
+                MessageCodec.writeKvReceived(events, s.key(), source.worker(), source.pid(), requestId, -1, 0);
             }
         }
 
         @Override
         public void abort(String requestId) {
             engine.abort(requestId);
+        }
+
+        @Override
+        public void release(String requestId) {
+            engine.releaseHandoff(requestId);
+        }
+
+        private EventSink sink(Submission s) {
+            return new EventSink(events, s.key(), s.emitted().length);
+        }
+
+        /** Runs {@code enqueue}; false when the engine refused the request, which then ends at once. */
+        private boolean refusable(Submission s, Runnable enqueue) {
+            try {
+                enqueue.run();
+                return true;
+            } catch (ServiceException e) {
+                System.err.println("xllm worker: refused " + s.request().requestId() + ": " + e.getMessage());
+                MessageCodec.writeFinished(events, s.key(), FinishReason.ABORT, new Usage(s.request().promptLength(), s.emitted().length, 0));
+                return false;
+            }
         }
     }
 

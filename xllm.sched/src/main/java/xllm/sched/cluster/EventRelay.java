@@ -11,7 +11,7 @@ import xllm.api.Usage;
 
 /**
  * The event thread of one worker, the only reader of its event queue: relays its tokens and ends to the
- * clients through the flights, and its heartbeats to the watchdog. Reads the queue from its start, which
+ * clients through the flights, its heartbeats to the watchdog, and its KV handoffs to the router. Reads the queue from its start, which
  * the router emptied before starting any worker.
  */
 final class EventRelay implements Runnable, MessageCodec.WorkerMessages {
@@ -19,12 +19,14 @@ final class EventRelay implements Runnable, MessageCodec.WorkerMessages {
 
     private final WorkerLink link;
     private final JournaledFlights flights;
+    private final FlightRouter router;
     private final HeartbeatWatchdog watchdog;
     private final BooleanSupplier closing;
     private final Logprobs logprobs = new Logprobs();
 
-    EventRelay(WorkerLink link, JournaledFlights flights, HeartbeatWatchdog watchdog, BooleanSupplier closing) {
+    EventRelay(WorkerLink link, JournaledFlights flights, FlightRouter router, HeartbeatWatchdog watchdog, BooleanSupplier closing) {
         this.link = link;
+        this.router = router;
         this.flights = flights;
         this.watchdog = watchdog;
         this.closing = closing;
@@ -66,5 +68,15 @@ final class EventRelay implements Runnable, MessageCodec.WorkerMessages {
     @Override
     public void heartbeat(Heartbeat heartbeat) {
         watchdog.received(link, heartbeat);
+    }
+
+    @Override
+    public void handedOff(long key, KvSource source) {
+        router.handedOff(link, key, source);
+    }
+
+    @Override
+    public void kvReceived(long key, int sourceWorker, long sourcePid, String requestId, long bytes, long nanos) {
+        router.kvReceived(key, sourceWorker, sourcePid, requestId, bytes, nanos);
     }
 }

@@ -53,6 +53,11 @@ final class Flight {
         return emitted.toIntArray();
     }
 
+    /** Output tokens its client has. */
+    synchronized int emittedCount() {
+        return emitted.size();
+    }
+
     synchronized int worker() {
         return worker;
     }

@@ -69,6 +69,10 @@ final class JournaledFlights {
         table.remove(flight);
     }
 
+    Flight byKey(long key) {
+        return table.get(key);
+    }
+
     Flight byId(String requestId) {
         return table.byId(requestId);
     }

@@ -24,7 +24,16 @@ final class MessageCodec {
     interface RouterMessages {
         void submit(Submission submission);
 
+        /** Compute the prompt and the first token only, then hand the KV on. */
+        void prefill(Submission submission);
+
+        /** Resume with the prompt's KV copied from {@code source}. */
+        void submitWithKv(Submission submission, KvSource source);
+
         void abort(String requestId);
+
+        /** Free the blocks that {@code requestId} handed off. */
+        void release(String requestId);
     }
 
     /** What the router is told, as it reads a worker's event queue. */
@@ -35,6 +44,15 @@ final class MessageCodec {
         void finished(long key, FinishReason reason, Usage usage);
 
         void heartbeat(Heartbeat heartbeat);
+
+        /** A prefill-only request's KV waits on the worker in {@code source}'s blocks. */
+        void handedOff(long key, KvSource source);
+
+        /**
+         * A request's handed-off KV was imported from {@code sourceWorker}: {@code bytes} copied (-1: given up,
+         * recomputing) in {@code nanos}; the source may free it.
+         */
+        void kvReceived(long key, int sourceWorker, long sourcePid, String requestId, long bytes, long nanos);
     }
 
     private MessageCodec() {
@@ -47,6 +65,12 @@ final class MessageCodec {
             to.submit(readSubmission(in));
         } else if (kind == MessageKind.ABORT) {
             to.abort(readAbort(in));
+        } else if (kind == MessageKind.PREFILL) {
+            to.prefill(readSubmission(in));
+        } else if (kind == MessageKind.SUBMIT_WITH_KV) {
+            to.submitWithKv(readSubmission(in), readKvSource(in));
+        } else if (kind == MessageKind.RELEASE) {
+            to.release(readAbort(in));
         }
     }
 
@@ -59,6 +83,10 @@ final class MessageCodec {
             readFinished(in, to);
         } else if (kind == MessageKind.HEARTBEAT) {
             to.heartbeat(readHeartbeat(in));
+        } else if (kind == MessageKind.HANDED_OFF) {
+            to.handedOff(in.readLong(), readKvSource(in));
+        } else if (kind == MessageKind.KV_RECEIVED) {
+            to.kvReceived(in.readLong(), in.readInt(), in.readLong(), in.readUtf8(), in.readLong(), in.readLong());
         }
     }
 
@@ -72,13 +100,50 @@ final class MessageCodec {
         }
     }
 
-    static void writeAbort(SharedQueue queue, long key, String requestId) {
+    /** A fresh request that runs only to its first token, then hands its KV on. */
+    static void writePrefill(SharedQueue queue, long key, GenerateRequest request) {
         try (DocumentContext dc = queue.writing()) {
             Bytes<?> out = dc.wire().bytes();
-            out.writeByte(MessageKind.ABORT);
+            out.writeByte(MessageKind.PREFILL);
+            writeSubmission(out, key, request, new int[0]);
+        }
+    }
+
+    static void writeSubmitWithKv(SharedQueue queue, long key, GenerateRequest request, int[] emitted, KvSource source) {
+        try (DocumentContext dc = queue.writing()) {
+            Bytes<?> out = dc.wire().bytes();
+            out.writeByte(MessageKind.SUBMIT_WITH_KV);
+            writeSubmission(out, key, request, emitted);
+            writeKvSource(out, source);
+        }
+    }
+
+    static void writeAbort(SharedQueue queue, long key, String requestId) {
+        writeKeyed(queue, MessageKind.ABORT, key, requestId);
+    }
+
+    static void writeRelease(SharedQueue queue, long key, String requestId) {
+        writeKeyed(queue, MessageKind.RELEASE, key, requestId);
+    }
+
+    private static void writeKeyed(SharedQueue queue, byte kind, long key, String requestId) {
+        try (DocumentContext dc = queue.writing()) {
+            Bytes<?> out = dc.wire().bytes();
+            out.writeByte(kind);
             out.writeLong(key);
             out.writeUtf8(requestId);
         }
+    }
+
+    private static void writeKvSource(Bytes<?> out, KvSource source) {
+        out.writeInt(source.worker());
+        out.writeLong(source.pid());
+        out.writeInt(source.tokens());
+        writeInts(out, source.blocks());
+    }
+
+    private static KvSource readKvSource(Bytes<?> in) {
+        return new KvSource(in.readInt(), in.readLong(), in.readInt(), readInts(in));
     }
 
     /** The request id; the router's key is skipped, as the engine knows requests by id. */
@@ -190,6 +255,29 @@ final class MessageCodec {
         long key = in.readLong();
         FinishReason reason = FinishReason.values()[in.readByte()];
         to.finished(key, reason, new Usage(in.readInt(), in.readInt(), in.readInt()));
+    }
+
+    static void writeHandedOff(SharedQueue queue, long key, KvSource source) {
+        try (DocumentContext dc = queue.writing()) {
+            Bytes<?> out = dc.wire().bytes();
+            out.writeByte(MessageKind.HANDED_OFF);
+            out.writeLong(key);
+            writeKvSource(out, source);
+        }
+    }
+
+    static void writeKvReceived(SharedQueue queue, long key, int sourceWorker, long sourcePid, String requestId, long bytes,
+                                long nanos) {
+        try (DocumentContext dc = queue.writing()) {
+            Bytes<?> out = dc.wire().bytes();
+            out.writeByte(MessageKind.KV_RECEIVED);
+            out.writeLong(key);
+            out.writeInt(sourceWorker);
+            out.writeLong(sourcePid);
+            out.writeUtf8(requestId);
+            out.writeLong(bytes);
+            out.writeLong(nanos);
+        }
     }
 
     static void writeHeartbeat(SharedQueue queue, Heartbeat beat) {

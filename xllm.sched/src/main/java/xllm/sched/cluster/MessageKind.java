@@ -12,6 +12,16 @@ final class MessageKind {
     static final byte FINISHED = 4;
     /** Worker to router: alive, with load and free KV blocks. */
     static final byte HEARTBEAT = 5;
+    /** Router to worker: compute a prompt and its first token, then hand the KV on instead of decoding. */
+    static final byte PREFILL = 6;
+    /** Router to worker: resume a request whose prompt KV another worker computed, copying it from there. */
+    static final byte SUBMIT_WITH_KV = 7;
+    /** Router to worker: free the KV blocks a prefill-only request handed off. */
+    static final byte RELEASE = 8;
+    /** Worker to router: a prefill-only request has its first token; its KV waits in these blocks. */
+    static final byte HANDED_OFF = 20;
+    /** Worker to router: a request's handed-off KV was copied (or given up on); the source may free it. */
+    static final byte KV_RECEIVED = 21;
     /** Journal: a router incarnation began; request keys before it belong to an earlier one. */
     static final byte START = 10;
     /** Journal: a request was accepted. */

@@ -17,6 +17,25 @@ record ShmLayout(Path dir) {
         return dir.resolve("events-" + worker);
     }
 
+    /** The KV arena file of worker {@code worker}'s process {@code pid}: a new process starts a new file. */
+    Path kvPages(int worker, long pid) {
+        return dir.resolve("kv-pages-" + worker + "-" + pid);
+    }
+
+    /** Removes the arena files that earlier processes of {@code worker} left. */
+    void removeKvPages(int worker) {
+        String prefix = "kv-pages-" + worker + "-";
+        try (Stream<Path> entries = Files.list(dir)) {
+            for (Path p : entries.toList()) {
+                if (p.getFileName().toString().startsWith(prefix)) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot clear the KV arenas of worker " + worker + " in " + dir, e);
+        }
+    }
+
     Path journal() {
         return dir.resolve("journal");
     }

@@ -10,6 +10,9 @@ import xllm.sched.SpecDecodeCounts;
  */
 final class WorkerLink implements AutoCloseable {
     final int id;
+    /** The role it was started with, and the one it has now (the router may switch it to follow the load). */
+    final WorkerRole startRole;
+    volatile WorkerRole role;
     final SharedQueue requests;
     final SharedQueue events;
     /** Requests the router has placed here and not seen end: fresher than a heartbeat's count. */
@@ -25,8 +28,10 @@ final class WorkerLink implements AutoCloseable {
     /** The same, of the processes before the current one; the event thread's own. */
     SpecDecodeCounts specOfEarlier = SpecDecodeCounts.NONE;
 
-    WorkerLink(int id, ShmLayout layout) {
+    WorkerLink(int id, WorkerRole role, ShmLayout layout) {
         this.id = id;
+        this.startRole = role;
+        this.role = role;
         this.requests = SharedQueue.open(layout.requests(id));
         this.events = SharedQueue.open(layout.events(id));
     }
