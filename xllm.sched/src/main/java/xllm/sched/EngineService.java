@@ -281,6 +281,11 @@ public final class EngineService implements InferenceService, AutoCloseable {
         return l == null ? 0 : l.loop().kvUsage();
     }
 
+    /** The engine's step times since the last call, for a worker to report to its router. */
+    public StepTimes.Taken takeStepTimes() {
+        return metrics.stepTimes().take();
+    }
+
     /** What the engine has speculated so far, for a worker to report to its router. */
     public SpecDecodeCounts specDecodeCounts() {
         return metrics.specDecodeCounts();

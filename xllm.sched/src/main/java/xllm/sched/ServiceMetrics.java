@@ -31,6 +31,7 @@ public final class ServiceMetrics implements RequestMetrics {
     /** Accepted drafts by their position in the draft; as many positions as the longest draft verified. */
     private final LongAdder[] specAcceptedAt = new LongAdder[64];
     private volatile int specPositions;
+    private final StepTimes stepTimes = new StepTimes();
 
     private final String labels;
     private volatile DoubleSupplier running = () -> 0;
@@ -108,6 +109,16 @@ public final class ServiceMetrics implements RequestMetrics {
         e2eLatency.observeNanos(e2eNanos);
         prefixCacheQueries.add(promptTokens);
         prefixCacheHits.add(cachedPromptTokens);
+    }
+
+    @Override
+    public void stepExecuted(int prefillTokens, int decodes, long decodeContextTokens, long nanos) {
+        stepTimes.step(prefillTokens, decodes, decodeContextTokens, nanos);
+    }
+
+    /** The engine's recent step times, for a worker to report to its router. */
+    public StepTimes stepTimes() {
+        return stepTimes;
     }
 
     @Override

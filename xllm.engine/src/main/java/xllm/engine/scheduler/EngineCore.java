@@ -159,6 +159,7 @@ public final class EngineCore {
         long start = System.nanoTime();
         StepOutput output = runner.execute(batch);
         long executed = System.nanoTime() - start;
+        reportStep(executed);
         if (speculation != null) {
             speculation.proposer().observe(batch, output);
         }
@@ -208,6 +209,24 @@ public final class EngineCore {
             speculation.policy().stepTook(batch.numTokens(), executed, batch.numSampled() == batch.numTokens());
         }
         return true;
+    }
+
+    /** Tells the metrics what the step just run held: prompt tokens, and decoding sequences with their contexts. */
+    private void reportStep(long nanos) {
+        List<Sequence> scheduled = scheduler.scheduled();
+        int prefill = 0;
+        int decodes = 0;
+        long context = 0;
+        for (int i = 0; i < scheduled.size(); i++) {
+            Sequence seq = scheduled.get(i);
+            if (seq.decoding()) {
+                decodes++;
+                context += seq.length;
+            } else {
+                prefill += seq.scheduledTokens;
+            }
+        }
+        metrics.stepExecuted(prefill, decodes, context, nanos);
     }
 
     /** Appends a token the target chose to {@code seq} and tells its sink; returns why it ends there, or null. */

@@ -38,6 +38,14 @@ public interface RequestMetrics {
     default void speculated(int drafted, int accepted) {
     }
 
+    /**
+     * A step ran in {@code nanos}: {@code prefillTokens} prompt tokens (chunks and recomputation) and
+     * {@code decodes} decoding sequences whose contexts hold {@code decodeContextTokens} tokens in all. For
+     * latency predictors that learn this instance's speed.
+     */
+    default void stepExecuted(int prefillTokens, int decodes, long decodeContextTokens, long nanos) {
+    }
+
     /** Reports nothing: for benchmarks and offline generation. */
     RequestMetrics NONE = new RequestMetrics() {
     };

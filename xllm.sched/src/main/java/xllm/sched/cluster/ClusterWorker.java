@@ -126,7 +126,7 @@ public final class ClusterWorker {
         while (ProcessHandle.of(routerPid).map(ProcessHandle::isAlive).orElse(false)) {
             feed.drain();
             MessageCodec.writeHeartbeat(events, new Heartbeat(pid, engine.requestsInFlight(), engine.freeKvBlocks(),
-                    engine.totalKvBlocks(), engine.kvUsage(), engine.specDecodeCounts()));
+                    engine.totalKvBlocks(), engine.kvUsage(), engine.specDecodeCounts(), engine.takeStepTimes()));
             LockSupport.parkNanos(HEARTBEAT_MILLIS * 1_000_000);
         }
         System.err.println("xllm worker: router " + routerPid + " is gone; stopping");

@@ -1,6 +1,7 @@
 package xllm.sched.cluster;
 
 import xllm.sched.SpecDecodeCounts;
+import xllm.sched.StepTimes;
 
 /**
  * What a worker says of itself every {@value ClusterWorker#HEARTBEAT_MILLIS} ms.
@@ -9,8 +10,9 @@ import xllm.sched.SpecDecodeCounts;
  * @param load requests running plus waiting
  * @param kvUsage the used fraction of its KV cache
  * @param spec what the process has speculated since it started, for the router's /metrics
+ * @param steps its step times since the last heartbeat, for the router's latency predictors
  */
-record Heartbeat(long pid, int load, int freeBlocks, int totalBlocks, double kvUsage, SpecDecodeCounts spec) {
+record Heartbeat(long pid, int load, int freeBlocks, int totalBlocks, double kvUsage, SpecDecodeCounts spec, StepTimes.Taken steps) {
     /** Before a worker's first heartbeat. */
-    static final Heartbeat NONE = new Heartbeat(-1, 0, 0, 0, 0, SpecDecodeCounts.NONE);
+    static final Heartbeat NONE = new Heartbeat(-1, 0, 0, 0, 0, SpecDecodeCounts.NONE, StepTimes.Taken.NONE);
 }

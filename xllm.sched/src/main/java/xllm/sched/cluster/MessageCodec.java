@@ -8,6 +8,7 @@ import xllm.api.Logprobs;
 import xllm.api.SamplingParams;
 import xllm.api.Usage;
 import xllm.sched.SpecDecodeCounts;
+import xllm.sched.StepTimes;
 
 /**
  * The layout of every message between the router and a worker, each one's writer beside its reader: one
@@ -19,6 +20,8 @@ final class MessageCodec {
     private static final byte NO_LOGPROBS = -1;
     /** Draft positions a heartbeat carries at most: the longest draft a speculative config allows. */
     private static final int MAX_SPEC_POSITIONS = 64;
+    /** Step-time samples of each kind a heartbeat carries at most. */
+    private static final int MAX_STEP_SAMPLES = 256;
 
     /** What a worker is told, as it reads its request queue. */
     interface RouterMessages {
@@ -298,6 +301,18 @@ final class MessageCodec {
             for (int i = 0; i < positions; i++) {
                 out.writeLong(spec.acceptedAtPosition()[i]);
             }
+            StepTimes.Taken steps = beat.steps();
+            out.writeInt(steps.prefillTokens().length);
+            for (int i = 0; i < steps.prefillTokens().length; i++) {
+                out.writeInt(steps.prefillTokens()[i]);
+                out.writeLong(steps.prefillNanos()[i]);
+            }
+            out.writeInt(steps.decodeBatch().length);
+            for (int i = 0; i < steps.decodeBatch().length; i++) {
+                out.writeInt(steps.decodeBatch()[i]);
+                out.writeLong(steps.decodeContext()[i]);
+                out.writeLong(steps.decodeNanos()[i]);
+            }
         }
     }
 
@@ -314,7 +329,25 @@ final class MessageCodec {
         for (int i = 0; i < acceptedAt.length; i++) {
             acceptedAt[i] = in.readLong();
         }
-        return new Heartbeat(pid, load, freeBlocks, totalBlocks, kvUsage, new SpecDecodeCounts(drafts, draftTokens, accepted, acceptedAt));
+        SpecDecodeCounts spec = new SpecDecodeCounts(drafts, draftTokens, accepted, acceptedAt);
+        int prefills = Math.min(in.readInt(), MAX_STEP_SAMPLES);
+        int[] prefillTokens = new int[prefills];
+        long[] prefillNanos = new long[prefills];
+        for (int i = 0; i < prefills; i++) {
+            prefillTokens[i] = in.readInt();
+            prefillNanos[i] = in.readLong();
+        }
+        int decodes = Math.min(in.readInt(), MAX_STEP_SAMPLES);
+        int[] batch = new int[decodes];
+        long[] context = new long[decodes];
+        long[] decodeNanos = new long[decodes];
+        for (int i = 0; i < decodes; i++) {
+            batch[i] = in.readInt();
+            context[i] = in.readLong();
+            decodeNanos[i] = in.readLong();
+        }
+        return new Heartbeat(pid, load, freeBlocks, totalBlocks, kvUsage, spec,
+                new StepTimes.Taken(prefillTokens, prefillNanos, batch, context, decodeNanos));
     }
 
     private static void writeInts(Bytes<?> out, int[] values) {
