@@ -91,17 +91,26 @@ final class TimePredictor {
     }
 
     /**
-     * Batch and tokens if neither lowers the time, else tokens alone (the KV cache a step reads grows with
-     * them), else batch alone, else the mean.
+     * Batch and tokens if neither lowers the time, else the one that does not lower it alone, else the other
+     * (tokens first when they are collinear: the KV cache a step reads grows with them), else the mean.
      */
     private double[] fitTpot() {
-        for (boolean[] terms : new boolean[][] {{true, true}, {false, true}, {true, false}}) {
-            double[] c = decode.fit(terms[0], terms[1]);
-            if (c != null && c[1] >= 0 && c[2] >= 0) {
-                return c;
+        double[] both = decode.fit(true, true);
+        if (rising(both)) {
+            return both;
+        }
+        boolean batchFirst = both != null && both[1] >= 0;
+        for (boolean batch : new boolean[] {batchFirst, !batchFirst}) {
+            double[] one = decode.fit(batch, !batch);
+            if (rising(one)) {
+                return one;
             }
         }
         return orZero(decode.fit(false, false));
+    }
+
+    private static boolean rising(double[] coefficients) {
+        return coefficients != null && coefficients[1] >= 0 && coefficients[2] >= 0;
     }
 
     private static double[] orZero(double[] coefficients) {

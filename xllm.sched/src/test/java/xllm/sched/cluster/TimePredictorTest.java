@@ -105,6 +105,18 @@ class TimePredictorTest {
     }
 
     @Test
+    void aTermWithoutEffectDoesNotDisplaceTheOther() {
+        TimePredictor p = new TimePredictor();
+        SplittableRandom random = new SplittableRandom(3);
+        for (int i = 0; i < 64; i++) {
+            int batch = random.nextInt(1, 32);
+            p.observeDecode(batch, random.nextLong(100, 50_000), 0.01 + 0.004 * batch);
+        }
+        assertEquals(0.01 + 0.004 * 20, p.predictTpot(20, 1_000), 1e-9);
+        assertEquals(0.01 + 0.004 * 20, p.predictTpot(20, 100_000), 1e-9);
+    }
+
+    @Test
     void predictionsAreZeroBeforeAnySampleAndNeverNegative() {
         TimePredictor p = new TimePredictor();
         assertEquals(0, p.predictTtft(100));
