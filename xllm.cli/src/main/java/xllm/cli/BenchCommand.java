@@ -47,7 +47,10 @@ final class BenchCommand {
                      with --workload or --speculative-config: decode speed on the workload's prompts without speculation
                      and with each configuration given, alternating, with acceptance rate and mean acceptance length
                    xllm bench serve --url URL [--concurrency C] [--num-prompts N] [--input-len I] [--output-len O]
-                                    [--slo-ttft MS] [--slo-tpot MS] [--api-key KEY] [--output text|json]
+                                    [--slo-ttft-ms MS] [--slo-tpot-ms MS] [--offline-prompts N [--offline-output-len M]]
+                                    [--api-key KEY] [--output text|json]
+                     with SLOs: goodput and the share of requests meeting both (slo_attainment, %); with
+                     --offline-prompts: one offline job (POST /v1/jobs) beside the online load, and its tokens/s
                    xllm bench membw [--mb 512]
                    xllm bench moe --model DIR [--slots N]""";
 

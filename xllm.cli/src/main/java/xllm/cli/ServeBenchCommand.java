@@ -12,7 +12,8 @@ final class ServeBenchCommand {
 
     static int run(String[] argv) {
         Args args = Args.parse("bench serve", argv, 2, Set.of("--url", "--concurrency", "--num-prompts", "--input-len",
-                "--output-len", "--slo-ttft", "--slo-tpot", "--api-key", "--output"), Set.of());
+                "--output-len", "--slo-ttft-ms", "--slo-tpot-ms", "--slo-ttft", "--slo-tpot", "--offline-prompts",
+                "--offline-output-len", "--api-key", "--output"), Set.of());
         if (!args.has("--url")) {
             throw new UsageException("bench serve needs --url URL (e.g. http://127.0.0.1:8080)");
         }
@@ -26,14 +27,27 @@ final class ServeBenchCommand {
         int prompts = args.integer("--num-prompts", 64);
         int inputLen = args.integer("--input-len", 128);
         int outputLen = args.integer("--output-len", 64);
-        if (concurrency < 1 || prompts < 1 || inputLen < 1 || outputLen < 1) {
-            throw new UsageException("--concurrency, --num-prompts, --input-len and --output-len must be positive");
+        int offlinePrompts = args.integer("--offline-prompts", 0);
+        int offlineOutputLen = args.integer("--offline-output-len", outputLen);
+        if (concurrency < 1 || prompts < 1 || inputLen < 1 || outputLen < 1 || offlineOutputLen < 1) {
+            throw new UsageException("--concurrency, --num-prompts, --input-len, --output-len and --offline-output-len must be positive");
         }
-        Double sloTtft = args.has("--slo-ttft") ? (double) args.decimal("--slo-ttft", 0) : null;
-        Double sloTpot = args.has("--slo-tpot") ? (double) args.decimal("--slo-tpot", 0) : null;
-        Map<String, Object> result = ServeBenchmark.run(url, concurrency, prompts, inputLen, outputLen, sloTtft, sloTpot,
-                args.string("--api-key", null));
+        if (offlinePrompts < 0) {
+            throw new UsageException("--offline-prompts must be 0 (no offline job) or more");
+        }
+        var load = new ServeBenchmark.Load(concurrency, prompts, inputLen, outputLen, millis(args, "--slo-ttft-ms", "--slo-ttft"),
+                millis(args, "--slo-tpot-ms", "--slo-tpot"), offlinePrompts, offlineOutputLen);
+        Map<String, Object> result = ServeBenchmark.run(url, load, args.string("--api-key", null));
         System.out.println(args.string("--output", "text").equals("json") ? Json.line(result) : ServeBenchmark.format(result));
         return 0;
+    }
+
+    /** An SLO in milliseconds under its name or its older alias; null when neither is given. */
+    private static Double millis(Args args, String name, String alias) {
+        if (args.has(name) && args.has(alias)) {
+            throw new UsageException("give " + name + " or its alias " + alias + ", not both");
+        }
+        String given = args.has(name) ? name : alias;
+        return args.has(given) ? (double) args.decimal(given, 0) : null;
     }
 }

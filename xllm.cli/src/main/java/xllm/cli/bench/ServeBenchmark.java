@@ -28,8 +28,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * Load against a running OpenAI-compatible server, after {@code vllm bench serve}: a fixed number of
  * workers (virtual threads) send streaming {@code /v1/completions} of random token-id prompts and time
- * each chunk as it arrives. Reports throughput, TTFT, TPOT, inter-token latency, end-to-end latency and
- * goodput under optional SLOs. One call runs one benchmark; the workers share only an HTTP client.
+ * each chunk as it arrives. Reports throughput, TTFT, TPOT, inter-token latency, end-to-end latency, and
+ * goodput and SLO attainment under optional SLOs; optionally with an offline job ({@link OfflineJob}) running
+ * beside the online load. One call runs one benchmark; the workers share only an HTTP client.
  */
 public final class ServeBenchmark {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -51,28 +52,42 @@ public final class ServeBenchmark {
         }
     }
 
+    /**
+     * One benchmark's load: {@code numPrompts} online requests of {@code inputLen} prompt tokens and
+     * {@code outputLen} generated tokens, {@code concurrency} at a time; beside them an offline job of
+     * {@code offlinePrompts} requests (of {@code inputLen} and {@code offlineOutputLen} tokens) when that is
+     * positive.
+     *
+     * @param sloTtftMs goodput and SLO attainment count only requests whose TTFT is within this; null: no limit
+     * @param sloTpotMs goodput and SLO attainment count only requests whose TPOT is within this; null: no limit
+     */
+    public record Load(int concurrency, int numPrompts, int inputLen, int outputLen, Double sloTtftMs, Double sloTpotMs,
+            int offlinePrompts, int offlineOutputLen) {
+        public Load {
+            if (concurrency < 1 || numPrompts < 1 || inputLen < 1 || outputLen < 1 || offlinePrompts < 0 || offlineOutputLen < 1) {
+                throw new IllegalArgumentException("concurrency, prompts, input and output lengths must be positive,"
+                        + " offline prompts at least 0");
+            }
+        }
+    }
+
     private ServeBenchmark() {
     }
 
     /**
-     * Sends {@code numPrompts} requests of {@code inputLen} prompt tokens and {@code outputLen} generated
-     * tokens, {@code concurrency} at a time, and returns vLLM-named results (times in ms).
+     * Runs {@code load} and returns vLLM-named results (times in ms), with {@code offline_*} results when it
+     * has an offline job.
      *
      * @param url the server's base URL, or its completions endpoint
-     * @param sloTtftMs goodput counts only requests whose TTFT is within this; null: no limit
-     * @param sloTpotMs goodput counts only requests whose TPOT is within this; null: no limit
      * @param apiKey sent as a bearer token; null for none
      */
-    public static Map<String, Object> run(URI url, int concurrency, int numPrompts, int inputLen, int outputLen,
-            Double sloTtftMs, Double sloTpotMs, String apiKey) {
-        if (concurrency < 1 || numPrompts < 1 || inputLen < 1 || outputLen < 1) {
-            throw new IllegalArgumentException("concurrency, prompts, input and output lengths must be positive");
-        }
+    public static Map<String, Object> run(URI url, Load load, String apiKey) {
         URI endpoint = url.getPath().endsWith("/completions") ? url : url.resolve("/v1/completions");
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(10)).build();
         String model = servedModel(client, endpoint.resolve("/v1/models"), apiKey);
-        List<byte[]> bodies = requestBodies(model, numPrompts, inputLen, outputLen);
+        int numPrompts = load.numPrompts();
+        List<byte[]> bodies = requestBodies(model, numPrompts, load.inputLen(), load.outputLen(), SEED, true);
 
         Outcome probe = send(client, endpoint, apiKey, bodies.getFirst());
         if (probe.error() != null) {
@@ -81,8 +96,12 @@ public final class ServeBenchmark {
         Outcome[] outcomes = new Outcome[numPrompts];
         AtomicInteger next = new AtomicInteger();
         long start = System.nanoTime();
+        // Prompts of their own seed, so that the job's prefills are not the online run's cached ones.
+        OfflineJob job = load.offlinePrompts() == 0 ? null : OfflineJob.submit(client, endpoint, apiKey,
+                requestBodies(model, load.offlinePrompts(), load.inputLen(), load.offlineOutputLen(), SEED + 1, false),
+                load.offlineOutputLen());
         try (ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor()) {
-            for (int w = 0; w < Math.min(concurrency, numPrompts); w++) {
+            for (int w = 0; w < Math.min(load.concurrency(), numPrompts); w++) {
                 workers.submit(() -> {
                     for (int i = next.getAndIncrement(); i < numPrompts; i = next.getAndIncrement()) {
                         outcomes[i] = send(client, endpoint, apiKey, bodies.get(i));
@@ -91,7 +110,16 @@ public final class ServeBenchmark {
             }
         }
         double durationS = (System.nanoTime() - start) / 1e9;
-        return summarize(outcomes, durationS, concurrency, sloTtftMs, sloTpotMs);
+        Map<String, Object> r = summarize(outcomes, durationS, load.concurrency(), load.sloTtftMs(), load.sloTpotMs());
+        if (job != null) {
+            try {
+                r.putAll(job.finish(durationS));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while asking for the offline job", e);
+            }
+        }
+        return r;
     }
 
     /** The results as a table, in the layout of {@code vllm bench serve}. */
@@ -107,6 +135,7 @@ public final class ServeBenchmark {
         row(out, "Request throughput (req/s):", r.get("request_throughput"));
         if (r.get("request_goodput") != null) {
             row(out, "Request goodput (req/s):", r.get("request_goodput"));
+            row(out, "SLO attainment (%):", r.get("slo_attainment"));
         }
         row(out, "Output token throughput (tok/s):", r.get("output_throughput"));
         row(out, "Total token throughput (tok/s):", r.get("total_token_throughput"));
@@ -114,6 +143,9 @@ public final class ServeBenchmark {
         latency(out, r, "tpot", "TPOT", "Time per Output Token (excl. 1st token)");
         latency(out, r, "itl", "ITL", "Inter-token Latency");
         latency(out, r, "e2el", "E2EL", "End-to-end Latency");
+        if (r.containsKey("offline_prompts")) {
+            offline(out, r);
+        }
         if (r.get("errors") instanceof List<?> errors && !errors.isEmpty()) {
             out.append(String.format("%s%n", center("Errors", '-')));
             errors.forEach(e -> out.append(e).append(System.lineSeparator()));
@@ -139,8 +171,9 @@ public final class ServeBenchmark {
         }
     }
 
-    private static List<byte[]> requestBodies(String model, int numPrompts, int inputLen, int outputLen) {
-        SplittableRandom random = new SplittableRandom(SEED);
+    private static List<byte[]> requestBodies(String model, int numPrompts, int inputLen, int outputLen, long seed,
+            boolean stream) {
+        SplittableRandom random = new SplittableRandom(seed);
         List<byte[]> bodies = new ArrayList<>(numPrompts);
         for (int i = 0; i < numPrompts; i++) {
             ObjectNode body = JSON.createObjectNode();
@@ -154,8 +187,10 @@ public final class ServeBenchmark {
             body.put("max_tokens", outputLen);
             body.put("ignore_eos", true);
             body.put("temperature", 0);
-            body.put("stream", true);
-            body.putObject("stream_options").put("include_usage", true);
+            if (stream) {
+                body.put("stream", true);
+                body.putObject("stream_options").put("include_usage", true);
+            }
             bodies.add(body.toString().getBytes(StandardCharsets.UTF_8));
         }
         return bodies;
@@ -269,7 +304,9 @@ public final class ServeBenchmark {
         r.put("total_input_tokens", inputTokens);
         r.put("total_output_tokens", outputTokens);
         r.put("request_throughput", round(completed / durationS));
-        r.put("request_goodput", sloTtftMs == null && sloTpotMs == null ? null : round(good / durationS));
+        boolean slo = sloTtftMs != null || sloTpotMs != null;
+        r.put("request_goodput", slo ? round(good / durationS) : null);
+        r.put("slo_attainment", slo ? round(100.0 * good / outcomes.length) : null);
         r.put("output_throughput", round(outputTokens / durationS));
         r.put("total_token_throughput", round((inputTokens + outputTokens) / durationS));
         stats(r, "ttft", ttft);
@@ -298,11 +335,11 @@ public final class ServeBenchmark {
         return sorted[low] + (sorted[high] - sorted[low]) * (rank - low);
     }
 
-    private static double round(double value) {
+    static double round(double value) {
         return Math.round(value * 100) / 100.0;
     }
 
-    private static HttpRequest.Builder authorized(HttpRequest.Builder request, String apiKey) {
+    static HttpRequest.Builder authorized(HttpRequest.Builder request, String apiKey) {
         return apiKey == null ? request : request.header("Authorization", "Bearer " + apiKey);
     }
 
@@ -311,6 +348,20 @@ public final class ServeBenchmark {
         row(out, "Mean " + label + " (ms):", r.get("mean_" + key + "_ms"));
         row(out, "Median " + label + " (ms):", r.get("median_" + key + "_ms"));
         row(out, "P99 " + label + " (ms):", r.get("p99_" + key + "_ms"));
+    }
+
+    private static void offline(StringBuilder out, Map<String, Object> r) {
+        out.append(String.format("%s%n", center("Offline Job", '-')));
+        row(out, "Offline requests done:", r.get("offline_completed") + " of " + r.get("offline_prompts")
+                + (r.get("offline_failed") instanceof Integer f && f > 0 ? " (" + f + " failed)" : ""));
+        row(out, "Offline job completed:", Boolean.TRUE.equals(r.get("offline_job_completed")) ? "yes"
+                : "no (still running; tokens of the requests done over the online run)");
+        row(out, "Offline output tokens:", r.get("offline_output_tokens"));
+        row(out, "Offline duration (s):", r.get("offline_duration"));
+        row(out, "Offline token throughput (tok/s):", r.get("offline_throughput"));
+        if (r.get("offline_error") != null) {
+            row(out, "Offline job error:", r.get("offline_error"));
+        }
     }
 
     private static void row(StringBuilder out, String label, Object value) {
