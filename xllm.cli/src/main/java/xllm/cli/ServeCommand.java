@@ -13,6 +13,7 @@ import xllm.engine.scheduler.SchedulerConfig;
 import xllm.engine.spec.SpeculativeConfig;
 import xllm.sched.StoredJobs;
 import xllm.sched.cluster.ClusterService;
+import xllm.sched.cluster.PdPolicy;
 import xllm.sched.cluster.WorkerRole;
 
 /**
@@ -26,10 +27,14 @@ final class ServeCommand {
                               [--no-prefix-caching] [--block-size 16] [--kv-cache-mb 512] [--threads N] [--max-body-mb 4]
                               [--workers N [--shm-dir /dev/shm/xllm-PORT]] [--state-dir /var/tmp/xllm-PORT] [--activations f32|bf16]
                               [--kv-cache-dtype f16|f32] [--speculative-config JSON] [--roles ROLE,...]
+                              [--pd-policy static|slo [--target-ttft-ms 1000] [--target-tpot-ms 50]]
               --workers N   a router process plus N worker processes sharing memory; each worker gets --kv-cache-mb
                             and its share of the cores (--threads, per worker)
               --roles       one per worker: prefill (computes prompts and first tokens, then hands the KV cache
                             to a decode worker through shared memory), decode, or mixed (whole requests; the default)
+              --pd-policy   static (the default): roles stay as given; slo: each worker's prefill and decode
+                            latencies are learnt from its steps, prompts and decodes go where the targets are
+                            met, and roles switch (keeping one of each) as the load moves between them
               --state-dir   where offline jobs (POST /v1/jobs) and their results are kept across restarts
               --activations what BF16 weights multiply against: bf16 (the default where the CPU has AVX-512 BF16;
                             faster) or f32 (reproduces a float32 reference)
@@ -42,7 +47,7 @@ final class ServeCommand {
     private static final Set<String> OPTIONS = Set.of("--model", "--host", "--port", "--api-key", "--served-model-name",
             "--max-num-batched-tokens", "--max-num-seqs", "--max-waiting", "--block-size", "--kv-cache-mb", "--threads", "--max-body-mb",
             "--quantization", "--activations", "--kv-cache-dtype", "--workers", "--shm-dir", "--state-dir", "--speculative-config",
-            "--roles");
+            "--roles", "--pd-policy", "--target-ttft-ms", "--target-tpot-ms");
 
     /** Job requests that run at once, leaving the rest of the capacity to interactive traffic. */
     private static final int JOB_CONCURRENCY = 4;
@@ -74,8 +79,10 @@ final class ServeCommand {
         ServerOptions options = new ServerOptions(args.string("--host", "127.0.0.1"), port, args.string("--api-key", null),
                 (long) args.integer("--max-body-mb", 4) << 20, name);
         StoredJobs jobs = new StoredJobs(Path.of(args.string("--state-dir", "/var/tmp/xllm-" + port)), JOB_CONCURRENCY);
-        if (args.has("--roles") && !args.has("--workers")) {
-            throw new UsageException("--roles needs --workers N (roles belong to worker processes)");
+        for (String o : List.of("--roles", "--pd-policy", "--target-ttft-ms", "--target-tpot-ms")) {
+            if (args.has(o) && !args.has("--workers")) {
+                throw new UsageException(o + " needs --workers N (roles belong to worker processes)");
+            }
         }
         if (args.has("--workers")) {
             return serveWithWorkers(args, argv, dir, name, port, blockSize, scheduler, options, jobs);
@@ -113,7 +120,7 @@ final class ServeCommand {
         Path shm = Path.of(args.string("--shm-dir", "/dev/shm/xllm-" + port));
         List<WorkerRole> roles = roles(args, workers);
         ClusterService service = ClusterService.start(new ClusterService.Options(shm, workers, command, dir, name, blockSize, scheduler,
-                roles));
+                roles, pdPolicy(args)));
         OpenAiServer server = OpenAiServer.start(service, jobs, service, options);
         System.err.println("xllm: serving " + name + " on http://" + options.host() + ":" + server.port() + " with " + workers
                 + " workers of " + threads + " threads (shared memory " + shm + ")");
@@ -124,6 +131,19 @@ final class ServeCommand {
         System.err.println("xllm: all workers loaded; ready");
         stopped.await();
         return 0;
+    }
+
+    /** {@code --pd-policy} and its targets. */
+    private static PdPolicy pdPolicy(Args args) {
+        String policy = args.string("--pd-policy", "static");
+        if (!policy.equals("static") && !policy.equals("slo")) {
+            throw new UsageException("--pd-policy must be static or slo, got " + policy);
+        }
+        try {
+            return new PdPolicy(policy.equals("slo"), args.decimal("--target-ttft-ms", 1000), args.decimal("--target-tpot-ms", 50));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
     }
 
     /** {@code --roles}: one role per worker, all mixed when absent. */

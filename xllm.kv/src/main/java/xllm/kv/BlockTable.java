@@ -54,6 +54,11 @@ public final class BlockTable {
         return true;
     }
 
+    /** Empties the table without releasing its blocks: another table has taken them over. */
+    public void forget() {
+        size = 0;
+    }
+
     /** Releases every block to the allocator and empties the table. */
     public void releaseAll(BlockAllocator allocator) {
         truncate(0, allocator);

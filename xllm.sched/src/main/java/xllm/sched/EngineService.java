@@ -64,6 +64,9 @@ public final class EngineService implements InferenceService, AutoCloseable {
         }
     }
 
+    /** Marks a resumption from this instance's own handed-off blocks; never read as an import. */
+    private static final KvImport OWN_HANDOFF = new KvImport(null, new int[0], 0, (bytes, nanos, reused) -> { });
+
     private final Options options;
     private final BlockAllocator.CacheListener cacheListener;
     private final ServiceMetrics metrics;
@@ -206,6 +209,11 @@ public final class EngineService implements InferenceService, AutoCloseable {
         enqueue(request, emitted, sink, null, kvImport);
     }
 
+    /** Like {@link #resume}, for a request this instance handed off itself: it decodes on from its own blocks. */
+    public void resumeHandoff(GenerateRequest request, int[] emitted, TokenSink sink) {
+        enqueue(request, emitted, sink, null, OWN_HANDOFF);
+    }
+
     /** Frees the KV blocks that a prefill-only request handed off. */
     public void releaseHandoff(String requestId) {
         Loaded l = loaded;
@@ -245,7 +253,9 @@ public final class EngineService implements InferenceService, AutoCloseable {
             inFlight.decrementAndGet();
             handoff.handedOff(blocks, tokens);
         };
-        if (!l.loop().submit(request, emitted.clone(), counted, countedHandoff, kvImport)) {
+        boolean published = kvImport == OWN_HANDOFF ? l.loop().resumeHandoff(request, emitted.clone(), counted)
+                : l.loop().submit(request, emitted.clone(), counted, countedHandoff, kvImport);
+        if (!published) {
             inFlight.decrementAndGet();
             throw new ServiceException(ServiceException.Kind.OVERLOADED, "the engine's submission ring is full; retry later", null);
         }

@@ -106,11 +106,31 @@ public final class EngineCore {
     public void submitWithKv(GenerateRequest request, int[] emitted, TokenSink sink, long arrivalNanos, KvImport kvImport) {
         Sequence seq = enqueue(request, emitted, sink, arrivalNanos);
         if (seq == null) {
+            kvImport.listener().imported(-1, 0, 0);
             return;
         }
         long start = System.nanoTime();
         long bytes = kv.importPrompt(seq, kvImport, runner.arena());
         kvImport.listener().imported(bytes, System.nanoTime() - start, seq.cachedPromptTokens);
+        scheduler.add(seq);
+    }
+
+    /**
+     * Resumes a request that this instance itself handed off, on its own blocks: the block table moves to the
+     * resumed sequence, nothing is copied. Without such a handoff here it is an ordinary {@link #submit}.
+     */
+    public void resumeHandoff(GenerateRequest request, int[] emitted, TokenSink sink, long arrivalNanos) {
+        Sequence handed = handedOff.remove(request.requestId());
+        Sequence seq = enqueue(request, emitted, sink, arrivalNanos);
+        if (seq == null) {
+            if (handed != null) {
+                scheduler.remove(handed);
+            }
+            return;
+        }
+        if (handed != null) {
+            kv.transfer(handed, seq);
+        }
         scheduler.add(seq);
     }
 
@@ -149,6 +169,7 @@ public final class EngineCore {
 
     /** Runs one step; false when there was nothing to run. */
     public boolean step() {
+        expireHandoffs(System.nanoTime());
         if (speculation != null) {
             proposeDrafts();
         }
@@ -203,7 +224,6 @@ public final class EngineCore {
                 handOff(seq, now);
             }
         }
-        expireHandoffs(now);
         if (speculation != null) {
             // a decode step computes logits for every token it runs; a prefill chunk does not
             speculation.policy().stepTook(batch.numTokens(), executed, batch.numSampled() == batch.numTokens());

@@ -97,6 +97,22 @@ final class KvMemory {
         return bytes;
     }
 
+    /** Moves {@code from}'s blocks and the KV they hold to {@code to}, which holds none; {@code from} is left empty. */
+    void transfer(Sequence from, Sequence to) {
+        for (int i = 0; i < from.table.size(); i++) {
+            to.table.append(from.table.blockAt(i));
+        }
+        from.table.forget();
+        to.computed = Math.min(from.computed, to.length - 1);
+        to.keyedBlocks = from.keyedBlocks;
+        to.lastKey = from.lastKey;
+        to.prefixLookedUp = from.prefixLookedUp;
+        to.cachedPromptTokens = from.cachedPromptTokens;
+        from.keyedBlocks = 0;
+        from.lastKey = BlockHashes.ROOT;
+        from.computed = 0;
+    }
+
     /** Registers the blocks that {@code seq}'s computed tokens have filled since the last call. */
     void registerFullBlocks(Sequence seq) {
         if (!prefixCaching) {

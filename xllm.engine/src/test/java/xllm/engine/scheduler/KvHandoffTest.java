@@ -201,6 +201,41 @@ class KvHandoffTest {
     }
 
     @Test
+    void anInstanceResumesItsOwnHandoffOnTheSameBlocks() {
+        GenerateRequest request = new GenerateRequest("own", prompt(7, 45), SamplingParams.builder().maxTokens(10).ignoreEos(true).build(), 0, -1);
+        try (ModelRunner runner = new ModelRunner(model, pool, BLOCKS, BLOCK, KvDtype.F32)) {
+            EngineCore core = core(runner);
+            int free = core.freeBlocks();
+            EngineCoreTest.Collector first = new EngineCoreTest.Collector(new int[1]);
+            Handoff handoff = new Handoff();
+            core.submitPrefill(request, first, System.nanoTime(), handoff);
+            drain(core);
+            EngineCoreTest.Collector rest = new EngineCoreTest.Collector(new int[1]);
+            core.resumeHandoff(request, first.output(), rest, System.nanoTime());
+            assertEquals(0, core.handoffsHeld(), "the handoff became the resumed sequence");
+            drain(core);
+            assertArrayEquals(alone(request), concat(first.output(), rest.output()));
+            core.releaseHandoff("own"); // the router's release after the resumption changes nothing
+            assertEquals(free, core.freeBlocks(), "every block is back once the request ended");
+        }
+    }
+
+    @Test
+    void anImportForARequestLiveHereIsRefusedAndSaysSo() {
+        GenerateRequest request = new GenerateRequest("dup", prompt(8, 20), SamplingParams.builder().maxTokens(4).build(), 0, -1);
+        try (ModelRunner runner = new ModelRunner(model, pool, BLOCKS, BLOCK, KvDtype.F32)) {
+            EngineCore core = core(runner);
+            core.submit(request, new int[0], new EngineCoreTest.Collector(new int[1]), System.nanoTime());
+            Imported imported = new Imported();
+            EngineCoreTest.Collector refused = new EngineCoreTest.Collector(new int[1]);
+            core.submitWithKv(request, new int[] {1}, refused, System.nanoTime(), new KvImport(runner.arena(), new int[] {0, 1}, 20, imported));
+            assertEquals(FinishReason.ABORT, refused.finish);
+            assertEquals(-1, imported.bytes, "the source hears it may free its blocks");
+            drain(core);
+        }
+    }
+
+    @Test
     void handedOffBlocksAreFreedWhenNobodyTakesThem() {
         GenerateRequest request = new GenerateRequest("t", prompt(6, 20), SamplingParams.builder().maxTokens(6).build(), 0, -1);
         try (ModelRunner runner = new ModelRunner(model, pool, BLOCKS, BLOCK, KvDtype.F32)) {

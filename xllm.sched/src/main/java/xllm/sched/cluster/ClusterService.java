@@ -36,10 +36,14 @@ public final class ClusterService implements InferenceService, WorkerPool, AutoC
      * @param workerCommand how to run {@code xllm worker} with its model options, without id, dir and router pid
      * @param blockSize KV block size of every worker, for prefix keys
      */
-    /** @param roles each worker's role at start, one per worker */
+    /**
+     * @param roles each worker's role at start, one per worker
+     * @param pd how prefill and decode work is placed, and whether roles follow the load
+     */
     public record Options(Path shmDir, int workers, List<String> workerCommand, Path modelDir, String servedModelName,
-                          int blockSize, SchedulerConfig scheduler, List<WorkerRole> roles) {
+                          int blockSize, SchedulerConfig scheduler, List<WorkerRole> roles, PdPolicy pd) {
         public Options {
+            java.util.Objects.requireNonNull(pd, "pd");
             if (workers < 1 || workers > KvIndex.MAX_WORKERS) {
                 throw new IllegalArgumentException("--workers must be in 1.." + KvIndex.MAX_WORKERS + ", got " + workers);
             }
@@ -53,7 +57,7 @@ public final class ClusterService implements InferenceService, WorkerPool, AutoC
         public Options(Path shmDir, int workers, List<String> workerCommand, Path modelDir, String servedModelName,
                        int blockSize, SchedulerConfig scheduler) {
             this(shmDir, workers, workerCommand, modelDir, servedModelName, blockSize, scheduler,
-                    java.util.Collections.nCopies(workers, WorkerRole.MIXED));
+                    java.util.Collections.nCopies(workers, WorkerRole.MIXED), PdPolicy.STATIC);
         }
     }
 
@@ -70,6 +74,8 @@ public final class ClusterService implements InferenceService, WorkerPool, AutoC
     private final ClusterAdmission admission;
     private final WorkerSupervisor supervisor;
     private final HeartbeatWatchdog watchdog;
+    /** Null unless roles follow the load. */
+    private final RoleSwitcher roleSwitcher;
     private final List<Thread> threads = new ArrayList<>();
     private volatile boolean closing;
 
@@ -90,7 +96,11 @@ public final class ClusterService implements InferenceService, WorkerPool, AutoC
                 () -> sumOfLinks(l -> l.lastBeat.kvUsage()) / links.length);
         serviceMetrics.specDecodeFrom(this::specDecodeOfWorkers);
         SchedulerConfig s = options.scheduler();
-        this.router = new FlightRouter(links, index, flights, metrics, options.blockSize(), s.maxNumSeqs(), null);
+        WorkerLoads loads = new WorkerLoads(links, flights);
+        RolePolicy rolePolicy = options.pd().slo() ? new RolePolicy(options.roles(), options.pd().config()) : null;
+        this.router = new FlightRouter(links, index, flights, metrics, options.blockSize(), s.maxNumSeqs(),
+                rolePolicy == null ? null : new SloPlacement(rolePolicy, loads));
+        this.roleSwitcher = rolePolicy == null ? null : new RoleSwitcher(links, rolePolicy, loads, metrics, () -> closing);
         this.admission = new ClusterAdmission(text, links, flights, recovered, metrics, serviceMetrics, options.blockSize(),
                 options.workers() * (s.maxNumSeqs() + s.maxWaiting()));
         this.supervisor = new WorkerSupervisor(options.workerCommand(), layout, options.workers(), router::workerDied);
@@ -125,6 +135,9 @@ public final class ClusterService implements InferenceService, WorkerPool, AutoC
                     .start(new EventRelay(link, flights, router, watchdog, () -> closing)));
         }
         threads.add(Thread.ofPlatform().name("xllm-watchdog").daemon().start(watchdog));
+        if (roleSwitcher != null) {
+            threads.add(Thread.ofPlatform().name("xllm-roles").daemon().start(roleSwitcher));
+        }
         for (WorkerLink link : links) {
             supervisor.start(link.id);
         }

@@ -46,6 +46,7 @@ public final class ClusterWorker {
             Path kvPages = layout.kvPages(options.id(), pid);
             try (EngineService engine = EngineService.load(options.engine().withKvPagesFile(kvPages), feed);
                  PeerArenas peers = new PeerArenas(layout)) {
+                StartupProfile.run(engine);
                 Thread heartbeat = Thread.ofPlatform().name("xllm-worker-heartbeat").daemon()
                         .start(() -> heartbeats(options.routerPid(), engine, events, feed));
                 EngineFeed toEngine = new EngineFeed(options.id(), pid, engine, events, peers);
@@ -81,6 +82,13 @@ public final class ClusterWorker {
         @Override
         public void submitWithKv(Submission s, KvSource source) {
             String requestId = s.request().requestId();
+            if (source.worker() == id && source.pid() == pid) {
+                // handed off to itself (no other decode worker was alive): the blocks simply stay
+                if (refusable(s, () -> engine.resumeHandoff(s.request(), s.emitted(), sink(s)))) {
+                    MessageCodec.writeKvReceived(events, s.key(), id, pid, requestId, 0, 0);
+                }
+                return;
+            }
             PageArena arena = peers.arena(source.worker(), source.pid());
             if (arena == null) {
                 MessageCodec.writeKvReceived(events, s.key(), source.worker(), source.pid(), requestId, -1, 0);

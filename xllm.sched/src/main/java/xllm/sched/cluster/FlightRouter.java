@@ -116,7 +116,7 @@ final class FlightRouter {
                 MessageCodec.writeRelease(from.requests, key, flight == null ? "" : flight.request.requestId());
                 return;
             }
-            int target = chooseDecode(flight.request.promptLength() + 1);
+            int target = chooseDecode(from.id, flight.request.promptLength() + 1);
             if (target < 0) {
                 target = from.id; // nobody else is alive: the prefill worker decodes from its own blocks
             }
@@ -187,9 +187,9 @@ final class FlightRouter {
         return byPrefixAndLoad(live, matched, flight);
     }
 
-    /** Where a handed-off request decodes: a live worker whose role decodes; -1 when none. */
-    private int chooseDecode(int contextTokens) {
-        List<WorkerLink> live = live(l -> l.role.decodes());
+    /** Where a handed-off request decodes: a live worker whose role decodes, other than its source; -1 when none. */
+    private int chooseDecode(int source, int contextTokens) {
+        List<WorkerLink> live = live(l -> l.role.decodes() && l.id != source);
         if (live.isEmpty()) {
             return -1;
         }

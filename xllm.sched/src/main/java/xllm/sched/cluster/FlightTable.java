@@ -75,6 +75,11 @@ final class FlightTable {
         return out;
     }
 
+    /** Every flight, at one moment. */
+    List<Flight> all() {
+        return new ArrayList<>(byId.values());
+    }
+
     int size() {
         return byId.size();
     }

@@ -2,6 +2,7 @@ package xllm.sched.cluster;
 
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
+import xllm.sched.StepTimes;
 
 /**
  * Worker liveness by heartbeat. {@link #received} runs on the worker's event thread: it keeps what the
@@ -35,6 +36,7 @@ final class HeartbeatWatchdog implements Runnable {
             link.specOfEarlier = link.specOfEarlier.plus(link.lastBeat.spec());
         }
         link.spec = link.specOfEarlier.plus(beat.spec());
+        learn(link.predictor, beat.steps());
         link.lastBeat = beat;
         link.lastBeatNanos = System.nanoTime();
         if (!link.alive) {
@@ -44,6 +46,15 @@ final class HeartbeatWatchdog implements Runnable {
                 all &= l.alive;
             }
             allAnswered |= all;
+        }
+    }
+
+    private static void learn(TimePredictor predictor, StepTimes.Taken steps) {
+        for (int i = 0; i < steps.prefillTokens().length; i++) {
+            predictor.observePrefill(steps.prefillTokens()[i], steps.prefillNanos()[i] / 1e9);
+        }
+        for (int i = 0; i < steps.decodeBatch().length; i++) {
+            predictor.observeDecode(steps.decodeBatch()[i], steps.decodeContext()[i], steps.decodeNanos()[i] / 1e9);
         }
     }
 

@@ -82,6 +82,10 @@ final class JournaledFlights {
         return table.on(worker);
     }
 
+    List<Flight> all() {
+        return table.all();
+    }
+
     int size() {
         return table.size();
     }

@@ -20,6 +20,8 @@ final class WorkerLink implements AutoCloseable {
     volatile boolean alive;
     volatile Heartbeat lastBeat = Heartbeat.NONE;
     volatile long lastBeatNanos;
+    /** Its prefill and decode latencies as its reported step times show them. */
+    final TimePredictor predictor = new TimePredictor();
     /**
      * What this worker's processes have speculated, the last report of each earlier one included, so that
      * the router's counters do not go back when a worker restarts. One value, so a reader sees no half update.
