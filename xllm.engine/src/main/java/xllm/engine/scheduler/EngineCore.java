@@ -104,6 +104,7 @@ public final class EngineCore {
         long start = System.nanoTime();
         StepOutput output = runner.execute(batch);
         long executed = System.nanoTime() - start;
+        scheduler.executed(batch, executed);
         if (speculation != null) {
             speculation.proposer().observe(batch, output);
         }
