@@ -10,8 +10,10 @@ import java.util.Objects;
  * @param params sampling parameters
  * @param priority lower values are scheduled first (FCFS among equals), as in vLLM
  * @param topLogprobs log-probabilities to report per token: -1 none, 0 only the sampled token, n the top n too
+ * @param offline batch work (a job, or {@code service_tier} "flex") that runs only in the slack online work leaves
  */
-public record GenerateRequest(String requestId, int[] promptIds, SamplingParams params, int priority, int topLogprobs) {
+public record GenerateRequest(String requestId, int[] promptIds, SamplingParams params, int priority, int topLogprobs,
+        boolean offline) {
     public GenerateRequest {
         Objects.requireNonNull(requestId, "requestId");
         Objects.requireNonNull(params, "params");
@@ -22,6 +24,11 @@ public record GenerateRequest(String requestId, int[] promptIds, SamplingParams 
             throw new IllegalArgumentException("top_logprobs must be at most 20, got " + topLogprobs);
         }
         promptIds = promptIds.clone();
+    }
+
+    /** An online request. */
+    public GenerateRequest(String requestId, int[] promptIds, SamplingParams params, int priority, int topLogprobs) {
+        this(requestId, promptIds, params, priority, topLogprobs, false);
     }
 
     @Override

@@ -26,8 +26,8 @@ final class ServeCommand {
                               [--max-num-batched-tokens 2048] [--max-num-seqs 64] [--max-waiting 1024]
                               [--no-prefix-caching] [--block-size 16] [--kv-cache-mb 512] [--threads N] [--max-body-mb 4]
                               [--workers N [--shm-dir /dev/shm/xllm-PORT]] [--state-dir /var/tmp/xllm-PORT] [--activations f32|bf16]
-                              [--kv-cache-dtype f16|f32] [--speculative-config JSON] [--roles ROLE,...]
-                              [--pd-policy static|slo [--target-ttft-ms 1000] [--target-tpot-ms 50]]
+                              [--kv-cache-dtype f16|f32] [--speculative-config JSON] [--offline-max-batch auto|N]
+                              [--roles ROLE,...] [--pd-policy static|slo [--target-ttft-ms 1000] [--target-tpot-ms 50]]
               --workers N   a router process plus N worker processes sharing memory; each worker gets --kv-cache-mb
                             and its share of the cores (--threads, per worker)
               --roles       one per worker: prefill (computes prompts and first tokens, then hands the KV cache
@@ -36,6 +36,9 @@ final class ServeCommand {
                             latencies are learnt from its steps, prompts and decodes go where the targets are
                             met, and roles switch (keeping one of each) as the load moves between them
               --state-dir   where offline jobs (POST /v1/jobs) and their results are kept across restarts
+              --offline-max-batch  offline work (jobs, "service_tier":"flex") decodes beside online work only in steps
+                            of at most N decoding sequences; auto (the default) measures where decoding stops being
+                            memory-bound. Offline prompts wait for online ones; alone, offline work runs at full speed
               --activations what BF16 weights multiply against: bf16 (the default where the CPU has AVX-512 BF16;
                             faster) or f32 (reproduces a float32 reference)
               --kv-cache-dtype  f16 (the default where the native attention kernel runs: twice the tokens per MB)
@@ -47,10 +50,7 @@ final class ServeCommand {
     private static final Set<String> OPTIONS = Set.of("--model", "--host", "--port", "--api-key", "--served-model-name",
             "--max-num-batched-tokens", "--max-num-seqs", "--max-waiting", "--block-size", "--kv-cache-mb", "--threads", "--max-body-mb",
             "--quantization", "--activations", "--kv-cache-dtype", "--workers", "--shm-dir", "--state-dir", "--speculative-config",
-            "--roles", "--pd-policy", "--target-ttft-ms", "--target-tpot-ms");
-
-    /** Job requests that run at once, leaving the rest of the capacity to interactive traffic. */
-    private static final int JOB_CONCURRENCY = 4;
+            "--offline-max-batch", "--roles", "--pd-policy", "--target-ttft-ms", "--target-tpot-ms");
 
     private ServeCommand() {
     }
@@ -66,19 +66,14 @@ final class ServeCommand {
         if (blockSize < 1 || blockSize > 1024) {
             throw new UsageException("--block-size must be in 1..1024, got " + blockSize);
         }
-        SchedulerConfig scheduler;
-        try {
-            scheduler = new SchedulerConfig(args.integer("--max-num-batched-tokens", 2048), args.integer("--max-num-seqs", 64),
-                    args.integer("--max-waiting", 1024), !args.flag("--no-prefix-caching"));
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(e.getMessage());
-        }
+        SchedulerConfig scheduler = schedulerConfig(args);
         // checked here, before anything starts: workers would each fail on a mistake in it, and be restarted forever
         SpeculativeConfig speculation = LoadedModel.speculativeConfig(args, dir);
         String name = args.string("--served-model-name", dir.getFileName().toString());
         ServerOptions options = new ServerOptions(args.string("--host", "127.0.0.1"), port, args.string("--api-key", null),
                 (long) args.integer("--max-body-mb", 4) << 20, name);
-        StoredJobs jobs = new StoredJobs(Path.of(args.string("--state-dir", "/var/tmp/xllm-" + port)), JOB_CONCURRENCY);
+        // as many job requests at once as an engine runs: the scheduler keeps them to the slack online work leaves
+        StoredJobs jobs = new StoredJobs(Path.of(args.string("--state-dir", "/var/tmp/xllm-" + port)), scheduler.maxNumSeqs());
         for (String o : List.of("--roles", "--pd-policy", "--target-ttft-ms", "--target-tpot-ms")) {
             if (args.has(o) && !args.has("--workers")) {
                 throw new UsageException(o + " needs --workers N (roles belong to worker processes)");
@@ -103,6 +98,28 @@ final class ServeCommand {
         System.err.println("xllm: model loaded; ready");
         stopped.await();
         return 0;
+    }
+
+    /** The scheduling options of serve, which its workers take over too. */
+    static SchedulerConfig schedulerConfig(Args args) {
+        String offline = args.string("--offline-max-batch", "auto").trim();
+        int offlineMaxBatch = SchedulerConfig.OFFLINE_MAX_BATCH_AUTO;
+        if (!offline.equals("auto")) {
+            try {
+                offlineMaxBatch = Integer.parseInt(offline);
+            } catch (NumberFormatException e) {
+                offlineMaxBatch = -1;
+            }
+            if (offlineMaxBatch < 1) {
+                throw new UsageException("--offline-max-batch must be auto or a batch size of at least 1, got \"" + offline + "\"");
+            }
+        }
+        try {
+            return new SchedulerConfig(args.integer("--max-num-batched-tokens", 2048), args.integer("--max-num-seqs", 64),
+                    args.integer("--max-waiting", 1024), !args.flag("--no-prefix-caching"), offlineMaxBatch);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
     }
 
     /** The router: HTTP here, the engines in {@code --workers} processes started with this command's model options. */

@@ -17,13 +17,13 @@ final class WorkerCommand {
             usage: xllm worker --id N --dir SHM_DIR --router-pid PID [--model DIR] [--threads N] [--kv-cache-mb MB]
                                [--block-size 16] [--max-num-batched-tokens 2048] [--max-num-seqs 64] [--max-waiting 1024]
                                [--no-prefix-caching] [--quantization q8_0|q4_0] [--activations f32|bf16] [--kv-cache-dtype f16|f32]
-                               [--served-model-name NAME]
+                               [--served-model-name NAME] [--offline-max-batch auto|N]
             Started by "xllm serve --workers N"; not meant to be run by hand.""";
 
     /** The serve options a worker takes over from the router's command line. */
     private static final Set<String> ENGINE_OPTIONS = Set.of("--model", "--kv-cache-mb", "--block-size",
             "--max-num-batched-tokens", "--max-num-seqs", "--max-waiting", "--quantization", "--activations", "--kv-cache-dtype", "--served-model-name",
-            "--speculative-config");
+            "--speculative-config", "--offline-max-batch");
     private static final Set<String> OPTIONS;
 
     static {
@@ -41,8 +41,7 @@ final class WorkerCommand {
             throw new UsageException("worker needs --id, --dir and --router-pid (it is started by xllm serve --workers)");
         }
         Path dir = LoadedModel.resolveDirectory(args);
-        SchedulerConfig scheduler = new SchedulerConfig(args.integer("--max-num-batched-tokens", 2048),
-                args.integer("--max-num-seqs", 64), args.integer("--max-waiting", 1024), !args.flag("--no-prefix-caching"));
+        SchedulerConfig scheduler = ServeCommand.schedulerConfig(args);
         EngineService.Options engine = new EngineService.Options(dir, LoadedModel.quantization(args), LoadedModel.activations(args),
                 args.string("--served-model-name", dir.getFileName().toString()), GenerateCommand.threads(args),
                 GenerateCommand.kvBytes(args), LoadedModel.kvDtype(args), args.integer("--block-size", 16), scheduler,

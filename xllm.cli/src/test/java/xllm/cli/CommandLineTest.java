@@ -113,4 +113,13 @@ class CommandLineTest {
         assertEquals(2, command.status());
         assertTrue(command.err().contains("frobnicate"), command.err());
     }
+
+    @Test
+    void serveRefusesAnOfflineMaxBatchThatIsNeitherAutoNorABatchSize() {
+        for (String value : new String[] {"lots", "0", "-3"}) {
+            Run r = run("serve", "--port", "0", "--offline-max-batch", value);
+            assertEquals(2, r.status(), value);
+            assertTrue(r.err().contains("--offline-max-batch") && r.err().contains(value) && r.err().strip().lines().count() == 1, r.err());
+        }
+    }
 }

@@ -117,6 +117,42 @@ class OpenAiServerTest {
     }
 
     @Test
+    void flexServiceTierRunsOfflineAndIsEchoed() throws Exception {
+        JsonNode flex = ok(post("/v1/completions", """
+                {"prompt": "hello", "max_tokens": 3, "service_tier": "flex"}"""));
+        assertEquals("flex", flex.get("service_tier").asText());
+        assertEquals("hel", flex.at("/choices/0/text").asText());
+        assertTrue(service.submitted.get(flex.get("id").asText() + "-0").offline(), "the engine got it as offline work");
+
+        for (String online : List.of("auto", "default", "priority")) {
+            JsonNode body = ok(post("/v1/completions",
+                    "{\"prompt\": \"hello\", \"max_tokens\": 3, \"service_tier\": \"" + online + "\"}"));
+            assertEquals("default", body.get("service_tier").asText(), online + " is served as default");
+            assertFalse(service.submitted.get(body.get("id").asText() + "-0").offline(), online);
+        }
+        JsonNode plain = ok(post("/v1/completions", """
+                {"prompt": "hello", "max_tokens": 3}"""));
+        assertFalse(plain.has("service_tier"), "no tier asked, none named");
+        assertFalse(service.submitted.get(plain.get("id").asText() + "-0").offline());
+
+        List<String> events = stream("/v1/chat/completions", """
+                {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 3, "stream": true, "service_tier": "flex"}""");
+        for (String event : events.subList(0, events.size() - 1)) {
+            assertEquals("flex", JSON.readTree(event).get("service_tier").asText(), event);
+        }
+    }
+
+    @Test
+    void unknownServiceTierIs400NamingTheField() throws Exception {
+        JsonNode error = assertError(post("/v1/completions", """
+                {"prompt": "hi", "service_tier": "turbo"}"""), 400, "service_tier");
+        assertEquals("service_tier must be one of \"auto\", \"default\", \"flex\" or \"priority\", got \"turbo\"",
+                error.get("message").asText());
+        assertError(post("/v1/chat/completions", """
+                {"messages": [{"role": "user", "content": "hi"}], "service_tier": 1}"""), 400, "service_tier");
+    }
+
+    @Test
     void stopStringTruncatesTextAndAbortsTheEngineRequest() throws Exception {
         service.tickMillis = 5;
         JsonNode body = ok(post("/v1/completions", """

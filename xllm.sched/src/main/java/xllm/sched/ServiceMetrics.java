@@ -22,6 +22,7 @@ public final class ServiceMetrics implements RequestMetrics {
     final LongAdder prefixCacheQueries = new LongAdder();
     final LongAdder prefixCacheHits = new LongAdder();
     final LongAdder preemptions = new LongAdder();
+    final LongAdder offlinePreemptions = new LongAdder();
     final LongAdder promptTokens = new LongAdder();
     final LongAdder generationTokens = new LongAdder();
     private final LongAdder[] success = new LongAdder[FinishReason.values().length];
@@ -87,6 +88,11 @@ public final class ServiceMetrics implements RequestMetrics {
         preemptions.increment();
     }
 
+    @Override
+    public void offlinePreempted() {
+        offlinePreemptions.increment();
+    }
+
     /** A request's first token, {@code sinceArrivalNanos} after it arrived, for a prompt of {@code promptTokens}. */
     @Override
     public void firstToken(long sinceArrivalNanos, int promptTokens) {
@@ -143,6 +149,8 @@ public final class ServiceMetrics implements RequestMetrics {
         counter(out, "vllm:prefix_cache_queries", "Prefix cache queries, in terms of number of queried tokens.", prefixCacheQueries.sum());
         counter(out, "vllm:prefix_cache_hits", "Prefix cache hits, in terms of number of cached tokens.", prefixCacheHits.sum());
         counter(out, "vllm:num_preemptions", "Cumulative number of preemption from the engine.", preemptions.sum());
+        counter(out, "xllm:num_offline_preemptions", "Preemptions of offline requests (jobs, service_tier flex), counted in vllm:num_preemptions too.",
+                offlinePreemptions.sum());
         counter(out, "vllm:prompt_tokens", "Number of prefill tokens processed.", promptTokens.sum());
         counter(out, "vllm:generation_tokens", "Number of generation tokens processed.", generationTokens.sum());
         out.append("# HELP vllm:request_success_total Count of successfully processed requests.\n");

@@ -22,8 +22,8 @@ import xllm.api.ServiceException;
  * Offline jobs kept on disk under a state directory: {@code jobs/<id>/request-<i>.json} as submitted and
  * {@code result-<i>.json} once run, each written to a temporary name and renamed, so that a crash leaves
  * either the whole file or none. On start every request without a result is run again, under the same
- * request id, so that a router can resume it from its journal. A few job threads run the requests, which
- * leaves the rest of the capacity to interactive traffic. Thread-safe.
+ * request id, so that a router can resume it from its journal. A fixed number of job threads run the
+ * requests; the engines keep them to the slack that interactive traffic leaves. Thread-safe.
  */
 public final class StoredJobs implements JobService, AutoCloseable {
     private static final int MAX_REQUESTS = 10_000;

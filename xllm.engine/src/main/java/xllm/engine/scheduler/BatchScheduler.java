@@ -14,21 +14,36 @@ import xllm.engine.model.StepBatch;
  * lowest-priority, newest running sequence not yet in the step is preempted: its blocks are released and it
  * waits to be recomputed from its prompt and output so far, so its output does not change. Owned by the
  * engine loop thread.
+ *
+ * <p>Offline sequences run only in the slack that online ones leave: online sequences are scheduled first,
+ * running then waiting; an offline prompt (or recompute) chunk runs only while no online prompt is pending,
+ * so that it never delays an online first token; and while any online work is present, offline sequences
+ * decode only as long as the step's decoding sequences stay within {@link #offlineMaxBatch}, where an extra
+ * sequence costs almost nothing. Offline sequences are preempted before any online one, and an online
+ * sequence waiting for memory or a seat preempts them. Without online work they run under the plain limits.
  */
 final class BatchScheduler {
     private final SchedulerConfig config;
     private final KvMemory kv;
     private final RequestMetrics metrics;
+    private final DecodeRoofline roofline;
     private final PriorityQueue<Sequence> waiting = new PriorityQueue<>(Sequence::compare);
     private final List<Sequence> running = new ArrayList<>();
     private final List<Sequence> scheduled = new ArrayList<>();
+    /** The running sequences of one tier, taken before any of them can be preempted. */
+    private final List<Sequence> tier = new ArrayList<>();
     private final StepBatch.Builder step = new StepBatch.Builder();
-    private boolean preemptedThisStep;
+    // the step being built
+    private int budget;
+    private int decodes;
+    private boolean preempted;
+    private boolean preemptedOnline;
 
     BatchScheduler(SchedulerConfig config, KvMemory kv, RequestMetrics metrics) {
         this.config = config;
         this.kv = kv;
         this.metrics = metrics;
+        this.roofline = new DecodeRoofline(config.maxNumSeqs());
     }
 
     void add(Sequence seq) {
@@ -53,15 +68,64 @@ final class BatchScheduler {
         return scheduled;
     }
 
+    /** The decode batch up to which offline sequences join while online work runs. */
+    int offlineMaxBatch() {
+        int fixed = config.offlineMaxBatch();
+        return fixed == SchedulerConfig.OFFLINE_MAX_BATCH_AUTO ? roofline.limit() : fixed;
+    }
+
+    /** The runner executed {@code batch} in {@code nanos}; steps that only decode tell where the roofline bends. */
+    void executed(StepBatch batch, long nanos) {
+        if (batch.numTokens() == batch.numEntries() && batch.numSampled() == batch.numEntries()) {
+            roofline.decodeStepTook(batch.numEntries(), nanos);
+        }
+    }
+
     /** Decides the next step; its batch is empty when there is nothing to run. */
     StepBatch schedule() {
         step.clear();
         scheduled.clear();
-        preemptedThisStep = false;
-        int budget = config.maxNumBatchedTokens();
-        int i = 0;
-        while (i < running.size() && budget > 0) {
+        budget = config.maxNumBatchedTokens();
+        decodes = 0;
+        preempted = false;
+        preemptedOnline = false;
+        boolean onlinePrompt = !waiting.isEmpty() && !waiting.peek().offline();
+        boolean online = onlinePrompt;
+        for (int i = 0; i < running.size(); i++) {
             Sequence seq = running.get(i);
+            online |= !seq.offline();
+            onlinePrompt |= !seq.offline() && seq.prefilling();
+        }
+        scheduleRunning(false, false, Integer.MAX_VALUE);
+        admitWaiting(false, Integer.MAX_VALUE);
+        int batchLimit = online ? offlineMaxBatch() : Integer.MAX_VALUE;
+        scheduleRunning(true, onlinePrompt, batchLimit);
+        if (!onlinePrompt) {
+            admitWaiting(true, batchLimit);
+        }
+        return step.batch();
+    }
+
+    /**
+     * Gives the running sequences of one tier their next tokens, in order, while the budget lasts.
+     *
+     * @param holdPrompts leave their prompt chunks for a later step
+     * @param maxDecodes decode only while the step decodes at most this many sequences
+     */
+    private void scheduleRunning(boolean offline, boolean holdPrompts, int maxDecodes) {
+        tier.clear();
+        for (int i = 0; i < running.size(); i++) {
+            if (running.get(i).offline() == offline) {
+                tier.add(running.get(i));
+            }
+        }
+        for (int i = 0; i < tier.size() && budget > 0; i++) {
+            Sequence seq = tier.get(i);
+            boolean prompt = seq.prefilling();
+            if (seq.status != SequenceStatus.RUNNING || (prompt ? holdPrompts : decodes >= maxDecodes)) {
+                seq.clearDrafts(); // preempted for an earlier one, or held back
+                continue;
+            }
             if (seq.draftCount > 0) {
                 // drafts are what a short budget cuts first, and they never preempt: without room they go
                 seq.draftCount = Math.max(0, Math.min(seq.draftCount, budget - seq.pending()));
@@ -70,30 +134,56 @@ final class BatchScheduler {
                 }
             }
             int n = Math.min(seq.pending() + seq.draftCount, budget);
-            if (!makeRoom(seq, seq.computed + n)) {
-                continue; // seq itself was preempted: the next running sequence is now at index i
+            if (makeRoom(seq, seq.computed + n)) {
+                budget -= add(seq, n);
+                decodes += prompt ? 0 : 1;
             }
-            budget -= add(seq, n);
-            i++;
         }
-        // a step that had to preempt admits nobody new: memory is short
-        while (!preemptedThisStep && budget > 0 && !waiting.isEmpty() && running.size() < config.maxNumSeqs()) {
+    }
+
+    /**
+     * Admits waiting sequences of one tier in priority order while the budget, the seats and the memory last.
+     * A step that had to preempt admits nobody new (memory is short), except that online sequences still take
+     * the place of offline ones.
+     *
+     * @param maxRunning admit only while fewer than this many sequences run
+     */
+    private void admitWaiting(boolean offline, int maxRunning) {
+        while (budget > 0 && !waiting.isEmpty() && waiting.peek().offline() == offline
+                && !(offline ? preempted : preemptedOnline) && running.size() < maxRunning) {
             Sequence seq = waiting.peek();
+            if (running.size() >= config.maxNumSeqs() && !preemptOfflineFor(seq)) {
+                return;
+            }
             if (seq.table.size() == 0) {
                 admitCachedPrefix(seq);
             }
             int n = Math.min(seq.pending(), budget);
-            if (!kv.reserve(seq, seq.computed + n)) {
-                // wait for memory without pinning the cached prefix; admission guarantees it fits alone
-                kv.release(seq);
-                break;
+            while (!kv.reserve(seq, seq.computed + n)) {
+                if (!preemptOfflineFor(seq)) {
+                    // wait for memory without pinning the cached prefix; admission guarantees it fits alone
+                    kv.release(seq);
+                    return;
+                }
             }
             waiting.poll();
             seq.status = SequenceStatus.RUNNING;
             running.add(seq);
             budget -= add(seq, n);
         }
-        return step.batch();
+    }
+
+    /** Preempts an offline sequence not in this step for the online {@code seq}; false when there is none. */
+    private boolean preemptOfflineFor(Sequence seq) {
+        if (seq.offline()) {
+            return false;
+        }
+        Sequence victim = victim(seq);
+        if (!victim.offline()) {
+            return false; // online sequences wait for each other, as without offline work
+        }
+        preempt(victim);
+        return true;
     }
 
     /** Reserves blocks for {@code seq}'s first {@code tokens} tokens, preempting others; false when {@code seq} itself had to go. */
@@ -121,7 +211,7 @@ final class BatchScheduler {
         return n;
     }
 
-    /** The running sequence to preempt: lowest priority, newest arrival, not already in this step. */
+    /** The running sequence to preempt: offline first, then lowest priority, newest arrival, not already in this step. */
     private Sequence victim(Sequence needing) {
         Sequence victim = needing;
         for (int i = 0; i < running.size(); i++) {
@@ -138,8 +228,12 @@ final class BatchScheduler {
         seq.clearDrafts();
         kv.release(seq);
         add(seq);
-        preemptedThisStep = true;
+        preempted = true;
+        preemptedOnline |= !seq.offline();
         metrics.preempted();
+        if (seq.offline()) {
+            metrics.offlinePreempted();
+        }
     }
 
     private void admitCachedPrefix(Sequence seq) {

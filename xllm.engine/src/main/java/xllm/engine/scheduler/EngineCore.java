@@ -181,6 +181,7 @@ public final class EngineCore {
         StepOutput output = runner.execute(batch);
         long executed = System.nanoTime() - start;
         reportStep(executed);
+        scheduler.executed(batch, executed);
         if (speculation != null) {
             speculation.proposer().observe(batch, output);
         }

@@ -24,6 +24,10 @@ public interface RequestMetrics {
     default void preempted() {
     }
 
+    /** The request just {@link #preempted} is offline: it gave way to online work or to the memory it needs. */
+    default void offlinePreempted() {
+    }
+
     /**
      * A request's end: its reason, its latency, and how many of its prompt tokens were looked up in the prefix
      * cache and how many of those were found there (both 0 when it never ran).

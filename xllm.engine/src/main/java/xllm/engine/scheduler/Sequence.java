@@ -102,9 +102,20 @@ final class Sequence {
         tokens[length++] = token;
     }
 
-    /** Scheduling order: lower priority value first, then earlier arrival. */
+    /** Batch work that runs in the slack online work leaves. */
+    boolean offline() {
+        return request.offline();
+    }
+
+    /** Prompt tokens (or, after preemption, prompt and output) still to compute before it can decode. */
+    boolean prefilling() {
+        return computed < length - 1;
+    }
+
+    /** Scheduling order: online before offline, then lower priority value first, then earlier arrival. */
     static int compare(Sequence a, Sequence b) {
-        int c = Integer.compare(a.request.priority(), b.request.priority());
+        int c = Boolean.compare(a.offline(), b.offline());
+        c = c != 0 ? c : Integer.compare(a.request.priority(), b.request.priority());
         return c != 0 ? c : Long.compare(a.id, b.id);
     }
 }

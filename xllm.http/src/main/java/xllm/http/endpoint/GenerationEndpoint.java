@@ -56,7 +56,7 @@ public final class GenerationEndpoint {
         GenerationSpec spec = GenerationSpec.parse(f, api.chat());
         List<Prompt> prompts = api.prompts(f, spec, service);
         String id = api.idPrefix() + UUID.randomUUID().toString().replace("-", "");
-        ResponseHead head = new ResponseHead(id, System.currentTimeMillis() / 1000, model.name());
+        ResponseHead head = new ResponseHead(id, System.currentTimeMillis() / 1000, model.name(), spec.serviceTier());
         try (GenerationRun run = GenerationRun.submit(service, id, prompts, spec, api.inputField())) {
             if (spec.stream()) {
                 stream(run, spec, head, res);
@@ -75,7 +75,8 @@ public final class GenerationEndpoint {
         GenerationSpec spec = GenerationSpec.parse(f, api.chat());
         RequestFields.require(!spec.stream(), "stream", "job requests cannot stream; leave stream unset");
         List<Prompt> prompts = api.prompts(f, spec, service);
-        ResponseHead head = new ResponseHead(api.idPrefix() + requestId, System.currentTimeMillis() / 1000, model.name());
+        ResponseHead head = new ResponseHead(api.idPrefix() + requestId, System.currentTimeMillis() / 1000, model.name(),
+                spec.serviceTier());
         try (GenerationRun run = GenerationRun.submit(service, requestId, prompts, spec, api.inputField())) {
             return body(run, spec, head);
         }

@@ -21,12 +21,10 @@ import xllm.http.response.Json;
  * Offline jobs: {@code POST /v1/jobs} with {@code {"requests": [completion bodies]}} queues a job;
  * {@code GET /v1/jobs/{id}} tells its state and, once completed, its results, one completion response
  * per request. Also the job service's runner: one body through the completions pipeline, on a job thread.
+ * Job requests are offline work ({@code "service_tier": "flex"}): they run in the slack online requests leave.
  */
 public final class JobsEndpoint implements JobService.Runner {
-    /**
-     * The priority of a job request that names none: after every interactive request (which default to 0),
-     * so offline work waits while interactive work is queued and is preempted first when KV memory runs out.
-     */
+    /** The priority of a job request that names none: after flex requests, which default to 0 as all do. */
     static final int OFFLINE_PRIORITY = 1_000;
 
     private final JobService jobs;
@@ -61,8 +59,11 @@ public final class JobsEndpoint implements JobService.Runner {
         ObjectNode body;
         try {
             JsonNode request = Json.MAPPER.readTree(requestBody);
-            if (request instanceof ObjectNode fields && !fields.has("priority")) {
-                fields.put("priority", OFFLINE_PRIORITY);
+            if (request instanceof ObjectNode fields) {
+                if (!fields.has("priority")) {
+                    fields.put("priority", OFFLINE_PRIORITY);
+                }
+                fields.put("service_tier", "flex"); // whatever tier it names: a job is offline work
             }
             body = completions.complete(new RequestFields(request), requestId);
         } catch (ServiceException e) {

@@ -59,7 +59,7 @@ public final class GenerationRun implements AutoCloseable {
                     Choice choice = new Choice(index, requestId, prompt, log, service,
                             new StopStrings(spec.stop()), endTokenIds);
                     service.submit(new GenerateRequest(requestId, prompt.ids(), spec.sampling(budgets[p], i),
-                            spec.priority(), spec.topLogprobs()), log);
+                            spec.priority(), spec.topLogprobs(), spec.offline()), log);
                     run.choices.add(choice);
                 }
             }

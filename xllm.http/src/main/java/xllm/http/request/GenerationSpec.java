@@ -19,6 +19,8 @@ import xllm.api.SamplingParams;
  * @param maxTokens null when the client gave none: generate up to the rest of the context
  * @param maxTokensField which field {@code maxTokens} came from, for error messages
  * @param topLogprobs -1: no log-probabilities; 0: the sampled token's; k: also the k most likely
+ * @param serviceTier the tier the response names, as OpenAI's do: "flex" (offline: runs in the slack online
+ *     work leaves) or "default" (online); null when the request named none
  */
 public record GenerationSpec(
         SamplingParams sampling,
@@ -31,11 +33,14 @@ public record GenerationSpec(
         boolean echo,
         int priority,
         boolean stream,
-        boolean includeUsage) {
+        boolean includeUsage,
+        String serviceTier) {
 
     /** More choices than this per request is almost surely a mistake and would flood the engine. */
     public static final int MAX_N = 128;
     public static final int MAX_LOGPROBS = 20;
+    /** The service tiers OpenAI accepts; all but flex run online here. */
+    private static final List<String> SERVICE_TIERS = List.of("auto", "default", "flex", "priority");
 
     public GenerationSpec {
         stop = List.copyOf(stop);
@@ -88,8 +93,17 @@ public record GenerationSpec(
             RequestFields streamOptions = new RequestFields(options);
             includeUsage = streamOptions.bool("include_usage", false);
         }
+        String tier = f.text("service_tier", null);
+        require(tier == null || SERVICE_TIERS.contains(tier), "service_tier",
+                "service_tier must be one of \"auto\", \"default\", \"flex\" or \"priority\", got \"" + tier + "\"");
+        String servedTier = tier == null ? null : tier.equals("flex") ? "flex" : "default";
         return new GenerationSpec(sampling, seed, maxTokens, maxTokensField, stop, n, topLogprobs, echo, priority,
-                stream, includeUsage);
+                stream, includeUsage, servedTier);
+    }
+
+    /** Batch work: it runs only in the slack that online requests leave. */
+    public boolean offline() {
+        return "flex".equals(serviceTier);
     }
 
     /**

@@ -178,6 +178,7 @@ final class MessageCodec {
             out.writeInt(request.promptId(i));
         }
         writeInts(out, emitted);
+        out.writeBoolean(request.offline());
     }
 
     static Submission readSubmission(Bytes<?> in) {
@@ -200,7 +201,9 @@ final class MessageCodec {
                 .build();
         int[] prompt = readInts(in);
         int[] emitted = readInts(in);
-        return new Submission(key, new GenerateRequest(id, prompt, params, priority, topLogprobs), emitted);
+        // a journal written before requests carried the flag ends here
+        boolean offline = in.readRemaining() > 0 && in.readBoolean();
+        return new Submission(key, new GenerateRequest(id, prompt, params, priority, topLogprobs, offline), emitted);
     }
 
     // ---- worker to router ----
