@@ -100,11 +100,12 @@ public final class ClusterService implements InferenceService, WorkerPool, AutoC
         RolePolicy rolePolicy = options.pd().slo() ? new RolePolicy(options.roles(), options.pd().config()) : null;
         this.router = new FlightRouter(links, index, flights, metrics, options.blockSize(), s.maxNumSeqs(),
                 rolePolicy == null ? null : new SloPlacement(rolePolicy, loads));
-        this.roleSwitcher = rolePolicy == null ? null : new RoleSwitcher(links, rolePolicy, loads, metrics, () -> closing);
         this.admission = new ClusterAdmission(text, links, flights, recovered, metrics, serviceMetrics, options.blockSize(),
                 options.workers() * (s.maxNumSeqs() + s.maxWaiting()));
         this.supervisor = new WorkerSupervisor(options.workerCommand(), layout, options.workers(), router::workerDied);
         this.watchdog = new HeartbeatWatchdog(links, supervisor, router, () -> closing);
+        this.roleSwitcher = rolePolicy == null ? null : new RoleSwitcher(links, rolePolicy, loads, metrics, () -> closing,
+                watchdog::allAnswered);
     }
 
     /**

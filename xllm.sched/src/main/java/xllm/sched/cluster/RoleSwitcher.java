@@ -17,8 +17,12 @@ final class RoleSwitcher implements Runnable {
     private final WorkerLoads loads;
     private final ClusterMetrics metrics;
     private final BooleanSupplier closing;
+    private final BooleanSupplier ready;
 
-    RoleSwitcher(WorkerLink[] links, RolePolicy policy, WorkerLoads loads, ClusterMetrics metrics, BooleanSupplier closing) {
+    /** @param ready true once every worker has answered: before that, a missing role means a slow start */
+    RoleSwitcher(WorkerLink[] links, RolePolicy policy, WorkerLoads loads, ClusterMetrics metrics, BooleanSupplier closing,
+                 BooleanSupplier ready) {
+        this.ready = ready;
         this.links = links;
         this.policy = policy;
         this.loads = loads;
@@ -30,6 +34,9 @@ final class RoleSwitcher implements Runnable {
     public void run() {
         while (!closing.getAsBoolean()) {
             LockSupport.parkNanos(PERIOD_MILLIS * 1_000_000);
+            if (!ready.getAsBoolean()) {
+                continue;
+            }
             RolePolicy.Switch s = policy.decide(loads.snapshot(null), System.nanoTime() / 1_000_000);
             if (s != null) {
                 WorkerLink link = links[s.worker()];
