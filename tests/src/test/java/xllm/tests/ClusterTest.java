@@ -209,10 +209,15 @@ class ClusterTest {
     }
 
     private static void awaitAllAlive() throws InterruptedException {
+        awaitAllAlive(server);
+    }
+
+    /** Waits until every worker of {@code s} is alive again (after a kill, the supervisor restarts it). */
+    static void awaitAllAlive(ServerProcess s) throws InterruptedException {
         long deadline = System.nanoTime() + 120_000_000_000L;
         while (System.nanoTime() < deadline) {
             boolean all = true;
-            for (JsonNode w : Http.get(server.uri("/admin/workers")).json().get("workers")) {
+            for (JsonNode w : Http.get(s.uri("/admin/workers")).json().get("workers")) {
                 all &= w.get("alive").asBoolean();
             }
             if (all) {
@@ -220,6 +225,6 @@ class ClusterTest {
             }
             Thread.sleep(50);
         }
-        throw new AssertionError("a worker did not come back: " + Http.get(server.uri("/admin/workers")).body());
+        throw new AssertionError("a worker did not come back: " + Http.get(s.uri("/admin/workers")).body());
     }
 }

@@ -157,17 +157,6 @@ class PrefillDecodeTest {
     }
 
     private static void awaitAllAlive() throws InterruptedException {
-        long deadline = System.nanoTime() + 120_000_000_000L;
-        while (System.nanoTime() < deadline) {
-            boolean all = true;
-            for (JsonNode w : Http.get(pd.uri("/admin/workers")).json().get("workers")) {
-                all &= w.get("alive").asBoolean();
-            }
-            if (all) {
-                return;
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError("a worker did not come back: " + Http.get(pd.uri("/admin/workers")).body());
+        ClusterTest.awaitAllAlive(pd);
     }
 }

@@ -1,5 +1,7 @@
 package xllm.sched.cluster;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
@@ -43,7 +45,7 @@ public final class ClusterWorker {
             KvIndexFeed feed = new KvIndexFeed(options.id(), index);
             long pid = ProcessHandle.current().pid();
             layout.removeKvPages(options.id());
-            Path kvPages = layout.kvPages(options.id(), pid);
+            Path kvPages = sharedArenaFits(layout, options.engine().kvCacheBytes()) ? layout.kvPages(options.id(), pid) : null;
             try (EngineService engine = EngineService.load(options.engine().withKvPagesFile(kvPages), feed);
                  PeerArenas peers = new PeerArenas(layout)) {
                 StartupProfile.run(engine);
@@ -127,6 +129,25 @@ public final class ClusterWorker {
                 return false;
             }
         }
+    }
+
+    /**
+     * Whether the shared-memory file system has room for this worker's KV arena. A file there larger than the
+     * room left would fault when its pages are first touched; without room the worker keeps its KV private,
+     * and what it hands off is recomputed by the decode worker instead of copied.
+     */
+    private static boolean sharedArenaFits(ShmLayout layout, long kvBytes) {
+        try {
+            long usable = Files.getFileStore(layout.dir()).getUsableSpace();
+            if (usable >= kvBytes + (kvBytes >> 3)) {
+                return true;
+            }
+            System.err.println("xllm worker: " + layout.dir() + " has " + (usable >> 20) + " MB free, too little for a "
+                    + (kvBytes >> 20) + " MB shared KV arena; keeping the KV private (handoffs from here are recomputed)");
+        } catch (IOException e) {
+            System.err.println("xllm worker: cannot tell the free space of " + layout.dir() + ": " + e.getMessage());
+        }
+        return false;
     }
 
     private static void heartbeats(long routerPid, EngineService engine, SharedQueue events, KvIndexFeed feed) {
