@@ -23,6 +23,9 @@ import xllm.engine.model.StepBatch;
  * sequence waiting for memory or a seat preempts them. Without online work they run under the plain limits.
  */
 final class BatchScheduler {
+    /** Tokens of a step without online work: enough to keep a prompt's matrix products efficient. */
+    static final int OFFLINE_STEP_TOKENS = 256;
+
     private final SchedulerConfig config;
     private final KvMemory kv;
     private final RequestMetrics metrics;
@@ -103,6 +106,10 @@ final class BatchScheduler {
             // beside online work a step grows only while it is memory-bound: every offline token, decode or
             // prompt, takes one of the batch's free places, so offline prompts cannot stretch an online step
             budget = Math.min(budget, Math.max(0, batchLimit - (config.maxNumBatchedTokens() - budget)));
+        } else {
+            // alone, offline prompts still go in chunks short enough that an online request arriving now waits
+            // for one short step, not for a full token budget of offline prompts
+            budget = Math.min(budget, OFFLINE_STEP_TOKENS);
         }
         scheduleRunning(true, onlinePrompt, batchLimit);
         if (!onlinePrompt) {

@@ -11,7 +11,7 @@ final class DecodeRoofline {
     /** The limit until a small batch has been measured; also the least it explores up to. */
     static final int UNMEASURED_LIMIT = 8;
     /** A batch whose step costs at most this many single-sequence steps still grows throughput nearly linearly. */
-    static final double KNEE = 2.0;
+    static final double KNEE = 1.5;
     /** Weight of a new step in a batch size's running estimate. */
     private static final double WEIGHT = 0.2;
     /** A step slower than this many times the estimate counts as only that slow: one stall barely moves the knee. */
