@@ -69,6 +69,7 @@ public final class EngineService implements InferenceService, AutoCloseable {
 
     private final Options options;
     private final BlockAllocator.CacheListener cacheListener;
+    private final boolean profile;
     private final ServiceMetrics metrics;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final long created = Instant.now().getEpochSecond();
@@ -79,30 +80,38 @@ public final class EngineService implements InferenceService, AutoCloseable {
     private record Loaded(ServedText text, CausalLM model, ComputePool pool, ModelRunner runner, Speculation speculation, EngineLoop loop) {
     }
 
-    private EngineService(Options options, BlockAllocator.CacheListener cacheListener) {
+    /** @param profile run {@link WarmUp} before reporting ready */
+    private EngineService(Options options, BlockAllocator.CacheListener cacheListener, boolean profile) {
         this.options = options;
+        this.profile = profile;
         this.cacheListener = cacheListener;
         this.metrics = new ServiceMetrics(options.servedModelName());
     }
 
     /** Starts loading in the background and returns at once. */
     public static EngineService startLoading(Options options) {
-        EngineService service = new EngineService(options, null);
+        EngineService service = new EngineService(options, null, false);
         Thread.ofPlatform().name("xllm-model-loader").start(service::load);
         return service;
     }
 
     /** Loads on the calling thread; returns a ready service or throws. */
     public static EngineService load(Options options) {
-        return load(options, null);
+        EngineService service = new EngineService(options, null, false);
+        service.load();
+        if (service.loadFailure != null) {
+            throw service.loadFailure;
+        }
+        return service;
     }
 
     /**
      * Loads on the calling thread, telling {@code cacheListener} (on the engine thread) about every prefix
-     * block the instance caches or evicts; returns a ready service or throws.
+     * block the instance caches or evicts, and profiles the engine ({@link WarmUp}) before it returns, so that
+     * {@link #takeStepTimes} starts with prefill and decode times; returns a ready service or throws.
      */
     public static EngineService load(Options options, BlockAllocator.CacheListener cacheListener) {
-        EngineService service = new EngineService(options, cacheListener);
+        EngineService service = new EngineService(options, cacheListener, true);
         service.load();
         if (service.loadFailure != null) {
             throw service.loadFailure;
@@ -122,14 +131,22 @@ public final class EngineService implements InferenceService, AutoCloseable {
             ServedText text = new ServedText(tokenizer, model.config(), options.servedModelName(), created);
             Speculation speculation = options.speculation() == null ? null
                     : Speculation.create(options.speculation(), runner, pool, options.kvCacheBytes() / 2);
-            EngineCore core = new EngineCore(runner, options.scheduler(), text.eosTokenIds(), metrics, cacheListener, speculation);
+            Warming warming = new Warming(metrics, cacheListener);
+            EngineCore core = new EngineCore(runner, options.scheduler(), text.eosTokenIds(), warming, warming, speculation);
             EngineLoop loop = new EngineLoop("xllm-engine-0", core);
             metrics.gauges(loop::running, loop::waiting, loop::kvUsage);
             loop.start();
+            if (profile && !WarmUp.run(loop, metrics.stepTimes(), model.config().vocabSize(), model.config().maxPositions())) {
+                System.err.println("xllm: warm-up did not finish; serving cold");
+            }
+            warming.live();
             loaded = new Loaded(text, model, pool, runner, speculation, loop);
         } catch (RuntimeException e) {
             loadFailure = e;
             System.err.println("xllm: cannot load model: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            loadFailure = new IllegalStateException("interrupted while warming up", e);
         }
     }
 

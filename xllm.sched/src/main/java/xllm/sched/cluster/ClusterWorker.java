@@ -48,7 +48,6 @@ public final class ClusterWorker {
             Path kvPages = sharedArenaFits(layout, options.engine().kvCacheBytes()) ? layout.kvPages(options.id(), pid) : null;
             try (EngineService engine = EngineService.load(options.engine().withKvPagesFile(kvPages), feed);
                  PeerArenas peers = new PeerArenas(layout)) {
-                StartupProfile.run(engine);
                 Thread heartbeat = Thread.ofPlatform().name("xllm-worker-heartbeat").daemon()
                         .start(() -> heartbeats(options.routerPid(), engine, events, feed));
                 EngineFeed toEngine = new EngineFeed(options.id(), pid, engine, events, peers);

@@ -1,0 +1,81 @@
+package xllm.sched;
+
+import java.util.SplittableRandom;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import xllm.api.FinishReason;
+import xllm.api.GenerateRequest;
+import xllm.api.Logprobs;
+import xllm.api.SamplingParams;
+import xllm.api.TokenSink;
+import xllm.api.Usage;
+
+/**
+ * What a worker's engine runs before it answers its router: a few prompts of growing length alone and a few
+ * batches of short generations, twice. The second pass runs on warm kernels, and its step times are what the
+ * router's latency predictors start from (prefill times by prompt length, decode times by batch size); the
+ * first pass's steps, on a cold compiler, would mislead them. The prompts are random token ids; what they leave in the prefix cache is evicted
+ * first like any cold block. Nothing of it reaches the request metrics ({@link Warming}).
+ */
+final class WarmUp {
+    private static final int[] PROMPT_LENGTHS = {16, 64, 256};
+    private static final int[] BATCHES = {1, 4, 8};
+    private static final int DECODE_STEPS = 6;
+    private static final long SEED = 20_251_016L;
+    private static final long PASS_TIMEOUT_SECONDS = 120;
+
+    private WarmUp() {
+    }
+
+    /**
+     * Runs both passes through {@code loop}, leaving in {@code steps} only the second one's step times.
+     *
+     * @return false when the engine did not finish them in time (it is then used cold)
+     */
+    static boolean run(EngineLoop loop, StepTimes steps, int vocab, int context) throws InterruptedException {
+        SplittableRandom random = new SplittableRandom(SEED);
+        boolean done = pass(loop, random, vocab, context);
+        steps.take();
+        return done && pass(loop, random, vocab, context);
+    }
+
+    private static boolean pass(EngineLoop loop, SplittableRandom random, int vocab, int context) throws InterruptedException {
+        for (int length : PROMPT_LENGTHS) {
+            if (length + 1 < context && !generate(loop, random, vocab, 1, length, 1)) {
+                return false;
+            }
+        }
+        for (int batch : BATCHES) {
+            if (!generate(loop, random, vocab, batch, 8, DECODE_STEPS)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean generate(EngineLoop loop, SplittableRandom random, int vocab, int batch, int promptLength, int tokens)
+            throws InterruptedException {
+        CountDownLatch done = new CountDownLatch(batch);
+        TokenSink sink = new TokenSink() {
+            @Override
+            public void onToken(int tokenId, Logprobs logprobs) {
+            }
+
+            @Override
+            public void onFinish(FinishReason reason, Usage usage) {
+                done.countDown();
+            }
+        };
+        SamplingParams params = SamplingParams.builder().maxTokens(tokens).ignoreEos(true).build();
+        for (int b = 0; b < batch; b++) {
+            int[] prompt = new int[promptLength];
+            for (int i = 0; i < promptLength; i++) {
+                prompt[i] = random.nextInt(Math.max(1, vocab - 1)); // any id but the last: some vocabularies end in specials
+            }
+            if (!loop.submit(new GenerateRequest("xllm-warm-up-" + random.nextLong(), prompt, params, 0, -1), new int[0], sink, null, null)) {
+                return false;
+            }
+        }
+        return done.await(PASS_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+    }
+}
