@@ -38,8 +38,6 @@ final class EngineLoop implements AutoCloseable {
         this.drain = (event, sequence, endOfBatch) -> {
             if (event.request != null && event.handoff != null) {
                 core.submitPrefill(event.request, event.sink, event.arrivalNanos, event.handoff);
-            } else if (event.request != null && event.ownHandoff) {
-                core.resumeHandoff(event.request, event.emitted, event.sink, event.arrivalNanos);
             } else if (event.request != null && event.kvImport != null) {
                 core.submitWithKv(event.request, event.emitted, event.sink, event.arrivalNanos, event.kvImport);
             } else if (event.request != null) {
@@ -65,16 +63,6 @@ final class EngineLoop implements AutoCloseable {
      * set, with its prompt's KV copied in when {@code kvImport} is (either may be null); false when the ring is full.
      */
     boolean submit(GenerateRequest request, int[] emitted, TokenSink sink, KvHandoff handoff, KvImport kvImport) {
-        return submit(request, emitted, sink, handoff, kvImport, false);
-    }
-
-    /** Publishes the resumption of a request this instance handed off, on its own blocks; false when the ring is full. */
-    boolean resumeHandoff(GenerateRequest request, int[] emitted, TokenSink sink) {
-        return submit(request, emitted, sink, null, null, true);
-    }
-
-    private boolean submit(GenerateRequest request, int[] emitted, TokenSink sink, KvHandoff handoff, KvImport kvImport,
-                           boolean ownHandoff) {
         long arrival = System.nanoTime();
         boolean published = ring.tryPublishEvent((event, seq) -> {
             event.request = request;
@@ -83,7 +71,6 @@ final class EngineLoop implements AutoCloseable {
             event.arrivalNanos = arrival;
             event.handoff = handoff;
             event.kvImport = kvImport;
-            event.ownHandoff = ownHandoff;
         });
         LockSupport.unpark(thread);
         return published;

@@ -64,9 +64,6 @@ public final class EngineService implements InferenceService, AutoCloseable {
         }
     }
 
-    /** Marks a resumption from this instance's own handed-off blocks; never read as an import. */
-    private static final KvImport OWN_HANDOFF = new KvImport(null, new int[0], 0, (bytes, nanos, reused) -> { });
-
     private final Options options;
     private final BlockAllocator.CacheListener cacheListener;
     private final boolean profile;
@@ -221,14 +218,12 @@ public final class EngineService implements InferenceService, AutoCloseable {
         enqueue(request, new int[0], sink, handoff, null);
     }
 
-    /** Like {@link #resume}, with the prompt's KV copied from another instance's arena rather than recomputed. */
+    /**
+     * Like {@link #resume}, with the prompt's KV copied from another instance's arena rather than recomputed, or
+     * kept where it is when this instance handed the request off itself.
+     */
     public void resumeWithKv(GenerateRequest request, int[] emitted, TokenSink sink, KvImport kvImport) {
         enqueue(request, emitted, sink, null, kvImport);
-    }
-
-    /** Like {@link #resume}, for a request this instance handed off itself: it decodes on from its own blocks. */
-    public void resumeHandoff(GenerateRequest request, int[] emitted, TokenSink sink) {
-        enqueue(request, emitted, sink, null, OWN_HANDOFF);
     }
 
     /** Frees the KV blocks that a prefill-only request handed off. */
@@ -270,9 +265,7 @@ public final class EngineService implements InferenceService, AutoCloseable {
             inFlight.decrementAndGet();
             handoff.handedOff(blocks, tokens);
         };
-        boolean published = kvImport == OWN_HANDOFF ? l.loop().resumeHandoff(request, emitted.clone(), counted)
-                : l.loop().submit(request, emitted.clone(), counted, countedHandoff, kvImport);
-        if (!published) {
+        if (!l.loop().submit(request, emitted.clone(), counted, countedHandoff, kvImport)) {
             inFlight.decrementAndGet();
             throw new ServiceException(ServiceException.Kind.OVERLOADED, "the engine's submission ring is full; retry later", null);
         }

@@ -14,8 +14,6 @@ final class IngressEvent {
     KvHandoff handoff;
     /** Non-null for a submission whose prompt KV another instance computed. */
     KvImport kvImport;
-    /** A submission resuming a request this instance handed off itself, on its own blocks. */
-    boolean ownHandoff;
     String abortId;
     /** Non-null to free the blocks a prefill-only request handed off. */
     String releaseId;
@@ -28,7 +26,6 @@ final class IngressEvent {
         abortId = null;
         handoff = null;
         kvImport = null;
-        ownHandoff = false;
         releaseId = null;
     }
 }

@@ -100,37 +100,28 @@ public final class EngineCore {
 
     /**
      * Queues a request resumed after {@code emitted} output tokens whose prompt KV another instance computed:
-     * the blocks are copied in now (those cached here already are not), so that it starts decoding at once.
-     * When the import cannot be used the prompt is recomputed instead; {@code kvImport}'s listener hears which.
+     * the blocks are copied in now (those cached here already are not), so that it starts decoding at once. A
+     * request this instance handed off itself resumes on its own blocks instead: the block table moves, nothing
+     * is copied. When the import cannot be used the prompt is recomputed; {@code kvImport}'s listener hears which.
      */
     public void submitWithKv(GenerateRequest request, int[] emitted, TokenSink sink, long arrivalNanos, KvImport kvImport) {
-        Sequence seq = enqueue(request, emitted, sink, arrivalNanos);
-        if (seq == null) {
-            kvImport.listener().imported(-1, 0, 0);
-            return;
-        }
-        long start = System.nanoTime();
-        long bytes = kv.importPrompt(seq, kvImport, runner.arena());
-        kvImport.listener().imported(bytes, System.nanoTime() - start, seq.cachedPromptTokens);
-        scheduler.add(seq);
-    }
-
-    /**
-     * Resumes a request that this instance itself handed off, on its own blocks: the block table moves to the
-     * resumed sequence, nothing is copied. Without such a handoff here it is an ordinary {@link #submit}.
-     */
-    public void resumeHandoff(GenerateRequest request, int[] emitted, TokenSink sink, long arrivalNanos) {
         Sequence handed = handedOff.remove(request.requestId());
         Sequence seq = enqueue(request, emitted, sink, arrivalNanos);
         if (seq == null) {
             if (handed != null) {
                 scheduler.remove(handed);
             }
+            kvImport.listener().imported(-1, 0, 0);
             return;
         }
+        long start = System.nanoTime();
+        long bytes = 0;
         if (handed != null) {
             kv.transfer(handed, seq);
+        } else {
+            bytes = kv.importPrompt(seq, kvImport, runner.arena());
         }
+        kvImport.listener().imported(bytes, System.nanoTime() - start, seq.cachedPromptTokens);
         scheduler.add(seq);
     }
 

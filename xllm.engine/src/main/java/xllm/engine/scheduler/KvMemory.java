@@ -56,13 +56,14 @@ final class KvMemory {
     /**
      * Gives a sequence that holds no blocks the KV of its first {@code from.tokens()} tokens: its own cached
      * prefix where it has one, and copies of the source's blocks for the rest. Returns the bytes copied, or -1,
-     * leaving the sequence without blocks, when the source cannot be used (foreign layout, a token count that
+     * leaving the sequence without blocks, when the source cannot be used (none mapped, foreign layout, a token count that
      * does not fit the sequence or the blocks named, too few free blocks here).
      */
     long importPrompt(Sequence seq, KvImport from, PageArena target) {
         int tokens = from.tokens();
         int needed = (tokens + blockSize - 1) / blockSize;
-        if (!from.source().sameLayout(target) || tokens < 1 || tokens >= seq.length || from.blocks().length < needed) {
+        if (from.source() == null || !from.source().sameLayout(target) || tokens < 1 || tokens >= seq.length
+                || from.blocks().length < needed) {
             return -1;
         }
         int cached = reuseCachedPrefix(seq);

@@ -211,8 +211,10 @@ class KvHandoffTest {
             core.submitPrefill(request, first, System.nanoTime(), handoff);
             drain(core);
             EngineCoreTest.Collector rest = new EngineCoreTest.Collector(new int[1]);
-            core.resumeHandoff(request, first.output(), rest, System.nanoTime());
+            Imported imported = new Imported();
+            core.submitWithKv(request, first.output(), rest, System.nanoTime(), new KvImport(null, handoff.blocks, handoff.tokens, imported));
             assertEquals(0, core.handoffsHeld(), "the handoff became the resumed sequence");
+            assertEquals(0, imported.bytes, "its own blocks: nothing copied");
             drain(core);
             assertArrayEquals(alone(request), concat(first.output(), rest.output()));
             core.releaseHandoff("own"); // the router's release after the resumption changes nothing

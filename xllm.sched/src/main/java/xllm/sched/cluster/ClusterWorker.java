@@ -83,19 +83,9 @@ public final class ClusterWorker {
         @Override
         public void submitWithKv(Submission s, KvSource source) {
             String requestId = s.request().requestId();
-            if (source.worker() == id && source.pid() == pid) {
-                // handed off to itself (no other decode worker was alive): the blocks simply stay
-                if (refusable(s, () -> engine.resumeHandoff(s.request(), s.emitted(), sink(s)))) {
-                    MessageCodec.writeKvReceived(events, s.key(), id, pid, requestId, 0, 0);
-                }
-                return;
-            }
-            PageArena arena = peers.arena(source.worker(), source.pid());
-            if (arena == null) {
-                MessageCodec.writeKvReceived(events, s.key(), source.worker(), source.pid(), requestId, -1, 0);
-                submit(s);
-                return;
-            }
+            // a handoff to itself (no other decode worker was alive) needs no mapping: the engine keeps the blocks;
+            // an arena that cannot be mapped (null) makes the engine recompute the prompt
+            PageArena arena = source.worker() == id && source.pid() == pid ? null : peers.arena(source.worker(), source.pid());
             KvImport kvImport = new KvImport(arena, source.blocks(), source.tokens(), (bytes, nanos, reused) ->
                     MessageCodec.writeKvReceived(events, s.key(), source.worker(), source.pid(), requestId, bytes, nanos));
             if (!refusable(s, () -> engine.resumeWithKv(s.request(), s.emitted(), sink(s), kvImport))) {
