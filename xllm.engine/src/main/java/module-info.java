@@ -19,6 +19,7 @@ module xllm.engine {
     requires java.desktop;
 
     exports xllm.engine.tokenizer;
+    exports xllm.engine.grammar;
     exports xllm.engine.weights;
     exports xllm.engine.model;
     exports xllm.engine.kernel;

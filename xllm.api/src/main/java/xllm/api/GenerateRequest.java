@@ -11,9 +11,10 @@ import java.util.Objects;
  * @param priority lower values are scheduled first (FCFS among equals), as in vLLM
  * @param topLogprobs log-probabilities to report per token: -1 none, 0 only the sampled token, n the top n too
  * @param offline batch work (a job, or {@code service_tier} "flex") that runs only in the slack online work leaves
+ * @param structuredOutput the language the output must belong to, or null for free text
  */
 public record GenerateRequest(String requestId, int[] promptIds, SamplingParams params, int priority, int topLogprobs,
-        boolean offline) {
+        boolean offline, StructuredOutput structuredOutput) {
     public GenerateRequest {
         Objects.requireNonNull(requestId, "requestId");
         Objects.requireNonNull(params, "params");
@@ -26,9 +27,20 @@ public record GenerateRequest(String requestId, int[] promptIds, SamplingParams 
         promptIds = promptIds.clone();
     }
 
+    /** A request without a constraint on its output. */
+    public GenerateRequest(String requestId, int[] promptIds, SamplingParams params, int priority, int topLogprobs,
+            boolean offline) {
+        this(requestId, promptIds, params, priority, topLogprobs, offline, null);
+    }
+
     /** An online request. */
     public GenerateRequest(String requestId, int[] promptIds, SamplingParams params, int priority, int topLogprobs) {
         this(requestId, promptIds, params, priority, topLogprobs, false);
+    }
+
+    /** This request with its output constrained to {@code constraint} (null: free text). */
+    public GenerateRequest withStructuredOutput(StructuredOutput constraint) {
+        return new GenerateRequest(requestId, promptIds, params, priority, topLogprobs, offline, constraint);
     }
 
     @Override

@@ -22,6 +22,13 @@ public interface InferenceService {
     /** The model's chat template applied to {@code messages}; refuses models without one. */
     String renderChat(List<ChatMessage> messages, boolean addGenerationPrompt);
 
+    /**
+     * Compiles {@code constraint} as the engine would, so that a request the engine cannot serve is refused
+     * before it is queued: a {@link ServiceException} (400) naming the problem, such as a schema keyword that
+     * cannot be enforced or a grammar's syntax error.
+     */
+    void checkStructuredOutput(StructuredOutput constraint);
+
     /** End-of-sequence token ids (the model's and the tokenizer's). */
     int[] eosTokenIds();
 

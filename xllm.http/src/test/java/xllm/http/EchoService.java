@@ -8,6 +8,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import xllm.api.ChatMessage;
+import xllm.api.StructuredOutput;
 import xllm.api.FinishReason;
 import xllm.api.GenerateRequest;
 import xllm.api.InferenceService;
@@ -87,6 +88,11 @@ final class EchoService implements InferenceService {
                 return "";
             }
         };
+    }
+
+    /** Takes any constraint: the echo service generates no tokens a grammar could refuse. */
+    @Override
+    public void checkStructuredOutput(StructuredOutput constraint) {
     }
 
     @Override

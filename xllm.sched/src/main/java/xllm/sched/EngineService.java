@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import xllm.api.ChatMessage;
+import xllm.api.StructuredOutput;
 import xllm.api.FinishReason;
 import xllm.api.GenerateRequest;
 import xllm.api.InferenceService;
@@ -185,6 +186,11 @@ public final class EngineService implements InferenceService, AutoCloseable {
     @Override
     public TextStream newTextStream() {
         return require().text().newTextStream();
+    }
+
+    @Override
+    public void checkStructuredOutput(StructuredOutput constraint) {
+        require().text().checkStructuredOutput(constraint);
     }
 
     @Override

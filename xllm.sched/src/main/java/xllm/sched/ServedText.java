@@ -3,6 +3,9 @@ package xllm.sched;
 import java.util.Arrays;
 import java.util.List;
 import xllm.api.ChatMessage;
+import xllm.api.StructuredOutput;
+import xllm.engine.grammar.Constraints;
+import xllm.engine.grammar.GrammarException;
 import xllm.api.InferenceService;
 import xllm.api.ModelInfo;
 import xllm.api.ServiceException;
@@ -63,6 +66,15 @@ public final class ServedText {
                 return decoder.flush();
             }
         };
+    }
+
+    /** Compiles {@code constraint}, refusing what the engine cannot enforce with a 400 naming it; the API layer names the field. */
+    public void checkStructuredOutput(StructuredOutput constraint) {
+        try {
+            Constraints.compile(constraint);
+        } catch (GrammarException e) {
+            throw new ServiceException(ServiceException.Kind.INVALID_REQUEST, e.getMessage(), null);
+        }
     }
 
     public String renderChat(List<ChatMessage> messages, boolean addGenerationPrompt) {

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.ToDoubleFunction;
 import xllm.api.ChatMessage;
+import xllm.api.StructuredOutput;
 import xllm.api.FinishReason;
 import xllm.api.GenerateRequest;
 import xllm.api.InferenceService;
@@ -194,6 +195,11 @@ public final class ClusterService implements InferenceService, WorkerPool, AutoC
     @Override
     public TextStream newTextStream() {
         return text.newTextStream();
+    }
+
+    @Override
+    public void checkStructuredOutput(StructuredOutput constraint) {
+        text.checkStructuredOutput(constraint);
     }
 
     @Override

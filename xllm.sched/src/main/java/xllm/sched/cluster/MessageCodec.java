@@ -6,6 +6,7 @@ import xllm.api.FinishReason;
 import xllm.api.GenerateRequest;
 import xllm.api.Logprobs;
 import xllm.api.SamplingParams;
+import xllm.api.StructuredOutput;
 import xllm.api.Usage;
 import xllm.sched.SpecDecodeCounts;
 import xllm.sched.StepTimes;
@@ -18,6 +19,7 @@ import xllm.sched.StepTimes;
  */
 final class MessageCodec {
     private static final byte NO_LOGPROBS = -1;
+    private static final byte NO_CONSTRAINT = -1;
     /** Draft positions a heartbeat carries at most: the longest draft a speculative config allows. */
     private static final int MAX_SPEC_POSITIONS = 64;
     /** Step-time samples of each kind a heartbeat carries at most. */
@@ -179,6 +181,11 @@ final class MessageCodec {
         }
         writeInts(out, emitted);
         out.writeBoolean(request.offline());
+        StructuredOutput constraint = request.structuredOutput();
+        out.writeByte(constraint == null ? NO_CONSTRAINT : (byte) constraint.kind().ordinal());
+        if (constraint != null) {
+            out.writeUtf8(constraint.spec());
+        }
     }
 
     static Submission readSubmission(Bytes<?> in) {
@@ -203,7 +210,12 @@ final class MessageCodec {
         int[] emitted = readInts(in);
         // a journal written before requests carried the flag ends here
         boolean offline = in.readRemaining() > 0 && in.readBoolean();
-        return new Submission(key, new GenerateRequest(id, prompt, params, priority, topLogprobs, offline), emitted);
+        int kind = in.readRemaining() > 0 ? in.readByte() : NO_CONSTRAINT;
+        StructuredOutput constraint = kind == NO_CONSTRAINT
+                ? null
+                : new StructuredOutput(StructuredOutput.Kind.values()[kind], in.readUtf8());
+        return new Submission(key, new GenerateRequest(id, prompt, params, priority, topLogprobs, offline, constraint),
+                emitted);
     }
 
     // ---- worker to router ----

@@ -1,0 +1,5 @@
+package xllm.engine.grammar;
+
+/** A compiled grammar over bytes. */
+public final class Grammar {
+}
