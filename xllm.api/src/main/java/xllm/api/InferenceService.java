@@ -19,8 +19,13 @@ public interface InferenceService {
     /** Streaming detokenizer for one request: feed ids, get text deltas that never split a character. */
     TextStream newTextStream();
 
-    /** The model's chat template applied to {@code messages}; refuses models without one. */
-    String renderChat(List<ChatMessage> messages, boolean addGenerationPrompt);
+    /**
+     * The model's chat template applied to {@code messages}; refuses models without one.
+     *
+     * @param tools the tools the model may call, each the JSON text of an OpenAI tool object
+     *     ({@code {"type": "function", "function": {"name", "description", "parameters"}}}); empty for none
+     */
+    String renderChat(List<ChatMessage> messages, List<String> tools, boolean addGenerationPrompt);
 
     /**
      * Compiles {@code constraint} as the engine would, so that a request the engine cannot serve is refused

@@ -16,6 +16,7 @@ import xllm.api.Logprobs;
 import xllm.api.ModelInfo;
 import xllm.api.ServiceException;
 import xllm.api.TokenSink;
+import xllm.api.ToolCall;
 import xllm.api.Usage;
 
 /**
@@ -38,6 +39,19 @@ final class EchoService implements InferenceService {
     volatile boolean brokenTextStream;
     /** Delay between tokens; 0 emits them back to back. */
     volatile long tickMillis;
+    /** The tools the last rendered chat offered. */
+    volatile List<String> renderedTools = List.of();
+    /** Refuses every constraint, as an engine refuses one it cannot compile. */
+    volatile boolean refusesConstraints;
+    private final int maxModelLength;
+
+    EchoService() {
+        this(MAX_MODEL_LEN);
+    }
+
+    EchoService(int maxModelLength) {
+        this.maxModelLength = maxModelLength;
+    }
 
     private final ScheduledExecutorService engine = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "echo-engine");
@@ -47,7 +61,7 @@ final class EchoService implements InferenceService {
 
     @Override
     public ModelInfo model() {
-        return new ModelInfo("echo", MAX_MODEL_LEN, VOCAB, 1_700_000_000L);
+        return new ModelInfo("echo", maxModelLength, VOCAB, 1_700_000_000L);
     }
 
     @Override
@@ -90,16 +104,35 @@ final class EchoService implements InferenceService {
         };
     }
 
-    /** Takes any constraint: the echo service generates no tokens a grammar could refuse. */
+    /** Takes any constraint unless told otherwise: the echo service generates no tokens a grammar could refuse. */
     @Override
     public void checkStructuredOutput(StructuredOutput constraint) {
+        if (refusesConstraints) {
+            throw new ServiceException(ServiceException.Kind.INVALID_REQUEST,
+                    constraint.kind() + " is not supported yet", null);
+        }
     }
 
+    /**
+     * One line per turn, {@code role: content}, an assistant's calls as {@code [call name arguments]}; the
+     * tools offered go last, so that the echoed output starts with the first turn.
+     */
     @Override
-    public String renderChat(List<ChatMessage> messages, boolean addGenerationPrompt) {
+    public String renderChat(List<ChatMessage> messages, List<String> tools, boolean addGenerationPrompt) {
+        renderedTools = List.copyOf(tools);
         StringBuilder text = new StringBuilder();
         for (ChatMessage m : messages) {
-            text.append(m.role()).append(": ").append(m.content()).append('\n');
+            text.append(m.role()).append(": ").append(m.content());
+            for (ToolCall call : m.toolCalls()) {
+                text.append("[call ").append(call.name()).append(' ').append(call.arguments()).append(']');
+            }
+            if (m.toolCallId() != null) {
+                text.append(" (for ").append(m.toolCallId()).append(')');
+            }
+            text.append('\n');
+        }
+        if (!tools.isEmpty()) {
+            text.append("tools: ").append(tools.size()).append('\n');
         }
         return addGenerationPrompt ? text.append("assistant: ").toString() : text.toString();
     }

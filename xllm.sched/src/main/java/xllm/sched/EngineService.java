@@ -194,8 +194,8 @@ public final class EngineService implements InferenceService, AutoCloseable {
     }
 
     @Override
-    public String renderChat(List<ChatMessage> messages, boolean addGenerationPrompt) {
-        return require().text().renderChat(messages, addGenerationPrompt);
+    public String renderChat(List<ChatMessage> messages, List<String> tools, boolean addGenerationPrompt) {
+        return require().text().renderChat(messages, tools, addGenerationPrompt);
     }
 
     @Override

@@ -77,14 +77,14 @@ public final class ServedText {
         }
     }
 
-    public String renderChat(List<ChatMessage> messages, boolean addGenerationPrompt) {
+    public String renderChat(List<ChatMessage> messages, List<String> tools, boolean addGenerationPrompt) {
         ChatTemplate template = tokenizer.chatTemplate();
         if (template == null) {
             throw new ServiceException(ServiceException.Kind.INVALID_REQUEST,
                     "model " + servedName + " has no chat template; use /v1/completions", "messages");
         }
         try {
-            return template.render(messages, addGenerationPrompt);
+            return template.render(messages, tools, addGenerationPrompt);
         } catch (IllegalArgumentException e) {
             throw new ServiceException(ServiceException.Kind.INVALID_REQUEST, e.getMessage(), "messages");
         }

@@ -1,5 +1,7 @@
 package xllm.engine.tokenizer;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.LegacyOverrides;
@@ -16,19 +18,27 @@ import java.util.Objects;
 import jinjava.javax.el.CompositeELResolver;
 import jinjava.javax.el.ELResolver;
 import xllm.api.ChatMessage;
+import xllm.api.ToolCall;
 
-/** A model's Jinja chat template, rendered with a maintained Jinja engine. Thread-safe. */
+/**
+ * A model's Jinja chat template, rendered with a maintained Jinja engine. Tools, tool calls and tool results
+ * reach a template that takes tools as transformers passes them; for one that does not, they are written into
+ * plain turns ({@link HermesToolPrompt}). Thread-safe.
+ */
 public final class ChatTemplate {
     private static final Jinjava JINJAVA = newEngine();
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final String source;
     private final String bosToken;
     private final String eosToken;
+    private final boolean takesTools;
 
     ChatTemplate(String source, String bosToken, String eosToken) {
-        this.source = stripTrailingNewline(Objects.requireNonNull(source, "source"));
+        this.source = JinjavaSyntax.rewrite(stripTrailingNewline(Objects.requireNonNull(source, "source")));
         this.bosToken = bosToken;
         this.eosToken = eosToken;
+        this.takesTools = source.contains("tools");
     }
 
     /** Configured like HF's ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True). */
@@ -52,6 +62,7 @@ public final class ChatTemplate {
         Jinjava jinjava = new Jinjava(config);
         jinjava.registerFunction(new ELFunctionDefinition("", "raise_exception", TemplateException.class,
             "raise", String.class));
+        jinjava.registerFilter(new PythonJsonFilter());
         return jinjava;
     }
 
@@ -71,22 +82,45 @@ public final class ChatTemplate {
         return s.endsWith("\n") ? s.substring(0, s.length() - 1) : s;
     }
 
+    /** Whether the template's own text handles tools (it mentions them), as Qwen's and Llama 3.1's do. */
+    public boolean takesTools() {
+        return takesTools;
+    }
+
     /**
      * Renders the conversation as the model's prompt text.
      *
      * @throws IllegalArgumentException when the template calls raise_exception or cannot be rendered
      */
     public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
+        return render(messages, List.of(), addGenerationPrompt);
+    }
+
+    /**
+     * Renders the conversation, offering the model {@code tools}, as the model's prompt text.
+     *
+     * @param tools the JSON text of each OpenAI tool object; empty for none
+     * @throws IllegalArgumentException when a tool or a call's arguments are not JSON, or the template calls
+     *     raise_exception or cannot be rendered
+     */
+    public String render(List<ChatMessage> messages, List<String> tools, boolean addGenerationPrompt) {
+        List<Object> toolObjects = new ArrayList<>(tools.size());
+        for (String tool : tools) {
+            toolObjects.add(parseJson(tool, "tool"));
+        }
+        if (!takesTools) {
+            messages = HermesToolPrompt.inline(messages, toolObjects);
+        }
         List<Map<String, Object>> turns = new ArrayList<>(messages.size());
         for (ChatMessage m : messages) {
-            Map<String, Object> turn = new LinkedHashMap<>();
-            turn.put("role", m.role());
-            turn.put("content", m.content());
-            turns.add(turn);
+            turns.add(turn(m));
         }
         Map<String, Object> context = new HashMap<>();
         context.put("messages", turns);
         context.put("add_generation_prompt", addGenerationPrompt);
+        if (!toolObjects.isEmpty() && takesTools) {
+            context.put("tools", toolObjects);
+        }
         if (bosToken != null) {
             context.put("bos_token", bosToken);
         }
@@ -107,5 +141,42 @@ public final class ChatTemplate {
             }
         }
         return result.getOutput();
+    }
+
+    /** A message as transformers hands it to a template: calls with their arguments parsed, so tojson works. */
+    private static Map<String, Object> turn(ChatMessage m) {
+        Map<String, Object> turn = new LinkedHashMap<>();
+        turn.put("role", m.role());
+        turn.put("content", m.content());
+        if (!m.toolCalls().isEmpty()) {
+            List<Map<String, Object>> calls = new ArrayList<>();
+            for (ToolCall call : m.toolCalls()) {
+                Map<String, Object> function = new LinkedHashMap<>();
+                function.put("name", call.name());
+                function.put("arguments", parseJson(call.arguments(), "tool call arguments"));
+                Map<String, Object> entry = new LinkedHashMap<>();
+                entry.put("id", call.id());
+                entry.put("type", "function");
+                entry.put("function", function);
+                calls.add(entry);
+            }
+            turn.put("tool_calls", calls);
+        }
+        if (m.toolCallId() != null) {
+            turn.put("tool_call_id", m.toolCallId());
+        }
+        if (m.name() != null) {
+            turn.put("name", m.name());
+        }
+        return turn;
+    }
+
+    /** JSON text as maps, lists and plain values in their written order, as Python's json.loads gives them. */
+    static Object parseJson(String text, String what) {
+        try {
+            return JSON.readValue(text, Object.class);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException(what + " is not valid JSON: " + e.getOriginalMessage());
+        }
     }
 }

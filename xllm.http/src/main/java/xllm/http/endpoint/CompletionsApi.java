@@ -51,17 +51,17 @@ final class CompletionsApi implements GenerationApi {
     }
 
     @Override
-    public ObjectNode stepChoice(ChoiceStep step, GenerationSpec spec, InferenceService service) {
+    public List<ObjectNode> stepChoices(ChoiceStep step, GenerationSpec spec, InferenceService service) {
         boolean logprobs = spec.topLogprobs() >= 0 && step.toToken() > step.fromToken();
         if (step.text().isEmpty() && step.finish() == null && !logprobs) {
-            return null;
+            return List.of();
         }
         Choice choice = step.choice();
         int offset = choice.textLength() - step.text().length() + echoLength(choice, spec);
         ObjectNode lp = logprobs
                 ? LogprobsJson.completion(choice.log(), step.fromToken(), step.toToken(), offset, service)
                 : null;
-        return entry(choice.index(), step.text(), lp, step.finish());
+        return List.of(entry(choice.index(), step.text(), lp, step.finish()));
     }
 
     @Override

@@ -31,8 +31,8 @@ interface GenerationApi {
     /** The choice entry of the chunk sent before any token, or null when there is none. */
     ObjectNode openingChoice(Choice choice, GenerationSpec spec);
 
-    /** The choice entry of the chunk for {@code step}, or null when the step has nothing to show. */
-    ObjectNode stepChoice(ChoiceStep step, GenerationSpec spec, InferenceService service);
+    /** The choice entries of the chunks for {@code step}, in order; none when the step has nothing to show. */
+    List<ObjectNode> stepChoices(ChoiceStep step, GenerationSpec spec, InferenceService service);
 
     /** The choice entry of the complete (non-streamed) response. */
     ObjectNode finalChoice(Choice choice, GenerationSpec spec, InferenceService service);

@@ -53,7 +53,7 @@ public final class GenerationEndpoint {
     public void handle(ServerRequest req, ServerResponse res) throws IOException {
         RequestFields f = RequestBody.read(req, maxBodyBytes);
         model.check(f);
-        GenerationSpec spec = GenerationSpec.parse(f, api.chat());
+        GenerationSpec spec = GenerationSpec.parse(f, api.chat(), service);
         List<Prompt> prompts = api.prompts(f, spec, service);
         String id = api.idPrefix() + UUID.randomUUID().toString().replace("-", "");
         ResponseHead head = new ResponseHead(id, System.currentTimeMillis() / 1000, model.name(), spec.serviceTier());
@@ -72,7 +72,7 @@ public final class GenerationEndpoint {
      */
     public ObjectNode complete(RequestFields f, String requestId) throws IOException {
         model.check(f);
-        GenerationSpec spec = GenerationSpec.parse(f, api.chat());
+        GenerationSpec spec = GenerationSpec.parse(f, api.chat(), service);
         RequestFields.require(!spec.stream(), "stream", "job requests cannot stream; leave stream unset");
         List<Prompt> prompts = api.prompts(f, spec, service);
         ResponseHead head = new ResponseHead(api.idPrefix() + requestId, System.currentTimeMillis() / 1000, model.name(),
@@ -125,8 +125,7 @@ public final class GenerationEndpoint {
             }
         }
         run.forEachStep(step -> {
-            ObjectNode choice = api.stepChoice(step, spec, service);
-            if (choice != null) {
+            for (ObjectNode choice : api.stepChoices(step, spec, service)) {
                 sse.send(chunk(head, choice));
             }
         });

@@ -9,6 +9,7 @@ import xllm.api.InferenceService;
 import xllm.http.request.Prompts;
 import xllm.http.request.RequestBody;
 import xllm.http.request.RequestFields;
+import xllm.http.request.ToolUse;
 import xllm.http.response.Json;
 
 /** vLLM's {@code POST /tokenize} (a prompt or chat messages to ids) and {@code POST /detokenize}. */
@@ -28,7 +29,7 @@ public final class TokenizeEndpoint {
         model.check(f);
         int[] ids;
         if (f.has("messages")) {
-            ids = Prompts.chat(f, service).ids();
+            ids = Prompts.chat(f, ToolUse.parse(f), service).ids();
         } else {
             RequestFields.require(f.has("prompt"), "prompt", "prompt or messages is required");
             ids = service.tokenize(f.text("prompt", ""), f.bool("add_special_tokens", true));

@@ -1,12 +1,17 @@
 package xllm.http.generate;
 
+import java.util.ArrayList;
+import java.util.List;
 import xllm.api.FinishReason;
 import xllm.api.InferenceService;
 import xllm.http.request.Prompt;
+import xllm.http.tools.ToolCallDelta;
+import xllm.http.tools.ToolCallReader;
 
 /**
- * One choice of a response: one engine request, its detokenizer and stop strings, and the text shown so
- * far. Turns the tokens the engine has published into {@link ChoiceStep}s. Request thread only.
+ * One choice of a response: one engine request, its detokenizer and stop strings, the reader of its tool
+ * calls when the output holds them, and the text shown so far. Turns the tokens the engine has published into
+ * {@link ChoiceStep}s. Request thread only.
  */
 public final class Choice {
     private final int index;
@@ -17,6 +22,7 @@ public final class Choice {
     private final InferenceService.TextStream detokenizer;
     private final StopStrings stops;
     private final int[] endTokenIds;
+    private final ToolCallReader toolCalls;
     private final StringBuilder text = new StringBuilder();
     private int consumed;
     private FinishReason finishReason;
@@ -24,9 +30,10 @@ public final class Choice {
     /**
      * @param endTokenIds tokens that end the generation and whose text is not shown (end-of-sequence
      *     unless ignored, and the client's stop_token_ids)
+     * @param toolCalls reads tool calls out of the text, or null when the output is shown as it is
      */
     public Choice(int index, String requestId, Prompt prompt, TokenLog log, InferenceService service,
-            StopStrings stops, int[] endTokenIds) {
+            StopStrings stops, int[] endTokenIds, ToolCallReader toolCalls) {
         this.index = index;
         this.requestId = requestId;
         this.prompt = prompt;
@@ -35,6 +42,7 @@ public final class Choice {
         this.detokenizer = service.newTextStream();
         this.stops = stops;
         this.endTokenIds = endTokenIds.clone();
+        this.toolCalls = toolCalls;
     }
 
     /**
@@ -70,8 +78,16 @@ public final class Choice {
             finish = stops.matched() ? FinishReason.STOP : log.finishReason();
         }
         finishReason = finish;
-        text.append(delta);
-        return new ChoiceStep(this, delta.toString(), from, consumed, finish);
+        List<ToolCallDelta> calls = new ArrayList<>();
+        String shown = delta.toString();
+        if (toolCalls != null) {
+            shown = toolCalls.accept(shown, calls);
+            if (finish != null) {
+                shown += toolCalls.finish(calls);
+            }
+        }
+        text.append(shown);
+        return new ChoiceStep(this, shown, from, consumed, finish, calls);
     }
 
     public int index() {
@@ -90,7 +106,12 @@ public final class Choice {
         return log;
     }
 
-    /** All text shown so far. */
+    /** The reader of this choice's tool calls, or null when its output is not read for them. */
+    public ToolCallReader toolCalls() {
+        return toolCalls;
+    }
+
+    /** All text shown so far (the content, when tool calls are read). */
     public String text() {
         return text.toString();
     }

@@ -1,6 +1,8 @@
 package xllm.http.generate;
 
+import java.util.List;
 import xllm.api.FinishReason;
+import xllm.http.tools.ToolCallDelta;
 
 /**
  * What one choice produced since its last step.
@@ -9,6 +11,11 @@ import xllm.api.FinishReason;
  * @param fromToken first token of this step, an index into the choice's {@link TokenLog}
  * @param toToken one past the last token of this step
  * @param finish why the choice ended, or null while it goes on
+ * @param toolCalls what this step showed of tool calls, when the choice's output is read for them
  */
-public record ChoiceStep(Choice choice, String text, int fromToken, int toToken, FinishReason finish) {
+public record ChoiceStep(Choice choice, String text, int fromToken, int toToken, FinishReason finish,
+        List<ToolCallDelta> toolCalls) {
+    public ChoiceStep {
+        toolCalls = List.copyOf(toolCalls);
+    }
 }

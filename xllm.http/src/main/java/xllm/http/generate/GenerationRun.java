@@ -9,6 +9,7 @@ import xllm.api.InferenceService;
 import xllm.api.Usage;
 import xllm.http.request.GenerationSpec;
 import xllm.http.request.Prompt;
+import xllm.http.tools.ToolCallReader;
 
 /**
  * The engine requests behind one HTTP response: {@code n} choices per prompt, submitted together and
@@ -32,8 +33,8 @@ public final class GenerationRun implements AutoCloseable {
     }
 
     /**
-     * Checks every prompt against the context, then submits all choices; choice {@code p * n + i} is
-     * request {@code responseId-<index>}. If the service refuses one, those already submitted are aborted
+     * Checks every prompt against the context, then submits all choices, each with the request's output
+     * constraint; choice {@code p * n + i} is request {@code responseId-<index>}. If the service refuses one, those already submitted are aborted
      * and the refusal propagates.
      *
      * @param inputField the request field the prompts came from, for context-length errors
@@ -57,9 +58,10 @@ public final class GenerationRun implements AutoCloseable {
                     String requestId = responseId + "-" + index;
                     TokenLog log = new TokenLog(Math.min(budgets[p], 256), spec.topLogprobs());
                     Choice choice = new Choice(index, requestId, prompt, log, service,
-                            new StopStrings(spec.stop()), endTokenIds);
+                            new StopStrings(spec.stop()), endTokenIds,
+                            spec.tools().readsCalls() ? new ToolCallReader() : null);
                     service.submit(new GenerateRequest(requestId, prompt.ids(), spec.sampling(budgets[p], i),
-                            spec.priority(), spec.topLogprobs(), spec.offline()), log);
+                            spec.priority(), spec.topLogprobs(), spec.offline(), spec.structuredOutput()), log);
                     run.choices.add(choice);
                 }
             }

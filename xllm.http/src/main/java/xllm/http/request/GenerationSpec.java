@@ -6,12 +6,15 @@ import static xllm.http.request.RequestFields.require;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import xllm.api.InferenceService;
 import xllm.api.InvalidSamplingParameter;
 import xllm.api.SamplingParams;
+import xllm.api.StructuredOutput;
 
 /**
  * What a completion or chat request asks of the generation, validated field by field: sampling, limits,
- * stop conditions, how many choices and what to report. Shared by all choices of the request.
+ * stop conditions, how many choices and what to report, the form of the output and the tools the model may
+ * call. Shared by all choices of the request.
  *
  * @param sampling the sampling fields, checked by {@link SamplingParams}; each choice gets its own seed and
  *     token budget ({@link #sampling(int, int)})
@@ -21,6 +24,8 @@ import xllm.api.SamplingParams;
  * @param topLogprobs -1: no log-probabilities; 0: the sampled token's; k: also the k most likely
  * @param serviceTier the tier the response names, as OpenAI's do: "flex" (offline: runs in the slack online
  *     work leaves) or "default" (online); null when the request named none
+ * @param constraint the language every choice's output must belong to, or null for free text
+ * @param tools the tools a chat offers; {@link ToolUse#NONE} for none
  */
 public record GenerationSpec(
         SamplingParams sampling,
@@ -34,7 +39,9 @@ public record GenerationSpec(
         int priority,
         boolean stream,
         boolean includeUsage,
-        String serviceTier) {
+        String serviceTier,
+        OutputConstraint constraint,
+        ToolUse tools) {
 
     /** More choices than this per request is almost surely a mistake and would flood the engine. */
     public static final int MAX_N = 128;
@@ -46,8 +53,11 @@ public record GenerationSpec(
         stop = List.copyOf(stop);
     }
 
-    /** Reads the fields of {@code /v1/completions} ({@code chat} false) or {@code /v1/chat/completions}. */
-    public static GenerationSpec parse(RequestFields f, boolean chat) {
+    /**
+     * Reads the fields of {@code /v1/completions} ({@code chat} false) or {@code /v1/chat/completions};
+     * {@code service} checks that it can enforce the output's constraint.
+     */
+    public static GenerationSpec parse(RequestFields f, boolean chat, InferenceService service) {
         refuseUnsupported(f, chat);
         long topK = f.integer("top_k", 0);
         require(topK >= -1, "top_k", "top_k must be -1 or 0 (disabled) or at least 1, got " + topK);
@@ -97,8 +107,15 @@ public record GenerationSpec(
         require(tier == null || SERVICE_TIERS.contains(tier), "service_tier",
                 "service_tier must be one of \"auto\", \"default\", \"flex\" or \"priority\", got \"" + tier + "\"");
         String servedTier = tier == null ? null : tier.equals("flex") ? "flex" : "default";
+        ToolUse tools = chat ? ToolUse.parse(f) : ToolUse.NONE;
+        OutputConstraint constraint = OutputConstraint.parse(f, tools, service);
         return new GenerationSpec(sampling, seed, maxTokens, maxTokensField, stop, n, topLogprobs, echo, priority,
-                stream, includeUsage, servedTier);
+                stream, includeUsage, servedTier, constraint, tools);
+    }
+
+    /** The constraint every choice's generation is submitted with, or null for free text. */
+    public StructuredOutput structuredOutput() {
+        return constraint == null ? null : constraint.output();
     }
 
     /** Batch work: it runs only in the slack that online requests leave. */
@@ -149,10 +166,7 @@ public record GenerationSpec(
         JsonNode bestOf = f.value("best_of");
         require(bestOf == null || bestOf.asLong() <= Math.max(1, f.integer("n", 1)), "best_of",
                 "best_of larger than n is not supported");
-        if (chat) {
-            JsonNode tools = f.value("tools");
-            require(tools == null || tools.isEmpty(), "tools", "tools are not supported");
-        } else {
+        if (!chat) {
             String suffix = f.text("suffix", "");
             require(suffix.isEmpty(), "suffix", "suffix is not supported");
         }

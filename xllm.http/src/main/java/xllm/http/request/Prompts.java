@@ -3,12 +3,15 @@ package xllm.http.request;
 import static xllm.http.request.RequestFields.invalid;
 import static xllm.http.request.RequestFields.require;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.StringJoiner;
 import xllm.api.ChatMessage;
 import xllm.api.InferenceService;
+import xllm.api.ToolCall;
+import xllm.http.response.Json;
 
 /**
  * Turns the prompt fields of a request into token ids: {@code prompt} in its four OpenAI forms (text,
@@ -52,12 +55,12 @@ public final class Prompts {
         return prompts;
     }
 
-    /** The prompt of a chat request: {@code messages} rendered by the model's chat template. */
-    public static Prompt chat(RequestFields f, InferenceService service) {
+    /** The prompt of a chat request: {@code messages} and the offered tools rendered by the model's chat template. */
+    public static Prompt chat(RequestFields f, ToolUse tools, InferenceService service) {
         boolean generationPrompt = f.bool("add_generation_prompt", true);
         String rendered;
         try {
-            rendered = service.renderChat(messages(f), generationPrompt);
+            rendered = service.renderChat(messages(f), tools.offered(), generationPrompt);
         } catch (IllegalArgumentException | IllegalStateException e) {
             throw invalid("messages", "the chat template refused the messages: " + e.getMessage());
         }
@@ -97,9 +100,58 @@ public final class Prompts {
             require(message.isObject(), "messages", at + " must be an object with role and content");
             JsonNode role = message.get("role");
             require(role != null && role.isTextual(), "messages", at + ".role must be a string");
-            result.add(new ChatMessage(role.textValue(), content(message.get("content"), at)));
+            result.add(new ChatMessage(role.textValue(), content(message.get("content"), at),
+                    toolCalls(message.get("tool_calls"), at), optionalText(message, "tool_call_id", at),
+                    optionalText(message, "name", at)));
         }
         return result;
+    }
+
+    /** An assistant turn's calls: {@code [{"id", "type": "function", "function": {"name", "arguments"}}]}. */
+    private static List<ToolCall> toolCalls(JsonNode calls, String at) {
+        List<ToolCall> result = new ArrayList<>();
+        if (calls == null || calls.isNull()) {
+            return result;
+        }
+        require(calls.isArray(), "messages", at + ".tool_calls must be a list");
+        for (int i = 0; i < calls.size(); i++) {
+            JsonNode call = calls.get(i);
+            String where = at + ".tool_calls[" + i + "]";
+            JsonNode id = call.path("id");
+            JsonNode name = call.path("function").path("name");
+            require(id.isTextual(), "messages", where + ".id must be a string");
+            require(name.isTextual() && !name.textValue().isEmpty(), "messages",
+                    where + ".function.name must be a non-empty string");
+            result.add(new ToolCall(id.textValue(), name.textValue(), arguments(call.path("function").get("arguments"),
+                    where + ".function.arguments")));
+        }
+        return result;
+    }
+
+    /** The arguments as JSON text of an object; some clients send the object itself rather than its text. */
+    private static String arguments(JsonNode arguments, String where) {
+        if (arguments == null || arguments.isNull()) {
+            return "{}";
+        }
+        JsonNode parsed = arguments;
+        if (arguments.isTextual()) {
+            try {
+                parsed = Json.MAPPER.readTree(arguments.textValue());
+            } catch (JsonProcessingException e) {
+                throw invalid("messages", where + " is not valid JSON: " + e.getOriginalMessage());
+            }
+        }
+        require(parsed != null && parsed.isObject(), "messages", where + " must be a JSON object");
+        return arguments.isTextual() ? arguments.textValue() : arguments.toString();
+    }
+
+    private static String optionalText(JsonNode message, String field, String at) {
+        JsonNode value = message.get(field);
+        if (value == null || value.isNull()) {
+            return null;
+        }
+        require(value.isTextual(), "messages", at + "." + field + " must be a string");
+        return value.textValue();
     }
 
     private static String content(JsonNode content, String at) {

@@ -203,8 +203,8 @@ public final class ClusterService implements InferenceService, WorkerPool, AutoC
     }
 
     @Override
-    public String renderChat(List<ChatMessage> messages, boolean addGenerationPrompt) {
-        return text.renderChat(messages, addGenerationPrompt);
+    public String renderChat(List<ChatMessage> messages, List<String> tools, boolean addGenerationPrompt) {
+        return text.renderChat(messages, tools, addGenerationPrompt);
     }
 
     @Override
