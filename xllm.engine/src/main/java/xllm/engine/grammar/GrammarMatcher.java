@@ -18,6 +18,16 @@ public final class GrammarMatcher {
         return masks.allowed(state);
     }
 
+    /** Whether no token may follow: the grammar wants bytes no token of the vocabulary begins with. */
+    public boolean stuck() {
+        for (long word : allowed()) {
+            if (word != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /**
      * Moves past {@code token}; false (and no move) when the grammar does not allow it. An end-of-sequence token
      * is allowed only where the output is complete.

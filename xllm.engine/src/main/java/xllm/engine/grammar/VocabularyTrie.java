@@ -87,9 +87,17 @@ public final class VocabularyTrie {
 
     /** The trie of {@code tokenizer}'s vocabulary; {@code eosIds} end a sentence. */
     public static VocabularyTrie of(Tokenizer tokenizer, int[] eosIds) {
-        int size = tokenizer.vocabSize();
+        return of(tokenizer, eosIds, tokenizer.vocabSize());
+    }
+
+    /**
+     * The trie of {@code tokenizer}'s vocabulary for a model whose logits are {@code logitsWidth} wide (a model
+     * may pad its vocabulary beyond the tokenizer's: those ids are never allowed).
+     */
+    public static VocabularyTrie of(Tokenizer tokenizer, int[] eosIds, int logitsWidth) {
+        int size = Math.max(logitsWidth, tokenizer.vocabSize());
         byte[][] pieces = new byte[size][];
-        for (int id = 0; id < size; id++) {
+        for (int id = 0; id < tokenizer.vocabSize(); id++) {
             if (!tokenizer.isSpecial(id)) {
                 pieces[id] = tokenizer.tokenBytes(id);
             }
