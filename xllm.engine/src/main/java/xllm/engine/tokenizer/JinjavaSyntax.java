@@ -54,8 +54,10 @@ final class JinjavaSyntax {
                 i = end;
                 continue;
             }
-            if (groups.isEmpty() && (source.startsWith("}}", i) || source.startsWith("%}", i))) {
+            // "}}" inside brackets closes two dicts; "%}" can only end the tag.
+            if (groups.isEmpty() && source.startsWith("}}", i) || source.startsWith("%}", i)) {
                 code = false;
+                groups.clear();
                 out.append(source, i, i + 2);
                 i += 2;
                 continue;
