@@ -63,6 +63,16 @@ class ChatTemplateToolsTest {
         assertEquals(expected, template.render(CALL_AND_RESULT, List.of(WEATHER_COMPACT), true));
     }
 
+    /** The tags are added tokens but not special ones: a generation's text keeps them for the parser to read. */
+    @Test
+    void qwen3KeepsToolCallTagsInGeneratedText() {
+        Tokenizer qwen3 = Tokenizer.load(TestData.fixture("tokenizers/real/qwen3"));
+        String call = "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>";
+        int[] ids = qwen3.encode(call, false);
+        assertEquals(151657, ids[0], "<tool_call> is one token");
+        assertEquals(call, qwen3.decode(ids, true));
+    }
+
     @Test
     void qwen3WithoutToolsHasNoToolsBlock() {
         assertEquals("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n",
