@@ -1,0 +1,158 @@
+package xllm.engine.grammar;
+
+import java.util.Arrays;
+
+/**
+ * An immutable set of Unicode code points as sorted, disjoint, non-adjacent inclusive ranges: the character
+ * classes the converters build (regex classes, JSON string characters) before they are printed as GBNF.
+ */
+record CharRanges(int[] bounds) {
+    static final int MAX = 0x10FFFF;
+    static final CharRanges EMPTY = new CharRanges(new int[0]);
+    /** Every code point a UTF-8 text can hold: surrogates are not characters. */
+    static final CharRanges ANY = of(0, 0xD7FF).union(of(0xE000, MAX));
+
+    static CharRanges of(int lo, int hi) {
+        return lo > hi ? EMPTY : new CharRanges(new int[] {lo, hi});
+    }
+
+    static CharRanges single(int codePoint) {
+        return of(codePoint, codePoint);
+    }
+
+    /** The code points of {@code chars}, each a single character. */
+    static CharRanges ofChars(String chars) {
+        CharRanges set = EMPTY;
+        for (int cp : chars.codePoints().toArray()) {
+            set = set.union(single(cp));
+        }
+        return set;
+    }
+
+    boolean isEmpty() {
+        return bounds.length == 0;
+    }
+
+    /** The code point when this set holds exactly one, else -1. */
+    int singleCodePoint() {
+        return bounds.length == 2 && bounds[0] == bounds[1] ? bounds[0] : -1;
+    }
+
+    boolean contains(int cp) {
+        for (int i = 0; i < bounds.length; i += 2) {
+            if (cp >= bounds[i] && cp <= bounds[i + 1]) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    long size() {
+        long n = 0;
+        for (int i = 0; i < bounds.length; i += 2) {
+            n += bounds[i + 1] - bounds[i] + 1;
+        }
+        return n;
+    }
+
+    CharRanges union(CharRanges other) {
+        int[] all = Arrays.copyOf(bounds, bounds.length + other.bounds.length);
+        System.arraycopy(other.bounds, 0, all, bounds.length, other.bounds.length);
+        int n = all.length / 2;
+        long[] pairs = new long[n];
+        for (int i = 0; i < n; i++) {
+            pairs[i] = ((long) all[2 * i] << 32) | all[2 * i + 1];
+        }
+        Arrays.sort(pairs);
+        int[] out = new int[all.length];
+        int len = 0;
+        for (long p : pairs) {
+            int lo = (int) (p >>> 32);
+            int hi = (int) p;
+            if (len > 0 && lo <= out[len - 1] + 1) {
+                out[len - 1] = Math.max(out[len - 1], hi);
+            } else {
+                out[len++] = lo;
+                out[len++] = hi;
+            }
+        }
+        return new CharRanges(Arrays.copyOf(out, len));
+    }
+
+    /** Every code point from 0 to U+10FFFF (surrogates included) not in this set. */
+    CharRanges complement() {
+        int[] out = new int[bounds.length + 2];
+        int len = 0;
+        int next = 0;
+        for (int i = 0; i < bounds.length; i += 2) {
+            if (bounds[i] > next) {
+                out[len++] = next;
+                out[len++] = bounds[i] - 1;
+            }
+            next = bounds[i + 1] + 1;
+        }
+        if (next <= MAX) {
+            out[len++] = next;
+            out[len++] = MAX;
+        }
+        return new CharRanges(Arrays.copyOf(out, len));
+    }
+
+    CharRanges minus(CharRanges other) {
+        return intersect(other.complement());
+    }
+
+    CharRanges intersect(CharRanges other) {
+        return complement().union(other.complement()).complement();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof CharRanges r && Arrays.equals(bounds, r.bounds);
+    }
+
+    @Override
+    public int hashCode() {
+        return Arrays.hashCode(bounds);
+    }
+
+    /** This set as a GBNF character class, negated when that is shorter. */
+    String gbnf() {
+        CharRanges complement = complement();
+        boolean negate = complement.bounds.length < bounds.length
+                || (complement.bounds.length == bounds.length && contains(MAX));
+        CharRanges shown = negate ? complement : this;
+        StringBuilder out = new StringBuilder(negate ? "[^" : "[");
+        for (int i = 0; i < shown.bounds.length; i += 2) {
+            appendClassChar(out, shown.bounds[i]);
+            if (shown.bounds[i + 1] != shown.bounds[i]) {
+                if (shown.bounds[i + 1] > shown.bounds[i] + 1) {
+                    out.append('-');
+                }
+                appendClassChar(out, shown.bounds[i + 1]);
+            }
+        }
+        return out.append(']').toString();
+    }
+
+    private static void appendClassChar(StringBuilder out, int cp) {
+        if (cp == ']' || cp == '[' || cp == '\\' || cp == '^' || cp == '-') {
+            out.append('\\').appendCodePoint(cp);
+        } else {
+            appendPrintable(out, cp);
+        }
+    }
+
+    /** Appends {@code cp} as itself when it is printable ASCII, else as a GBNF escape. */
+    static void appendPrintable(StringBuilder out, int cp) {
+        if (cp >= 0x20 && cp < 0x7F) {
+            out.appendCodePoint(cp);
+        } else if (cp < 0x80) {
+            out.append(String.format("\\x%02X", cp));
+        } else if (cp < 0x10000) {
+            out.append(String.format("\\u%04X", cp));
+        } else {
+            out.append(String.format("\\U%08X", cp));
+        }
+    }
+}
