@@ -27,6 +27,7 @@ import xllm.engine.spec.Speculation;
 import xllm.engine.spec.SpeculativeConfig;
 import xllm.engine.scheduler.SchedulerConfig;
 import xllm.engine.weights.DType;
+import xllm.engine.grammar.VocabularyTrie;
 import xllm.engine.tokenizer.Tokenizer;
 import xllm.kv.BlockAllocator;
 
@@ -131,6 +132,7 @@ public final class EngineService implements InferenceService, AutoCloseable {
                     : Speculation.create(options.speculation(), runner, pool, options.kvCacheBytes() / 2);
             Warming warming = new Warming(metrics, cacheListener);
             EngineCore core = new EngineCore(runner, options.scheduler(), text.eosTokenIds(), warming, warming, speculation);
+            core.enableStructuredOutputs(VocabularyTrie.of(tokenizer, text.eosTokenIds(), runner.vocabSize()));
             EngineLoop loop = new EngineLoop("xllm-engine-0", core);
             metrics.gauges(loop::running, loop::waiting, loop::kvUsage);
             loop.start();

@@ -26,9 +26,20 @@ public final class Sampler {
 
     /** The next token for {@code state}, from {@code logits[offset .. offset + vocab)} (left unchanged). */
     public int sample(float[] logits, int offset, SequenceSampling state) {
+        return sample(logits, offset, state, null);
+    }
+
+    /**
+     * {@link #sample(float[], int, SequenceSampling)} among the tokens of {@code allowed} only (bit t of word
+     * t/64; null allows all): the others are masked out before penalties, truncation and the draw.
+     */
+    public int sample(float[] logits, int offset, SequenceSampling state, long[] allowed) {
         SamplingParams p = state.params();
         float[] x = work;
         System.arraycopy(logits, offset, x, 0, vocabSize);
+        if (allowed != null) {
+            maskOut(x, allowed);
+        }
         if (p.hasPenalties()) {
             applyPenalties(x, state, p);
         }
@@ -150,6 +161,22 @@ public final class Sampler {
             }
         }
         return last; // rounding left u at the very end of the row
+    }
+
+    /** Sets the logit of every token not in {@code allowed} to minus infinity: it can no longer be drawn. */
+    private void maskOut(float[] x, long[] allowed) {
+        for (int w = 0; w < allowed.length; w++) {
+            long refused = ~allowed[w];
+            while (refused != 0) {
+                int id = (w << 6) + Long.numberOfTrailingZeros(refused);
+                if (id >= vocabSize) {
+                    break;
+                }
+                x[id] = Float.NEGATIVE_INFINITY;
+                refused &= refused - 1;
+            }
+        }
+        Arrays.fill(x, Math.min(vocabSize, allowed.length << 6), vocabSize, Float.NEGATIVE_INFINITY);
     }
 
     private boolean truncates(SamplingParams p) {

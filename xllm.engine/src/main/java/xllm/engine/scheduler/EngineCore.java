@@ -11,6 +11,10 @@ import xllm.api.GenerateRequest;
 import xllm.api.Logprobs;
 import xllm.api.TokenSink;
 import xllm.api.Usage;
+import xllm.engine.grammar.ConstraintCache;
+import xllm.engine.grammar.GrammarException;
+import xllm.engine.grammar.GrammarMatcher;
+import xllm.engine.grammar.VocabularyTrie;
 import xllm.engine.model.StepBatch;
 import xllm.engine.runner.ModelRunner;
 import xllm.engine.runner.StepOutput;
@@ -51,6 +55,8 @@ public final class EngineCore {
     private final Map<String, Sequence> handedOff = new HashMap<>();
     private final ArrayDeque<Sequence> handoffOrder = new ArrayDeque<>();
     private long arrivals;
+    /** Compiled constraints over this model's vocabulary; null until {@link #enableStructuredOutputs}. */
+    private ConstraintCache constraints;
 
     /**
      * @param eosIds tokens that end a sequence (unless it ignores them)
@@ -72,6 +78,14 @@ public final class EngineCore {
         this.sampler = new Sampler(runner.vocabSize());
         this.eosIds = eosIds.clone();
         this.maxModelLength = runner.model().config().maxPositions();
+    }
+
+    /**
+     * Lets requests constrain their output ({@link GenerateRequest#structuredOutput()}): masks are computed over
+     * {@code vocabulary}, the model's tokens as bytes. Without it such requests are refused with an abort.
+     */
+    public void enableStructuredOutputs(VocabularyTrie vocabulary) {
+        this.constraints = new ConstraintCache(vocabulary);
     }
 
     /**
@@ -131,10 +145,41 @@ public final class EngineCore {
             sink.onFinish(FinishReason.ABORT, new Usage(request.promptLength(), 0, 0));
             return null;
         }
+        GrammarMatcher grammar = null;
+        if (request.structuredOutput() != null) {
+            grammar = matcherFor(request, emitted);
+            if (grammar == null) {
+                sink.onFinish(FinishReason.ABORT, new Usage(request.promptLength(), 0, 0));
+                return null;
+            }
+        }
         int capacity = Math.min(maxModelLength, request.promptLength() + request.params().maxTokens());
         Sequence seq = new Sequence(arrivals++, request, emitted, sink, arrivalNanos, capacity);
+        seq.grammar = grammar;
         live.put(request.requestId(), seq);
         return seq;
+    }
+
+    /**
+     * A matcher for the request's constraint, moved past the output {@code emitted} elsewhere; null when this
+     * engine cannot enforce it (the service checks constraints before they get here, so this is a last guard).
+     */
+    private GrammarMatcher matcherFor(GenerateRequest request, int[] emitted) {
+        if (constraints == null) {
+            return null;
+        }
+        GrammarMatcher grammar;
+        try {
+            grammar = constraints.matcher(request.structuredOutput());
+        } catch (GrammarException e) {
+            return null;
+        }
+        for (int token : emitted) {
+            if (!grammar.accept(token)) {
+                return null;
+            }
+        }
+        return grammar;
     }
 
     /** Frees the blocks a prefill-only request handed off: the decode instance has copied them, or gave up. */
@@ -194,9 +239,13 @@ public final class EngineCore {
                 int row = offset + i * vocab;
                 // the sequence's tokens so far are followed by its drafts not yet decided on
                 int draft = i < drafts ? seq.tokens[seq.length] : -1;
+                if (seq.grammar != null && seq.grammar.stuck()) {
+                    reason = FinishReason.STOP; // no token of the vocabulary continues the output
+                    break;
+                }
                 int token = draft >= 0 && seq.draftProbabilities != null
                         ? sampler.verifySampledDraft(logits, row, seq.sampling, draft, seq.draftProbabilities, i * vocab)
-                        : sampler.sample(logits, row, seq.sampling);
+                        : sampler.sample(logits, row, seq.sampling, seq.grammar == null ? null : seq.grammar.allowed());
                 reason = emit(seq, token, logits, row, vocab, now);
                 if (token == draft) {
                     accepted++;
@@ -248,7 +297,15 @@ public final class EngineCore {
         recordTiming(seq, now);
         int top = seq.request.topLogprobs();
         seq.sink.onToken(token, top >= 0 ? fillLogprobs(logits, row, vocab, token, top) : null);
-        return StopRule.after(token, seq.request.params(), eosIds, seq.outputLength(), seq.length, maxModelLength);
+        FinishReason reason = StopRule.after(token, seq.request.params(), eosIds, seq.outputLength(), seq.length,
+                maxModelLength);
+        if (seq.grammar != null) {
+            seq.grammar.accept(token);
+            if (reason == null && seq.grammar.finished()) {
+                reason = FinishReason.STOP; // the output is complete and the grammar allows nothing more
+            }
+        }
+        return reason;
     }
 
     /**
@@ -277,7 +334,8 @@ public final class EngineCore {
             }
             // k drafts may yield k + 1 tokens, at positions up to length - 1 + k
             int cap = Math.min(seq.request.params().maxTokens() - seq.outputLength() - 1, maxModelLength - seq.length);
-            int k = speculation.proposer().samplesDrafts(seq.request.params())
+            // drafts are not masked, so a constrained sequence decodes one token a step
+            int k = seq.grammar != null ? 0 : speculation.proposer().samplesDrafts(seq.request.params())
                     ? policy.sampledDrafts(seq.draftAcceptance, cap)
                     : policy.drafts(seq.draftAcceptance, threshold, decoding, cap);
             if (k > 0) {

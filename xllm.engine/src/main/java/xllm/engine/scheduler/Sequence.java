@@ -3,6 +3,7 @@ package xllm.engine.scheduler;
 import java.util.Arrays;
 import xllm.api.GenerateRequest;
 import xllm.api.TokenSink;
+import xllm.engine.grammar.GrammarMatcher;
 import xllm.engine.sample.SequenceSampling;
 import xllm.engine.spec.SpeculationPolicy;
 import xllm.kv.BlockHashes;
@@ -45,6 +46,8 @@ final class Sequence {
     KvHandoff handoff;
     /** When its blocks were handed off, for the timeout of an import that never comes. */
     long handedOffNanos;
+    /** Where the output stands in the request's constraint; null for free text. */
+    GrammarMatcher grammar;
     long firstScheduledNanos;
     long firstTokenNanos;
     long lastTokenNanos;

@@ -247,6 +247,20 @@ public final class Tokenizer {
         return new IncrementalDecoder(detokenizer, skipSpecialTokens);
     }
 
+    /**
+     * The bytes token {@code id} stands for inside a text (not as its first token, where a Metaspace
+     * tokenizer drops a leading space), or null for an id no token has.
+     */
+    public byte[] tokenBytes(int id) {
+        byte[] piece = detokenizer.piece(id, false);
+        return piece == null ? null : piece.clone();
+    }
+
+    /** Whether {@code id} is a special token (end of sequence, a chat marker): text never contains it. */
+    public boolean isSpecial(int id) {
+        return detokenizer.isSpecial(id);
+    }
+
     /** Number of ids: one past the highest id of the vocabulary and the added tokens. */
     public int vocabSize() {
         return detokenizer.size();

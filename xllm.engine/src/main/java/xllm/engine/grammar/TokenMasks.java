@@ -1,0 +1,98 @@
+package xllm.engine.grammar;
+
+import java.util.Arrays;
+
+/**
+ * The tokens a grammar allows in each of its states, over one vocabulary: a walk of the vocabulary trie
+ * through the grammar's automaton, pruning every subtree whose prefix the grammar rejects. A state's mask is
+ * kept once computed, so a state met again (the inside of a string, the gap after a comma) costs a lookup.
+ * Not thread-safe: owned by one engine loop.
+ */
+public final class TokenMasks {
+    /** Masks kept per grammar: beyond this many bytes they are dropped and recomputed as needed. */
+    static final long CACHE_BYTES = 64L << 20;
+
+    private final GrammarAutomaton automaton;
+    private final VocabularyTrie trie;
+    private final int words;
+    private long[][] cached = new long[64][];
+    private long cachedBytes;
+    private final int[] stateAtDepth;
+
+    public TokenMasks(Grammar grammar, VocabularyTrie trie) {
+        this.automaton = new GrammarAutomaton(grammar);
+        this.trie = trie;
+        this.words = (trie.vocabSize + 63) >>> 6;
+        this.stateAtDepth = new int[trie.maxDepth + 1];
+    }
+
+    public GrammarAutomaton automaton() {
+        return automaton;
+    }
+
+    public VocabularyTrie vocabulary() {
+        return trie;
+    }
+
+    /** The tokens allowed in {@code state}: bit t of word t/64. Shared: callers must not modify it. */
+    public long[] allowed(int state) {
+        if (state < cached.length && cached[state] != null) {
+            return cached[state];
+        }
+        long[] mask = new long[words];
+        compute(state, mask);
+        if (cachedBytes + mask.length * 8L > CACHE_BYTES) {
+            Arrays.fill(cached, null);
+            cachedBytes = 0;
+        }
+        if (state >= cached.length) {
+            cached = Arrays.copyOf(cached, Math.max(state + 1, cached.length * 2));
+        }
+        cached[state] = mask;
+        cachedBytes += mask.length * 8L;
+        return mask;
+    }
+
+    /** Computes the mask of {@code state} into {@code mask} (cleared first), without caching it. */
+    public void compute(int state, long[] mask) {
+        Arrays.fill(mask, 0L);
+        int[] nodeByte = trie.nodeByte;
+        int[] nodeDepth = trie.nodeDepth;
+        int[] nodeSkip = trie.nodeSkip;
+        int[] first = trie.nodeFirstToken;
+        int[] tokens = trie.tokens;
+        int[] states = stateAtDepth;
+        states[0] = state;
+        int nodes = nodeByte.length;
+        int n = 1;
+        while (n < nodes) {
+            int next = automaton.next(states[nodeDepth[n] - 1], nodeByte[n]);
+            if (next == GrammarAutomaton.DEAD) {
+                n = nodeSkip[n];
+                continue;
+            }
+            states[nodeDepth[n]] = next;
+            for (int i = first[n], end = first[n + 1]; i < end; i++) {
+                int token = tokens[i];
+                mask[token >>> 6] |= 1L << token;
+            }
+            n++;
+        }
+        if (automaton.accepting(state)) {
+            for (int eos : trie.eosIds) {
+                if (eos >= 0 && eos < trie.vocabSize) {
+                    mask[eos >>> 6] |= 1L << eos;
+                }
+            }
+        }
+    }
+
+    /** The state after {@code token} in {@code state}, or {@link GrammarAutomaton#DEAD}. */
+    public int next(int state, byte[] tokenBytes) {
+        int s = state;
+        for (int i = 0; i < tokenBytes.length && s != GrammarAutomaton.DEAD; i++) {
+            s = automaton.next(s, tokenBytes[i] & 0xFF);
+        }
+        return s;
+    }
+}
