@@ -10,6 +10,7 @@ record CharRanges(int[] bounds) {
     static final int MAX = 0x10FFFF;
     static final CharRanges EMPTY = new CharRanges(new int[0]);
     /** Every code point a UTF-8 text can hold: surrogates are not characters. */
+    static final CharRanges SURROGATES = new CharRanges(new int[] {0xD800, 0xDFFF});
     static final CharRanges ANY = of(0, 0xD7FF).union(of(0xE000, MAX));
 
     static CharRanges of(int lo, int hi) {
@@ -116,12 +117,19 @@ record CharRanges(int[] bounds) {
         return Arrays.hashCode(bounds);
     }
 
-    /** This set as a GBNF character class, negated when that is shorter. */
+    /**
+     * This set as a GBNF character class, negated when that is shorter. GBNF classes hold no surrogates, so
+     * surrogates are neither printed nor needed in a negated class.
+     */
     String gbnf() {
-        CharRanges complement = complement();
-        boolean negate = complement.bounds.length < bounds.length
-                || (complement.bounds.length == bounds.length && contains(MAX));
-        CharRanges shown = negate ? complement : this;
+        CharRanges positive = minus(SURROGATES);
+        CharRanges complement = complement().minus(SURROGATES);
+        if (complement.isEmpty()) {
+            return ".";
+        }
+        boolean negate = complement.bounds.length < positive.bounds.length
+                || complement.bounds.length == positive.bounds.length && contains(MAX);
+        CharRanges shown = negate ? complement : positive;
         StringBuilder out = new StringBuilder(negate ? "[^" : "[");
         for (int i = 0; i < shown.bounds.length; i += 2) {
             appendClassChar(out, shown.bounds[i]);

@@ -69,7 +69,7 @@ public final class JsonSchemaGrammar {
     GbnfExpr root() {
         GbnfExpr start = compile(document.root);
         if (start.isNever()) {
-            throw new GrammarException("the JSON Schema accepts no value at all (for example an empty enum or false)");
+            throw new NoValidInstance("the JSON Schema accepts no value at all (for example an empty enum or false)");
         }
         return start;
     }

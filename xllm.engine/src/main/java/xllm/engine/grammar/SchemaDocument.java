@@ -47,9 +47,12 @@ final class SchemaDocument {
             byUri.put(base.toString(), schema);
         }
         baseOf.put(schema, base);
-        JsonNode anchor = schema.get("$anchor");
-        if (anchor != null && anchor.isTextual()) {
-            byUri.put(base + "#" + anchor.asText(), schema);
+        // A plain $ref reaches a $dynamicAnchor as it reaches an $anchor.
+        for (String key : List.of("$anchor", "$dynamicAnchor")) {
+            JsonNode anchor = schema.get(key);
+            if (anchor != null && anchor.isTextual()) {
+                byUri.put(base + "#" + anchor.asText(), schema);
+            }
         }
         for (String key : SINGLE_SUBSCHEMAS) {
             if (schema.has(key)) {
@@ -74,15 +77,17 @@ final class SchemaDocument {
 
     /** The schema {@code ref} names, written in {@code from}. */
     JsonNode resolve(JsonNode from, String ref) {
-        URI target = resolve(baseOf.getOrDefault(from, baseOf.get(root)), ref);
-        String fragment = target.getRawFragment();
-        String document = withoutFragment(target).toString();
+        int hash = ref.indexOf('#');
+        String documentRef = hash < 0 ? ref : ref.substring(0, hash);
+        String fragment = hash < 0 ? "" : ref.substring(hash + 1);
+        URI base = baseOf.getOrDefault(from, baseOf.get(root));
+        String document = (documentRef.isEmpty() ? base : withoutFragment(resolve(base, documentRef))).toString();
         JsonNode doc = byUri.get(document);
         if (doc == null) {
             throw new UnsupportedFeature("$ref", "$ref '" + ref + "' refers to another document (" + document
                     + "); only references within the schema are supported");
         }
-        if (fragment == null || fragment.isEmpty()) {
+        if (fragment.isEmpty()) {
             return doc;
         }
         String decoded = URLDecoder.decode(fragment.replace("+", "%2B"), StandardCharsets.UTF_8);

@@ -11,8 +11,15 @@ import java.util.Set;
  */
 final class SchemaKeywords {
     /** Keywords that do not constrain an instance. */
-    static final Set<String> ANNOTATIONS = Set.of("$schema", "$id", "$anchor", "$comment", "$defs", "definitions",
+    static final Set<String> ANNOTATIONS = Set.of("$schema", "$id", "$anchor", "$dynamicAnchor", "$comment", "$defs",
+            "definitions",
             "title", "description", "default", "examples", "deprecated", "readOnly", "writeOnly");
+    /** Meta-schemas whose vocabularies mean what this converter enforces; another may switch validation off. */
+    private static final Set<String> KNOWN_DIALECTS = Set.of("https://json-schema.org/draft/2020-12/schema",
+            "http://json-schema.org/draft/2020-12/schema", "https://json-schema.org/draft/2019-09/schema",
+            "http://json-schema.org/draft/2019-09/schema", "http://json-schema.org/draft-07/schema",
+            "https://json-schema.org/draft-07/schema", "http://json-schema.org/draft-06/schema",
+            "https://json-schema.org/draft-06/schema");
     static final Set<String> APPLICATORS = Set.of("$ref", "allOf", "anyOf", "oneOf");
     static final Set<String> TYPES = Set.of("null", "boolean", "integer", "number", "string", "array", "object");
     private static final Set<String> ENFORCED = Set.of("type", "enum", "const", "properties", "required",
@@ -27,6 +34,10 @@ final class SchemaKeywords {
         for (Map.Entry<String, JsonNode> e : schema.properties()) {
             String key = e.getKey();
             JsonNode value = e.getValue();
+            if (key.equals("$schema") && !KNOWN_DIALECTS.contains(value.asText().replaceAll("#$", ""))) {
+                throw new UnsupportedFeature("$schema", "$schema '" + value.asText() + "' is not a JSON Schema"
+                        + " dialect the converter knows (2020-12, 2019-09, draft-07, draft-06)");
+            }
             if (ANNOTATIONS.contains(key)) {
                 continue;
             }
