@@ -27,6 +27,7 @@ import java.util.Set;
 public final class JsonSchemaGrammar {
     static final ObjectMapper MAPPER = new ObjectMapper().enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
     private static final Set<String> VALUE_KEYWORDS = Set.of("type", "enum", "const");
+    private static final JsonNode OBJECT = JsonNodeFactory.instance.objectNode().put("type", "object");
 
     private final SchemaDocument document;
     private final SchemaMerge merge;
@@ -70,6 +71,18 @@ public final class JsonSchemaGrammar {
         GbnfExpr start = compile(document.root);
         if (start.isNever()) {
             throw new NoValidInstance("the JSON Schema accepts no value at all (for example an empty enum or false)");
+        }
+        return start;
+    }
+
+    /** The grammar of the JSON objects valid under the document's root schema, which describes {@code what}. */
+    GbnfExpr objectRoot(String what) {
+        if (!SchemaKeywords.isSchema(document.root)) {
+            throw new GrammarException("the JSON Schema of " + what + " must be an object or a boolean, not " + document.root);
+        }
+        GbnfExpr start = compile(merge.merge(document.root, OBJECT));
+        if (start.isNever()) {
+            throw new NoValidInstance("the JSON Schema of " + what + " accepts no JSON object");
         }
         return start;
     }

@@ -224,8 +224,21 @@ final class RegexParser {
             case 'W' -> CharRanges.ANY.minus(WORD);
             case 's' -> SPACE;
             case 'S' -> CharRanges.ANY.minus(SPACE);
-            case 'p', 'P' -> throw unsupported("\\" + Character.toString(c),
-                    "Unicode property escapes \\p{...} \\P{...} are not supported");
+            case 'p', 'P' -> {
+                if (!eat('{')) {
+                    throw error("\\" + Character.toString(c) + " must be followed by {property}");
+                }
+                int start = pos;
+                while (pos < cps.length && peek() != '}') {
+                    pos++;
+                }
+                String name = new String(cps, start, pos - start);
+                if (!eat('}') || name.isEmpty()) {
+                    throw error("unterminated \\" + Character.toString(c) + "{...}");
+                }
+                CharRanges chars = UnicodeProperties.of(name).intersect(CharRanges.ANY);
+                yield c == 'p' ? chars : CharRanges.ANY.minus(chars);
+            }
             case 'n' -> CharRanges.single('\n');
             case 't' -> CharRanges.single('\t');
             case 'r' -> CharRanges.single('\r');

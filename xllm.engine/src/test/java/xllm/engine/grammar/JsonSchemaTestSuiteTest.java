@@ -47,7 +47,6 @@ class JsonSchemaTestSuiteTest {
             Map.entry("oneOf: oneOf with empty schema", "oneOf"),
             Map.entry("oneOf: oneOf with required", "oneOf"),
             Map.entry("oneOf: oneOf with missing optional property", "oneOf"),
-            Map.entry("pattern: pattern with Unicode property escape requires unicode mode", "\\p"),
             Map.entry("defs: validate definition against metaschema", "$ref"),
             Map.entry("ref: remote ref, containing refs itself", "$ref"),
             Map.entry("ref: ref creates new scope when adjacent to keywords", "unevaluatedProperties"),
