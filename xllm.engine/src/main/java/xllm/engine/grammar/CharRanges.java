@@ -57,19 +57,25 @@ record CharRanges(int[] bounds) {
     }
 
     CharRanges union(CharRanges other) {
-        int[] all = Arrays.copyOf(bounds, bounds.length + other.bounds.length);
-        System.arraycopy(other.bounds, 0, all, bounds.length, other.bounds.length);
-        int n = all.length / 2;
-        long[] pairs = new long[n];
-        for (int i = 0; i < n; i++) {
-            pairs[i] = ((long) all[2 * i] << 32) | all[2 * i + 1];
+        if (other.isEmpty()) {
+            return this;
         }
-        Arrays.sort(pairs);
-        int[] out = new int[all.length];
+        if (isEmpty()) {
+            return other;
+        }
+        int[] out = new int[bounds.length + other.bounds.length];
         int len = 0;
-        for (long p : pairs) {
-            int lo = (int) (p >>> 32);
-            int hi = (int) p;
+        int i = 0;
+        int j = 0;
+        while (i < bounds.length || j < other.bounds.length) {
+            boolean mine = j >= other.bounds.length || i < bounds.length && bounds[i] <= other.bounds[j];
+            int lo = mine ? bounds[i] : other.bounds[j];
+            int hi = mine ? bounds[i + 1] : other.bounds[j + 1];
+            if (mine) {
+                i += 2;
+            } else {
+                j += 2;
+            }
             if (len > 0 && lo <= out[len - 1] + 1) {
                 out[len - 1] = Math.max(out[len - 1], hi);
             } else {
@@ -77,7 +83,7 @@ record CharRanges(int[] bounds) {
                 out[len++] = hi;
             }
         }
-        return new CharRanges(Arrays.copyOf(out, len));
+        return new CharRanges(len == out.length ? out : Arrays.copyOf(out, len));
     }
 
     /** Every code point from 0 to U+10FFFF (surrogates included) not in this set. */
@@ -104,7 +110,24 @@ record CharRanges(int[] bounds) {
     }
 
     CharRanges intersect(CharRanges other) {
-        return complement().union(other.complement()).complement();
+        int[] out = new int[bounds.length + other.bounds.length];
+        int len = 0;
+        int i = 0;
+        int j = 0;
+        while (i < bounds.length && j < other.bounds.length) {
+            int lo = Math.max(bounds[i], other.bounds[j]);
+            int hi = Math.min(bounds[i + 1], other.bounds[j + 1]);
+            if (lo <= hi) {
+                out[len++] = lo;
+                out[len++] = hi;
+            }
+            if (bounds[i + 1] < other.bounds[j + 1]) {
+                i += 2;
+            } else {
+                j += 2;
+            }
+        }
+        return new CharRanges(Arrays.copyOf(out, len));
     }
 
     @Override
@@ -156,11 +179,17 @@ record CharRanges(int[] bounds) {
         if (cp >= 0x20 && cp < 0x7F) {
             out.appendCodePoint(cp);
         } else if (cp < 0x80) {
-            out.append(String.format("\\x%02X", cp));
+            appendHex(out.append("\\x"), cp, 2);
         } else if (cp < 0x10000) {
-            out.append(String.format("\\u%04X", cp));
+            appendHex(out.append("\\u"), cp, 4);
         } else {
-            out.append(String.format("\\U%08X", cp));
+            appendHex(out.append("\\U"), cp, 8);
+        }
+    }
+
+    private static void appendHex(StringBuilder out, int value, int digits) {
+        for (int shift = 4 * (digits - 1); shift >= 0; shift -= 4) {
+            out.append(Character.toUpperCase(Character.forDigit(value >>> shift & 0xF, 16)));
         }
     }
 }

@@ -7,6 +7,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 
 /**
@@ -23,7 +24,12 @@ final class JsonText {
             (int) '"', "\\\"", (int) '\\', "\\\\", 0x08, "\\b", 0x0C, "\\f", 0x0A, "\\n", 0x0D, "\\r", 0x09, "\\t");
 
     private static final List<String> SHARED = List.of("comma", "colon", "value", "object", "array", "string",
-            "char", "number", "integer");
+            "char", "escape", "number", "integer");
+
+    private static final GbnfExpr CHARACTER = character(GbnfExpr.chars(HEX));
+
+    /** {@link #encoded} of the sets met so far: a pure function of an immutable set, and called per character. */
+    private static final Map<CharRanges, GbnfExpr> ENCODED = new ConcurrentHashMap<>();
 
     final GbnfRules rules;
     private final Set<String> defined = new HashSet<>();
@@ -80,19 +86,7 @@ final class JsonText {
      * surrogate, so that counting these counts the string's code points.
      */
     GbnfExpr character() {
-        return shared("char", () -> {
-            GbnfExpr hex = GbnfExpr.chars(HEX);
-            GbnfExpr notSurrogate = GbnfExpr.alt(
-                    GbnfExpr.seq(GbnfExpr.chars(HEX.minus(CharRanges.ofChars("dD"))), GbnfExpr.repeat(hex, 3, 3)),
-                    GbnfExpr.seq(GbnfExpr.chars(CharRanges.ofChars("dD")), GbnfExpr.chars(CharRanges.of('0', '7')),
-                            GbnfExpr.repeat(hex, 2, 2)));
-            GbnfExpr pair = GbnfExpr.seq(GbnfExpr.lit("u"), GbnfExpr.chars(CharRanges.ofChars("dD")),
-                    GbnfExpr.chars(CharRanges.ofChars("89abAB")), GbnfExpr.repeat(hex, 2, 2), GbnfExpr.lit("\\u"),
-                    GbnfExpr.chars(CharRanges.ofChars("dD")), GbnfExpr.chars(CharRanges.ofChars("cdefCDEF")),
-                    GbnfExpr.repeat(hex, 2, 2));
-            return GbnfExpr.alt(GbnfExpr.chars(UNESCAPED), GbnfExpr.seq(GbnfExpr.lit("\\"), GbnfExpr.alt(
-                    GbnfExpr.chars(CharRanges.ofChars("\"\\/bfnrt")), GbnfExpr.seq(GbnfExpr.lit("u"), notSurrogate), pair)));
-        });
+        return shared("char", () -> CHARACTER);
     }
 
     /** Any JSON number (RFC 8259). */
@@ -107,6 +101,19 @@ final class JsonText {
     GbnfExpr integer() {
         return shared("integer", () -> GbnfExpr.seq(GbnfExpr.opt(GbnfExpr.lit("-")), GbnfExpr.alt(GbnfExpr.lit("0"),
                 GbnfExpr.seq(GbnfExpr.chars(CharRanges.of('1', '9')), GbnfExpr.star(digit())))));
+    }
+
+    private static GbnfExpr character(GbnfExpr hex) {
+        GbnfExpr notSurrogate = GbnfExpr.alt(
+                GbnfExpr.seq(GbnfExpr.chars(HEX.minus(CharRanges.ofChars("dD"))), GbnfExpr.repeat(hex, 3, 3)),
+                GbnfExpr.seq(GbnfExpr.chars(CharRanges.ofChars("dD")), GbnfExpr.chars(CharRanges.of('0', '7')),
+                        GbnfExpr.repeat(hex, 2, 2)));
+        GbnfExpr pair = GbnfExpr.seq(GbnfExpr.lit("u"), GbnfExpr.chars(CharRanges.ofChars("dD")),
+                GbnfExpr.chars(CharRanges.ofChars("89abAB")), GbnfExpr.repeat(hex, 2, 2), GbnfExpr.lit("\\u"),
+                GbnfExpr.chars(CharRanges.ofChars("dD")), GbnfExpr.chars(CharRanges.ofChars("cdefCDEF")),
+                GbnfExpr.repeat(hex, 2, 2));
+        return GbnfExpr.alt(GbnfExpr.chars(UNESCAPED), GbnfExpr.seq(GbnfExpr.lit("\\"), GbnfExpr.alt(
+                GbnfExpr.chars(CharRanges.ofChars("\"\\/bfnrt")), GbnfExpr.seq(GbnfExpr.lit("u"), notSurrogate), pair)));
     }
 
     private static GbnfExpr digit() {
@@ -193,23 +200,47 @@ final class JsonText {
         return out.toString();
     }
 
+    /** As {@link #encoded}, but with the escapes of all of {@code " \} and the control characters as one shared rule. */
+    GbnfExpr encodedShared(CharRanges chars) {
+        CharRanges escaped = CharRanges.ANY.minus(UNESCAPED);
+        if (!escaped.minus(chars).isEmpty()) {
+            return encoded(chars);
+        }
+        return GbnfExpr.alt(GbnfExpr.chars(chars.intersect(UNESCAPED)), shared("escape", () -> encoded(escaped)));
+    }
+
     /**
      * The characters of {@code chars} as a JSON string holds them: most as themselves, {@code " \} and control
      * characters as escapes; each alternative decodes to exactly one character of {@code chars}.
      */
     static GbnfExpr encoded(CharRanges chars) {
+        if (ENCODED.size() > 4096) {
+            ENCODED.clear();
+        }
+        return ENCODED.computeIfAbsent(chars, JsonText::encodedUncached);
+    }
+
+    private static GbnfExpr encodedUncached(CharRanges chars) {
         List<GbnfExpr> options = new ArrayList<>();
         options.add(GbnfExpr.chars(chars.intersect(UNESCAPED)));
         CharRanges escaped = chars.minus(UNESCAPED);
+        if (escaped.isEmpty()) {
+            return options.getFirst();
+        }
         for (int cp : new int[] {'"', '\\', 0x08, 0x0C, 0x0A, 0x0D, 0x09}) {
             if (escaped.contains(cp)) {
                 options.add(GbnfExpr.lit(SHORT_ESCAPES.get(cp)));
             }
         }
-        for (int cp = 0; cp < 0x20; cp++) {
-            if (escaped.contains(cp) && !SHORT_ESCAPES.containsKey(cp)) {
-                options.add(GbnfExpr.seq(GbnfExpr.lit(cp < 0x10 ? "\\u000" : "\\u001"),
-                        GbnfExpr.chars(hexDigit(cp & 0xF))));
+        for (int high = 0; high < 2; high++) {
+            CharRanges lowDigits = CharRanges.EMPTY;
+            for (int cp = high * 16; cp < high * 16 + 16; cp++) {
+                if (escaped.contains(cp) && !SHORT_ESCAPES.containsKey(cp)) {
+                    lowDigits = lowDigits.union(hexDigit(cp & 0xF));
+                }
+            }
+            if (!lowDigits.isEmpty()) {
+                options.add(GbnfExpr.seq(GbnfExpr.lit(high == 0 ? "\\u000" : "\\u001"), GbnfExpr.chars(lowDigits)));
             }
         }
         return GbnfExpr.alt(options);

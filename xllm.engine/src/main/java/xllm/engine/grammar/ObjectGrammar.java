@@ -83,7 +83,7 @@ final class ObjectGrammar {
     private GbnfExpr otherNames(Set<String> names) {
         Trie trie = new Trie();
         names.forEach(trie::add);
-        return GbnfExpr.seq(GbnfExpr.lit("\""), trie.others().mapChars(JsonText::encoded), GbnfExpr.lit("\""));
+        return GbnfExpr.seq(GbnfExpr.lit("\""), trie.others(json), GbnfExpr.lit("\""));
     }
 
     /** Names as a tree of their characters, to say "any string but these". */
@@ -99,8 +99,11 @@ final class ObjectGrammar {
             node.end = true;
         }
 
-        /** The strings that, read from this node on, do not end at a name. */
-        GbnfExpr others() {
+        /**
+         * The string contents that, read from this node on, spell no name: each character on a name's path in
+         * its one JSON form, so that the first character off every path is known to be off it, then anything.
+         */
+        GbnfExpr others(JsonText json) {
             CharRanges taken = CharRanges.EMPTY;
             List<GbnfExpr> options = new ArrayList<>();
             if (!end) {
@@ -108,9 +111,9 @@ final class ObjectGrammar {
             }
             for (var e : next.entrySet()) {
                 taken = taken.union(CharRanges.single(e.getKey()));
-                options.add(GbnfExpr.seq(GbnfExpr.chars(CharRanges.single(e.getKey())), e.getValue().others()));
+                options.add(GbnfExpr.seq(JsonText.encoded(CharRanges.single(e.getKey())), e.getValue().others(json)));
             }
-            options.add(GbnfExpr.seq(GbnfExpr.chars(CharRanges.ANY.minus(taken)), GbnfExpr.star(GbnfExpr.chars(CharRanges.ANY))));
+            options.add(GbnfExpr.seq(json.encodedShared(CharRanges.ANY.minus(taken)), GbnfExpr.star(json.character())));
             return GbnfExpr.alt(options);
         }
     }

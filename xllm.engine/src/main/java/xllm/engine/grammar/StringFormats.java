@@ -1,6 +1,7 @@
 package xllm.engine.grammar;
 
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The {@code format}s the converter enforces, each as a regular expression over the decoded string whose every
@@ -40,6 +41,9 @@ final class StringFormats {
             "uuid", HEX + "{8}-" + HEX + "{4}-" + HEX + "{4}-" + HEX + "{4}-" + HEX + "{12}",
             "uri", URI);
 
+    /** Parsed once: expressions are immutable. */
+    private static final Map<String, GbnfExpr> PARSED = new ConcurrentHashMap<>();
+
     private StringFormats() {
     }
 
@@ -50,6 +54,6 @@ final class StringFormats {
             throw new UnsupportedFeature("format", "format '" + format + "' is not supported; supported formats: "
                     + String.join(", ", FORMATS.keySet().stream().sorted().toList()));
         }
-        return RegexParser.parse(regex).getFirst().body();
+        return PARSED.computeIfAbsent(format, f -> RegexParser.parse(regex).getFirst().body());
     }
 }

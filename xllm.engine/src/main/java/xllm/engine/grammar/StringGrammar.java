@@ -47,7 +47,7 @@ final class StringGrammar {
             throw new UnsupportedFeature(keyword, "'" + keyword + "' together with '" + (pattern != null ? "pattern" : "format")
                     + "' is only supported when the length limits a single repetition of one-character items");
         }
-        GbnfExpr body = GbnfExpr.seq(GbnfExpr.lit("\""), sized.mapChars(JsonText::encoded), GbnfExpr.lit("\""));
+        GbnfExpr body = GbnfExpr.seq(GbnfExpr.lit("\""), sized.mapChars(json::encodedShared), GbnfExpr.lit("\""));
         GbnfExpr result = body;
         if (!body.isNever()) {
             String name = json.rules.fresh(pattern != null ? "pattern" : format);
