@@ -52,6 +52,8 @@ final class BenchCommand {
                      with SLOs: goodput and the share of requests meeting both (slo_attainment, %); with
                      --offline-prompts: one offline job (POST /v1/jobs) beside the online load, and its tokens/s
                    xllm bench membw [--mb 512]
+                   xllm bench grammar [--model DIR] (--schema FILE | --regex RE | --grammar FILE.gbnf) [--walks 20] [--tokens 256] [--seed 1]
+                     compile time and per-token mask time p50/p99 over the model's vocabulary
                    xllm bench moe --model DIR [--slots N]""";
 
     private static final int DECODE_PROMPT = 8;
@@ -61,7 +63,7 @@ final class BenchCommand {
     private BenchCommand() {
     }
 
-    static int run(String[] argv) {
+    static int run(String[] argv) throws java.io.IOException {
         if (argv.length >= 2 && argv[1].equals("membw")) {
             return MemoryBandwidth.run(argv);
         }
@@ -75,11 +77,14 @@ final class BenchCommand {
             System.out.print(MoeBenchmark.run(dir, slots > 0 ? slots : expertCount(dir)));
             return 0;
         }
+        if (argv.length >= 2 && argv[1].equals("grammar")) {
+            return GrammarBench.run(argv);
+        }
         if (argv.length >= 2 && argv[1].equals("serve")) {
             return ServeBenchCommand.run(argv);
         }
         if (argv.length < 2 || !argv[1].equals("offline")) {
-            throw new UsageException("bench needs a mode: bench offline | bench serve | bench membw | bench moe");
+            throw new UsageException("bench needs a mode: bench offline | bench serve | bench membw | bench moe | bench grammar");
         }
         Args args = Args.parse("bench offline", argv, 2,
                 Set.of("--model", "--batch", "--prompt-len", "--gen-len", "--repeats", "--threads", "--output", "--kv-cache-mb",

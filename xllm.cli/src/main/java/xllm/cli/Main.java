@@ -10,7 +10,8 @@ public final class Main {
               worker     one engine process of serve --workers (started by the router)
               generate   complete a prompt with a model
               tokenize   print the token ids of a text
-              bench      measure throughput (bench offline | serve | membw)
+              bench      measure throughput (bench offline | serve | membw | grammar)
+              grammar    check texts against a structured-output constraint (grammar check)
               synth      write a random-weight model of a published shape
             Run "xllm <command> --help" for a command's options.""";
 
@@ -38,7 +39,8 @@ public final class Main {
                 case "synth" -> SynthCommand.run(args);
                 case "tokenize" -> TokenizeCommand.run(args);
                 case "bench" -> BenchCommand.run(args);
-                default -> throw new UsageException("unknown command \"" + args[0] + "\" (commands: serve, worker, generate, tokenize, bench, synth)");
+                case "grammar" -> GrammarCommand.run(args);
+                default -> throw new UsageException("unknown command \"" + args[0] + "\" (commands: serve, worker, generate, tokenize, bench, synth, grammar)");
             };
         } catch (UsageException e) {
             System.err.println("xllm: " + e.getMessage());
@@ -63,6 +65,7 @@ public final class Main {
             case "serve" -> ServeCommand.USAGE;
             case "worker" -> WorkerCommand.USAGE;
             case "synth" -> SynthCommand.USAGE;
+            case "grammar" -> GrammarCommand.USAGE;
             default -> USAGE;
         };
     }

@@ -108,7 +108,9 @@ public final class GrammarAutomaton {
             if (element == Grammar.END) {
                 work.addInt(frameParent[f]);
             } else if (Grammar.isRule(element)) {
-                int after = frame(pos + 1, frameParent[f]);
+                // a rule last in its alternative returns straight to the caller's caller: loops written as
+                // right recursion (star ::= x star | "") then keep a constant stack, and so recur as states
+                int after = grammar.code[pos + 1] == Grammar.END ? frameParent[f] : frame(pos + 1, frameParent[f]);
                 for (int alt : grammar.alternatives[Grammar.ruleOf(element)]) {
                     work.addInt(frame(alt, after));
                 }

@@ -46,6 +46,11 @@ public final class GrammarMatcher {
         return true;
     }
 
+    /** The automaton state the output has reached: for measuring masks. */
+    public int state() {
+        return state;
+    }
+
     /** Whether the output so far is a complete sentence. */
     public boolean complete() {
         return masks.automaton().accepting(state);
