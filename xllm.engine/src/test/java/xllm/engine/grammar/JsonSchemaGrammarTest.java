@@ -114,6 +114,38 @@ class JsonSchemaGrammarTest {
                 "\"mailto:joe@example.com\"", "\"file:///etc/hosts\"");
         rejects("{\"format\":\"uri\"}", "\"//example.com/a\"", "\"/relative\"", "\"http://exa mple.com\"", "\"1http:x\"");
         assertEquals("format", refusal("{\"format\":\"credit-card\"}"));
+        assertEquals("format", refusal("{\"format\":\"idn-hostname\"}"));
+    }
+
+    @Test
+    void networkAndPointerFormatsAcceptOnlyValidValues() {
+        format("ipv4", List.of("192.168.0.1", "0.0.0.0", "255.255.255.255"),
+                List.of("256.0.0.1", "1.2.3", "01.2.3.4", "1.2.3.4.5", "1.2.3.-4"));
+        format("ipv6", List.of("::1", "::", "2001:db8::8a2e:370:7334", "1:2:3:4:5:6:7:8", "::ffff:192.0.2.1", "fe80::"),
+                List.of("1:2:3:4:5:6:7:8:9", "1::2::3", "12345::", ":1", "1:2:3:4:5:6:7", "::ffff:256.0.0.1"));
+        format("hostname", List.of("example.com", "a", "xn--bcher-kva.example", "a-b.c-d"),
+                List.of("-a.com", "a-.com", "a..b", "a_b.com", "example.com.", "a".repeat(49)));
+        format("uri-reference", List.of("http://x.org/a", "/a/b?c#d", "a/b", "#frag", "", "//host/p", "../x"),
+                List.of("a b", "a:b c", "%zz", "\\\\x"));
+        format("iri", List.of("http://例え.jp/パス?q=値", "urn:ex:ø", "http://[::1]:80/"),
+                List.of("/relative", "http://a b", "http://x/\uE000"));
+        format("iri-reference", List.of("例/パス", "#ø", "http://x/?\uE000"), List.of("a b", "%g0"));
+        format("uri-template", List.of("http://example.com/{id}", "/search{?q,lang}", "{+path:6}/x{/a*}", "plain"),
+                List.of("{}", "{a", "a}", "{a b}", "{a:0}", "http://x/'"));
+        format("json-pointer", List.of("", "/", "/a/b", "/a~0b/c~1d", "/ü"), List.of("a", "/a~2", "/~"));
+        format("relative-json-pointer", List.of("0", "1/a", "2#", "10/~1"), List.of("", "01", "-1", "/a", "1#/a"));
+        format("duration", List.of("P1Y", "P1Y2M3DT4H5M6S", "PT0S", "P4W", "P1D", "PT1H30M"),
+                List.of("P", "PT", "P1Y2D3M", "P1W2D", "1Y", "PT1D", "P1.5Y"));
+    }
+
+    private static void format(String format, List<String> valid, List<String> invalid) {
+        Grammar g = schema("{\"type\":\"string\",\"format\":\"" + format + "\"}");
+        for (String v : valid) {
+            assertTrue(g.accepts(JsonSchemaTestSuiteTest.InstanceWriter.string(v)), format + " should accept " + v);
+        }
+        for (String v : invalid) {
+            assertFalse(g.accepts(JsonSchemaTestSuiteTest.InstanceWriter.string(v)), format + " should reject " + v);
+        }
     }
 
     @Test
