@@ -39,7 +39,11 @@ public final class JsonSchemaGrammar {
     private final Set<String> reachedInProgress = new HashSet<>();
 
     JsonSchemaGrammar(JsonNode root, JsonText json) {
-        this.document = new SchemaDocument(root);
+        this(new SchemaDocument(root), json);
+    }
+
+    private JsonSchemaGrammar(SchemaDocument document, JsonText json) {
+        this.document = document;
         this.merge = new SchemaMerge(document);
         this.json = json;
         this.strings = new StringGrammar(json);
@@ -194,19 +198,31 @@ public final class JsonSchemaGrammar {
     }
 
     private GbnfExpr enumerated(JsonNode schema, EnumSet<JsonType> types, List<JsonNode> values) {
-        for (String key : (Iterable<String>) schema::fieldNames) {
-            if (!VALUE_KEYWORDS.contains(key) && !SchemaKeywords.ANNOTATIONS.contains(key)) {
-                throw new UnsupportedFeature(schema.has("const") ? "const" : "enum", "'"
-                        + (schema.has("const") ? "const" : "enum") + "' together with '" + key + "' is not supported");
+        List<JsonNode> kept = values.stream().filter(v -> types.contains(JsonType.of(v))).toList();
+        ObjectNode rest = JsonNodeFactory.instance.objectNode();
+        schema.properties().forEach(e -> {
+            if (!VALUE_KEYWORDS.contains(e.getKey())) {
+                rest.set(e.getKey(), e.getValue());
             }
+        });
+        if (!kept.isEmpty() && SchemaKeywords.constrains(rest)) {
+            kept = allowedBy(rest, kept);
         }
-        List<GbnfExpr> options = new ArrayList<>();
-        for (JsonNode value : values) {
-            if (types.contains(JsonType.of(value))) {
-                options.add(json.exactly(value));
-            }
+        return GbnfExpr.alt(kept.stream().map(json::exactly).toList());
+    }
+
+    /**
+     * The values whose JSON text the grammar of {@code schema} accepts. Every sentence of that grammar is valid
+     * under {@code schema}, so every value kept is; a value the grammar writes differently is left out.
+     */
+    private List<JsonNode> allowedBy(JsonNode schema, List<JsonNode> values) {
+        GbnfRules rules = new GbnfRules();
+        GbnfExpr grammar = new JsonSchemaGrammar(document, new JsonText(rules)).compile(schema);
+        if (grammar.isNever()) {
+            return List.of();
         }
-        return GbnfExpr.alt(options);
+        Grammar check = Grammar.parse(rules.gbnf(grammar));
+        return values.stream().filter(v -> check.accepts(JsonText.write(v))).toList();
     }
 
     private GbnfExpr numbers(JsonNode schema, boolean integersOnly) {

@@ -228,6 +228,19 @@ class JsonSchemaGrammarTest {
     }
 
     @Test
+    void enumValuesMustAlsoSatisfyTheOtherKeywords() {
+        String lengths = "{\"type\":\"string\",\"minLength\":2,\"enum\":[\"a\",\"bb\",3,\"ccc\"],\"maxLength\":2}";
+        accepts(lengths, "\"bb\"");
+        rejects(lengths, "\"a\"", "3", "\"ccc\"");
+        String objects = "{\"enum\":[{\"a\":1},{\"a\":\"x\"},[1]],\"properties\":{\"a\":{\"type\":\"integer\"}}}";
+        accepts(objects, "{\"a\":1}", "[1]");
+        rejects(objects, "{\"a\":\"x\"}");
+        String merged = "{\"type\":\"integer\",\"minimum\":2,\"anyOf\":[{\"const\":1},{\"enum\":[2,3.5,4]}]}";
+        accepts(merged, "2", "4");
+        rejects(merged, "1", "3.5");
+    }
+
+    @Test
     void allOfMergesKeywordByKeyword() {
         String s = """
                 {"allOf":[{"type":["integer","string"],"minimum":2},{"type":"number","maximum":5},
