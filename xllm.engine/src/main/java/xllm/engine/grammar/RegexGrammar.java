@@ -1,5 +1,6 @@
 package xllm.engine.grammar;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -27,9 +28,38 @@ public final class RegexGrammar {
      */
     static GbnfExpr search(String regex) {
         GbnfExpr anything = GbnfExpr.star(GbnfExpr.chars(CharRanges.ANY));
-        return GbnfExpr.alt(RegexParser.parse(regex).stream()
-                .map(b -> GbnfExpr.seq(b.anchoredStart() ? GbnfExpr.EMPTY : anything, b.body(),
-                        b.anchoredEnd() ? GbnfExpr.EMPTY : anything))
-                .toList());
+        List<GbnfExpr> options = new ArrayList<>();
+        for (RegexParser.Branch b : RegexParser.parse(regex)) {
+            GbnfExpr body = b.body();
+            if (!b.anchoredStart()) {
+                body = leastAtEnd(body, true);
+            }
+            if (!b.anchoredEnd()) {
+                body = leastAtEnd(body, false);
+            }
+            boolean bothFree = !b.anchoredStart() && !b.anchoredEnd() && body.equals(GbnfExpr.EMPTY);
+            options.add(bothFree ? anything : GbnfExpr.seq(b.anchoredStart() ? GbnfExpr.EMPTY : anything, body,
+                    b.anchoredEnd() ? GbnfExpr.EMPTY : anything));
+        }
+        return GbnfExpr.alt(options);
+    }
+
+    /**
+     * {@code body} with a repetition at its start (or end) cut to its fewest repeats: next to any characters the
+     * extra repeats are among those characters, so the strings found are the same and the grammar less ambiguous.
+     */
+    private static GbnfExpr leastAtEnd(GbnfExpr body, boolean start) {
+        if (body instanceof GbnfExpr.Repeat r) {
+            return GbnfExpr.repeat(r.item(), r.min(), r.min());
+        }
+        if (body instanceof GbnfExpr.Sequence s && !s.items().isEmpty()) {
+            List<GbnfExpr> items = new ArrayList<>(s.items());
+            int at = start ? 0 : items.size() - 1;
+            if (items.get(at) instanceof GbnfExpr.Repeat r) {
+                items.set(at, GbnfExpr.repeat(r.item(), r.min(), r.min()));
+                return GbnfExpr.seq(items);
+            }
+        }
+        return body;
     }
 }

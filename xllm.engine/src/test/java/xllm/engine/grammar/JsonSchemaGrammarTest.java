@@ -88,6 +88,9 @@ class JsonSchemaGrammarTest {
     void patternsSearchUnlessAnchoredAndSeeDecodedCharacters() {
         accepts("{\"type\":\"string\",\"pattern\":\"a+\"}", "\"a\"", "\"xxaxx\"", "\"b\\\"a\"");
         rejects("{\"type\":\"string\",\"pattern\":\"a+\"}", "\"\"", "\"bcd\"");
+        accepts("{\"type\":\"string\",\"pattern\":\"x*|^b{2,3}\"}", "\"\"", "\"abc\"");
+        accepts("{\"type\":\"string\",\"pattern\":\"^b{2,3}c|d{2}$\"}", "\"bbc\"", "\"bbbcx\"", "\"xdd\"");
+        rejects("{\"type\":\"string\",\"pattern\":\"^b{2,3}c|d{2}$\"}", "\"bc\"", "\"xbbc\"", "\"ddx\"");
         String quoted = "{\"type\":\"string\",\"pattern\":\"^\\\"[^\\\"]*\\\"\\\\n$\"}";
         accepts(quoted, "\"\\\"hi\\\"\\n\"");
         rejects(quoted, "\"\\\"hi\\\"\"", "\"\"hi\"\\n\"");
