@@ -156,26 +156,20 @@ final class JsonText {
         if (value.isTextual()) {
             return "\"" + escape(value.asText()) + "\"";
         }
-        if (value.isObject() || value.isArray()) {
-            StringBuilder out = new StringBuilder(value.isObject() ? "{" : "[");
-            boolean first = true;
-            for (Map.Entry<String, JsonNode> e : value.isObject() ? value.properties() : indexed(value)) {
-                out.append(first ? "" : ",");
-                if (value.isObject()) {
-                    out.append('"').append(escape(e.getKey())).append("\":");
-                }
-                out.append(write(e.getValue()));
-                first = false;
+        if (value.isObject()) {
+            StringBuilder out = new StringBuilder("{");
+            for (Map.Entry<String, JsonNode> e : value.properties()) {
+                out.append(out.length() > 1 ? "," : "").append('"').append(escape(e.getKey())).append("\":")
+                        .append(write(e.getValue()));
             }
-            return out.append(value.isObject() ? "}" : "]").toString();
+            return out.append('}').toString();
+        }
+        if (value.isArray()) {
+            StringBuilder out = new StringBuilder("[");
+            value.forEach(v -> out.append(out.length() > 1 ? "," : "").append(write(v)));
+            return out.append(']').toString();
         }
         return value.toString();
-    }
-
-    private static Iterable<Map.Entry<String, JsonNode>> indexed(JsonNode array) {
-        List<Map.Entry<String, JsonNode>> entries = new ArrayList<>();
-        array.forEach(v -> entries.add(Map.entry("", v)));
-        return entries;
     }
 
     /** A number as the grammars write it: integral values as integers, others in plain notation. */
@@ -184,14 +178,15 @@ final class JsonText {
         return stripped.scale() <= 0 ? stripped.toBigIntegerExact().toString() : stripped.toPlainString();
     }
 
-    /** {@code text} as a JSON string's content: only {@code " \} and control characters escaped. */
+    /** {@code text} as a JSON string's content: only {@code " \}, control characters and lone surrogates escaped. */
     static String escape(String text) {
         StringBuilder out = new StringBuilder(text.length());
         text.codePoints().forEach(cp -> {
             String shortEscape = SHORT_ESCAPES.get(cp);
             if (shortEscape != null) {
                 out.append(shortEscape);
-            } else if (cp < 0x20) {
+            } else if (cp < 0x20 || Character.isSurrogate((char) cp) && cp <= 0xFFFF) {
+                // a lone surrogate cannot be written as UTF-8, only as an escape
                 out.append(String.format("\\u%04x", cp));
             } else {
                 out.appendCodePoint(cp);

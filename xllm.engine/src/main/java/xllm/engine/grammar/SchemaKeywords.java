@@ -10,9 +10,12 @@ import java.util.Set;
  * refuses every other keyword by name, so that no constraint is ever dropped silently.
  */
 final class SchemaKeywords {
-    /** Keywords that do not constrain an instance. */
+    /**
+     * Keywords that do not constrain an instance. OpenAPI's {@code discriminator} (which Pydantic writes beside
+     * {@code oneOf}) only names the property that tells alternatives apart; the alternatives themselves constrain.
+     */
     static final Set<String> ANNOTATIONS = Set.of("$schema", "$id", "$anchor", "$dynamicAnchor", "$comment", "$defs",
-            "definitions",
+            "definitions", "discriminator",
             "title", "description", "default", "examples", "deprecated", "readOnly", "writeOnly");
     /** Meta-schemas whose vocabularies mean what this converter enforces; another may switch validation off. */
     private static final Set<String> KNOWN_DIALECTS = Set.of("https://json-schema.org/draft/2020-12/schema",
