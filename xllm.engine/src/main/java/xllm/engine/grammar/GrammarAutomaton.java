@@ -34,6 +34,7 @@ public final class GrammarAutomaton {
     private int states;
     private final Map<FrameSet, Integer> stateIds = new HashMap<>();
     private int[] transitions = new int[64 * 256];
+    private long[][] loops = new long[64][];
     private final int start;
 
     private final IntArrayList work = new IntArrayList();
@@ -73,6 +74,27 @@ public final class GrammarAutomaton {
         return continuing[state];
     }
 
+    /**
+     * The bytes that lead from {@code state} back to itself (four longs, bit b for byte b): inside a JSON string
+     * every ordinary character. A run of such bytes leaves the state as it was.
+     */
+    public long[] loopBytes(int state) {
+        if (state >= loops.length) {
+            loops = Arrays.copyOf(loops, Math.max(state + 1, loops.length * 2));
+        }
+        long[] loop = loops[state];
+        if (loop == null) {
+            loop = new long[4];
+            for (int b = 0; b < 256; b++) {
+                if (next(state, b) == state) {
+                    loop[b >>> 6] |= 1L << b;
+                }
+            }
+            loops[state] = loop;
+        }
+        return loop;
+    }
+
     /** States built so far: a measure of how much of the grammar's state space generation has touched. */
     public int stateCount() {
         return states;
@@ -108,7 +130,9 @@ public final class GrammarAutomaton {
             if (element == Grammar.END) {
                 work.addInt(frameParent[f]);
             } else if (Grammar.isRule(element)) {
-                int after = frame(pos + 1, frameParent[f]);
+                // a rule last in its alternative returns straight to the caller's caller: loops written as
+                // right recursion (star ::= x star | "") then keep a constant stack, and so recur as states
+                int after = grammar.code[pos + 1] == Grammar.END ? frameParent[f] : frame(pos + 1, frameParent[f]);
                 for (int alt : grammar.alternatives[Grammar.ruleOf(element)]) {
                     work.addInt(frame(alt, after));
                 }

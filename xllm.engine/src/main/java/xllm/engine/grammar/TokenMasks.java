@@ -61,6 +61,7 @@ public final class TokenMasks {
         int[] nodeSkip = trie.nodeSkip;
         int[] first = trie.nodeFirstToken;
         int[] tokens = trie.tokens;
+        long[] below = trie.bytesBelow;
         int[] states = stateAtDepth;
         states[0] = state;
         int nodes = nodeByte.length;
@@ -72,11 +73,15 @@ public final class TokenMasks {
                 continue;
             }
             states[nodeDepth[n]] = next;
-            for (int i = first[n], end = first[n + 1]; i < end; i++) {
+            int skip = nodeSkip[n];
+            // a subtree whose bytes all loop back to this state is allowed whole: its tokens are a run in
+            // sorted order, from this node's first to the first after the subtree
+            int last = skip > n + 1 && loopsOver(automaton.loopBytes(next), below, n) ? first[skip] : first[n + 1];
+            for (int i = first[n]; i < last; i++) {
                 int token = tokens[i];
                 mask[token >>> 6] |= 1L << token;
             }
-            n++;
+            n = last == first[n + 1] ? n + 1 : skip;
         }
         if (automaton.accepting(state)) {
             for (int eos : trie.eosIds) {
@@ -85,6 +90,12 @@ public final class TokenMasks {
                 }
             }
         }
+    }
+
+    private static boolean loopsOver(long[] loop, long[] below, int node) {
+        int at = 4 * node;
+        return (below[at] & ~loop[0]) == 0 && (below[at + 1] & ~loop[1]) == 0 && (below[at + 2] & ~loop[2]) == 0
+                && (below[at + 3] & ~loop[3]) == 0;
     }
 
     /** The state after {@code token} in {@code state}, or {@link GrammarAutomaton#DEAD}. */

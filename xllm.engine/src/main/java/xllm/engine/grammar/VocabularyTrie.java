@@ -15,6 +15,8 @@ public final class VocabularyTrie {
     final int[] nodeDepth;
     /** The first node after n's subtree. */
     final int[] nodeSkip;
+    /** Four longs per node: the bytes on the edges below it, so a walk can take a subtree whole. */
+    final long[] bytesBelow;
     /** Tokens whose bytes end at node n: {@code tokens[nodeFirstToken[n] .. nodeFirstToken[n+1])}. */
     final int[] nodeFirstToken;
     final int[] tokens;
@@ -83,6 +85,26 @@ public final class VocabularyTrie {
         // in sorted order a text comes right before the longer texts it prefixes
         this.nodeFirstToken = first.toArray();
         this.maxDepth = longest;
+        this.bytesBelow = bytesBelow(nodeByte, nodeDepth);
+    }
+
+    /** For each node the set of bytes on the edges of its subtree, gathered from the leaves up. */
+    private static long[] bytesBelow(int[] bytes, int[] depth) {
+        long[] below = new long[4 * bytes.length];
+        int[] parentAt = new int[depth.length + 1];
+        int[] parent = new int[bytes.length];
+        for (int n = 1; n < bytes.length; n++) {
+            parent[n] = parentAt[depth[n] - 1];
+            parentAt[depth[n]] = n;
+        }
+        for (int n = bytes.length - 1; n >= 1; n--) {
+            int p = parent[n];
+            for (int w = 0; w < 4; w++) {
+                below[4 * p + w] |= below[4 * n + w];
+            }
+            below[4 * p + (bytes[n] >>> 6)] |= 1L << bytes[n];
+        }
+        return below;
     }
 
     /** The trie of {@code tokenizer}'s vocabulary; {@code eosIds} end a sentence. */
