@@ -59,7 +59,8 @@ class LangChain4jToolTest {
 
     /**
      * Client-side, as a user of a small model would write it: a turn that answers the user must call a tool
-     * (tool_choice required), a turn after the tool's result is free to answer in text.
+     * (tool_choice required), a turn after the tool's result is free to answer in text. One call at a time
+     * (parallel_tool_calls false): allowed more, a model this small calls on until max_tokens cuts it off.
      */
     record CallToolFirst(ChatModel model) implements ChatModel {
         @Override
@@ -96,7 +97,8 @@ class LangChain4jToolTest {
     @Test
     void aToolCallItsResultAndAnAnswer() {
         ChatModel model = OpenAiChatModel.builder().baseUrl(server.baseUrl()).apiKey("unused")
-                .modelName("pycoder-22m").temperature(0.0).maxTokens(48).timeout(Duration.ofSeconds(60)).build();
+                .modelName("pycoder-22m").temperature(0.0).maxTokens(96).parallelToolCalls(false)
+                .timeout(Duration.ofSeconds(60)).build();
         WeatherTool tool = new WeatherTool();
         Assistant assistant = AiServices.builder(Assistant.class).chatModel(new CallToolFirst(model)).tools(tool).build();
 
