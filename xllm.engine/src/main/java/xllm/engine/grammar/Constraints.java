@@ -39,8 +39,9 @@ public final class Constraints {
         return switch (constraint.kind()) {
             case GRAMMAR -> constraint.spec();
             case CHOICE -> choice(constraint.spec());
-            case JSON_SCHEMA, REGEX, TOOL_CALLS -> throw new UnsupportedFeature(constraint.kind().name(),
-                    constraint.kind() + " is not supported");
+            case JSON_SCHEMA -> JsonSchemaGrammar.toGbnf(constraint.spec());
+            case REGEX -> RegexGrammar.toGbnf(constraint.spec());
+            case TOOL_CALLS -> ToolCallGrammar.toGbnf(constraint.spec());
         };
     }
 
