@@ -34,7 +34,6 @@ public final class GrammarAutomaton {
     private int states;
     private final Map<FrameSet, Integer> stateIds = new HashMap<>();
     private int[] transitions = new int[64 * 256];
-    private long[][] loops = new long[64][];
     private final int start;
 
     private final IntArrayList work = new IntArrayList();
@@ -72,27 +71,6 @@ public final class GrammarAutomaton {
     /** Whether some byte may follow in {@code state}. */
     public boolean canContinue(int state) {
         return continuing[state];
-    }
-
-    /**
-     * The bytes that lead from {@code state} back to itself (four longs, bit b for byte b): inside a JSON string
-     * every ordinary character. A run of such bytes leaves the state as it was.
-     */
-    public long[] loopBytes(int state) {
-        if (state >= loops.length) {
-            loops = Arrays.copyOf(loops, Math.max(state + 1, loops.length * 2));
-        }
-        long[] loop = loops[state];
-        if (loop == null) {
-            loop = new long[4];
-            for (int b = 0; b < 256; b++) {
-                if (next(state, b) == state) {
-                    loop[b >>> 6] |= 1L << b;
-                }
-            }
-            loops[state] = loop;
-        }
-        return loop;
     }
 
     /** States built so far: a measure of how much of the grammar's state space generation has touched. */

@@ -59,29 +59,26 @@ public final class TokenMasks {
         int[] nodeByte = trie.nodeByte;
         int[] nodeDepth = trie.nodeDepth;
         int[] nodeSkip = trie.nodeSkip;
-        int[] first = trie.nodeFirstToken;
-        int[] tokens = trie.tokens;
-        long[] below = trie.bytesBelow;
+        int[] nodeToken = trie.nodeToken;
         int[] states = stateAtDepth;
         states[0] = state;
         int nodes = nodeByte.length;
         int n = 1;
         while (n < nodes) {
-            int next = automaton.next(states[nodeDepth[n] - 1], nodeByte[n]);
+            int depth = nodeDepth[n];
+            int next = automaton.next(states[depth - 1], nodeByte[n]);
             if (next == GrammarAutomaton.DEAD) {
                 n = nodeSkip[n];
                 continue;
             }
-            states[nodeDepth[n]] = next;
-            int skip = nodeSkip[n];
-            // a subtree whose bytes all loop back to this state is allowed whole: its tokens are a run in
-            // sorted order, from this node's first to the first after the subtree
-            int last = skip > n + 1 && loopsOver(automaton.loopBytes(next), below, n) ? first[skip] : first[n + 1];
-            for (int i = first[n]; i < last; i++) {
-                int token = tokens[i];
+            states[depth] = next;
+            int token = nodeToken[n];
+            if (token >= 0) {
                 mask[token >>> 6] |= 1L << token;
+            } else if (token < -1) {
+                allowTwins(-2 - token, n, mask);
             }
-            n = last == first[n + 1] ? n + 1 : skip;
+            n++;
         }
         if (automaton.accepting(state)) {
             for (int eos : trie.eosIds) {
@@ -92,10 +89,12 @@ public final class TokenMasks {
         }
     }
 
-    private static boolean loopsOver(long[] loop, long[] below, int node) {
-        int at = 4 * node;
-        return (below[at] & ~loop[0]) == 0 && (below[at + 1] & ~loop[1]) == 0 && (below[at + 2] & ~loop[2]) == 0
-                && (below[at + 3] & ~loop[3]) == 0;
+    /** Allows the tokens that share the bytes of node {@code n}, listed from {@code first}. */
+    private void allowTwins(int first, int n, long[] mask) {
+        for (int i = first, end = trie.nodeFirstToken[n + 1]; i < end; i++) {
+            int token = trie.tokens[i];
+            mask[token >>> 6] |= 1L << token;
+        }
     }
 
     /** The state after {@code token} in {@code state}, or {@link GrammarAutomaton#DEAD}. */

@@ -15,11 +15,11 @@ public final class VocabularyTrie {
     final int[] nodeDepth;
     /** The first node after n's subtree. */
     final int[] nodeSkip;
-    /** Four longs per node: the bytes on the edges below it, so a walk can take a subtree whole. */
-    final long[] bytesBelow;
     /** Tokens whose bytes end at node n: {@code tokens[nodeFirstToken[n] .. nodeFirstToken[n+1])}. */
     final int[] nodeFirstToken;
     final int[] tokens;
+    /** See {@link #nodeTokens}. */
+    final int[] nodeToken;
     final int maxDepth;
     final int vocabSize;
     final int[] eosIds;
@@ -85,26 +85,20 @@ public final class VocabularyTrie {
         // in sorted order a text comes right before the longer texts it prefixes
         this.nodeFirstToken = first.toArray();
         this.maxDepth = longest;
-        this.bytesBelow = bytesBelow(nodeByte, nodeDepth);
+        this.nodeToken = nodeTokens(nodeFirstToken, tokens);
     }
 
-    /** For each node the set of bytes on the edges of its subtree, gathered from the leaves up. */
-    private static long[] bytesBelow(int[] bytes, int[] depth) {
-        long[] below = new long[4 * bytes.length];
-        int[] parentAt = new int[depth.length + 1];
-        int[] parent = new int[bytes.length];
-        for (int n = 1; n < bytes.length; n++) {
-            parent[n] = parentAt[depth[n] - 1];
-            parentAt[depth[n]] = n;
+    /**
+     * Each node's token in one load: its id when exactly one token ends there, -1 when none, and
+     * {@code -2 - first} when several do (tokens with equal bytes, listed from {@code first} in {@link #tokens}).
+     */
+    private static int[] nodeTokens(int[] first, int[] tokens) {
+        int[] out = new int[first.length - 1];
+        for (int n = 0; n < out.length; n++) {
+            int count = first[n + 1] - first[n];
+            out[n] = count == 0 ? -1 : count == 1 ? tokens[first[n]] : -2 - first[n];
         }
-        for (int n = bytes.length - 1; n >= 1; n--) {
-            int p = parent[n];
-            for (int w = 0; w < 4; w++) {
-                below[4 * p + w] |= below[4 * n + w];
-            }
-            below[4 * p + (bytes[n] >>> 6)] |= 1L << bytes[n];
-        }
-        return below;
+        return out;
     }
 
     /** The trie of {@code tokenizer}'s vocabulary; {@code eosIds} end a sentence. */
