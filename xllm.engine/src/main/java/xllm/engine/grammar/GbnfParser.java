@@ -84,7 +84,7 @@ final class GbnfParser {
             } else if (c == '.') {
                 pos++;
                 lastStart = elements.size();
-                for (int e : builder.characters(CodepointSet.ANY)) {
+                for (int e : builder.characters(CharRanges.ANY)) {
                     elements.add(e);
                 }
             } else if (c == '(') {
@@ -195,12 +195,12 @@ final class GbnfParser {
         }
     }
 
-    private CodepointSet charClass() {
+    private CharRanges charClass() {
         boolean negated = pos < src.length() && src.charAt(pos) == '^';
         if (negated) {
             pos++;
         }
-        List<Integer> pairs = new ArrayList<>();
+        CharRanges set = CharRanges.EMPTY;
         while (true) {
             if (pos >= src.length()) {
                 throw error("unterminated character class");
@@ -215,10 +215,11 @@ final class GbnfParser {
                 pos++;
                 hi = classChar();
             }
-            pairs.add(lo);
-            pairs.add(hi);
+            if (lo > hi) {
+                throw error("character range out of order: " + Character.toString(lo) + "-" + Character.toString(hi));
+            }
+            set = set.union(CharRanges.of(lo, hi));
         }
-        CodepointSet set = CodepointSet.ofRanges(pairs.stream().mapToInt(Integer::intValue).toArray());
         return negated ? set.complement() : set;
     }
 
@@ -262,7 +263,7 @@ final class GbnfParser {
             }
             value = value * 16 + d;
         }
-        if (value > CodepointSet.MAX || (value >= 0xD800 && value <= 0xDFFF)) {
+        if (value > CharRanges.MAX || (value >= 0xD800 && value <= 0xDFFF)) {
             throw error("escape " + Integer.toHexString(value) + " is not a Unicode scalar value");
         }
         return value;

@@ -17,7 +17,7 @@ final class GrammarBuilder {
     private final List<List<int[]>> rules = new ArrayList<>();
     private final List<long[]> sets = new ArrayList<>();
     private final Map<ByteSet, Integer> setIds = new HashMap<>();
-    private final Map<CodepointSet, int[]> classes = new HashMap<>();
+    private final Map<CharRanges, int[]> classes = new HashMap<>();
 
     /** The rule called {@code name}, declared on first use and defined later. */
     int rule(String name) {
@@ -92,7 +92,7 @@ final class GrammarBuilder {
     }
 
     /** The elements matching one character of {@code set}: a byte set for ASCII, else a rule of encodings. */
-    int[] characters(CodepointSet set) {
+    int[] characters(CharRanges set) {
         if (set.isEmpty()) {
             throw new GrammarException("a character class matches no character");
         }
@@ -102,8 +102,9 @@ final class GrammarBuilder {
         }
         long[] ascii = new long[4];
         List<int[]> alternatives = new ArrayList<>();
-        for (int r = 0; r < set.rangeCount(); r++) {
-            for (int[] seq : Utf8Sequences.of(set.lo(r), set.hi(r))) {
+        int[] bounds = set.bounds();
+        for (int r = 0; r < bounds.length; r += 2) {
+            for (int[] seq : Utf8Sequences.of(bounds[r], bounds[r + 1])) {
                 if (seq.length == 2) {
                     for (int b = seq[0]; b <= seq[1]; b++) {
                         ascii[b >>> 6] |= 1L << (b & 63);
