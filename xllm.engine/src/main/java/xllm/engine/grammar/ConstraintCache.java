@@ -9,7 +9,13 @@ import xllm.api.StructuredOutput;
  * schema share an automaton and its masks. Not thread-safe: owned by the engine loop.
  */
 public final class ConstraintCache {
-    static final int CAPACITY = 64;
+    static final int CAPACITY = 32;
+    /**
+     * An automaton past this many states (a grammar whose states do not recur, such as long counted
+     * repetitions) is left to the sequences using it, and later requests start a fresh one: memory stays
+     * bounded by what live sequences touch.
+     */
+    static final int MAX_STATES = 100_000;
 
     private final VocabularyTrie vocabulary;
     private final Map<StructuredOutput, TokenMasks> masks = new LinkedHashMap<>(16, 0.75f, true) {
@@ -26,7 +32,7 @@ public final class ConstraintCache {
     /** A matcher at the start of {@code constraint}; throws {@link GrammarException} when it cannot compile. */
     public GrammarMatcher matcher(StructuredOutput constraint) {
         TokenMasks m = masks.get(constraint);
-        if (m == null) {
+        if (m == null || m.automaton().stateCount() > MAX_STATES) {
             m = new TokenMasks(Constraints.compile(constraint), vocabulary);
             masks.put(constraint, m);
         }

@@ -9,8 +9,12 @@ import java.util.Arrays;
  * Not thread-safe: owned by one engine loop.
  */
 public final class TokenMasks {
-    /** Masks kept per grammar: beyond this many bytes they are dropped and recomputed as needed. */
-    static final long CACHE_BYTES = 64L << 20;
+    /**
+     * Masks kept per grammar: beyond this many bytes they are dropped and recomputed as needed (8 MiB holds
+     * 430 masks over a 151k vocabulary, 8,000 over an 8k one; an engine keeps at most
+     * {@link ConstraintCache#CAPACITY} grammars).
+     */
+    static final long CACHE_BYTES = 8L << 20;
 
     private final GrammarAutomaton automaton;
     private final VocabularyTrie trie;
