@@ -163,10 +163,13 @@ class StructuredOutputAndToolsTest {
         assertTrue(required.get("parallel").asBoolean());
 
         JsonNode named = JSON.readTree(toolSpec(chat("\"tools\": [" + WEATHER + ", " + CLOCK + "], \"tool_choice\":"
-                + " {\"type\": \"function\", \"function\": {\"name\": \"get_weather\"}}, \"parallel_tool_calls\": false")));
+                + " {\"type\": \"function\", \"function\": {\"name\": \"get_weather\"}}")));
         assertEquals(1, named.get("tools").size());
         assertEquals("get_weather", named.at("/tools/0/name").asText());
-        assertFalse(named.get("parallel").asBoolean());
+        assertFalse(named.get("parallel").asBoolean(), "a named choice forces one call, parallel calls allowed or not");
+        JsonNode single = JSON.readTree(toolSpec(chat("\"tools\": [" + WEATHER + "], \"tool_choice\": \"required\","
+                + " \"parallel_tool_calls\": false")));
+        assertFalse(single.get("parallel").asBoolean());
 
         assertNull(submitted(chat("\"tools\": [" + WEATHER + "]"), 0).structuredOutput(), "auto leaves the model free");
         assertEquals(1, service.renderedTools.size(), "auto offers the tools");

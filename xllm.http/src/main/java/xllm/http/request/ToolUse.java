@@ -77,7 +77,7 @@ public record ToolUse(List<ObjectNode> tools, ToolChoice choice, String named, b
     }
 
     /**
-     * The constraint that forces calls of the offered tools (only the named one for a named choice), or null
+     * The constraint that forces calls of the offered tools (one call of the named one for a named choice), or null
      * when the model may answer in text.
      */
     public StructuredOutput constraint() {
@@ -93,7 +93,8 @@ public record ToolUse(List<ObjectNode> tools, ToolChoice choice, String named, b
                 entry.set("parameters", parameters(tool));
             }
         }
-        spec.put("parallel", parallel);
+        // a named choice forces that one call, as OpenAI's does; required may call several when allowed
+        spec.put("parallel", parallel && choice == ToolChoice.REQUIRED);
         return new StructuredOutput(StructuredOutput.Kind.TOOL_CALLS, spec.toString());
     }
 
