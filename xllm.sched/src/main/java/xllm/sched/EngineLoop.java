@@ -46,6 +46,8 @@ final class EngineLoop implements AutoCloseable {
                 core.abort(event.abortId);
             } else if (event.releaseId != null) {
                 core.releaseHandoff(event.releaseId);
+            } else if (event.warmedUp) {
+                core.warmedUp();
             }
             event.clear();
             return true;
@@ -84,6 +86,12 @@ final class EngineLoop implements AutoCloseable {
     /** Frees the blocks that request {@code requestId} handed off. */
     void releaseHandoff(String requestId) {
         ring.publishEvent((event, seq) -> event.releaseId = requestId);
+        LockSupport.unpark(thread);
+    }
+
+    /** Tells the engine, on its thread, that its warm-up is over. */
+    void warmedUp() {
+        ring.publishEvent((event, seq) -> event.warmedUp = true);
         LockSupport.unpark(thread);
     }
 

@@ -139,6 +139,9 @@ public final class EngineService implements InferenceService, AutoCloseable {
             if (profile && !WarmUp.run(loop, metrics.stepTimes(), model.config().vocabSize(), model.config().maxPositions())) {
                 System.err.println("xllm: warm-up did not finish; serving cold");
             }
+            if (profile) {
+                loop.warmedUp();
+            }
             warming.live();
             loaded = new Loaded(text, model, pool, runner, speculation, loop);
         } catch (RuntimeException e) {

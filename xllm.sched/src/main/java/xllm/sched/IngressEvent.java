@@ -5,7 +5,7 @@ import xllm.api.TokenSink;
 import xllm.engine.scheduler.KvHandoff;
 import xllm.engine.scheduler.KvImport;
 
-/** A preallocated ring entry carrying a submission, an abort or a handoff's release to an engine loop. */
+/** A preallocated ring entry carrying a submission, an abort, a handoff's release or the end of warm-up to an engine loop. */
 final class IngressEvent {
     GenerateRequest request;
     TokenSink sink;
@@ -18,6 +18,8 @@ final class IngressEvent {
     /** Non-null to free the blocks a prefill-only request handed off. */
     String releaseId;
     long arrivalNanos;
+    /** Set to tell the engine its warm-up is over. */
+    boolean warmedUp;
 
     void clear() {
         request = null;
@@ -27,5 +29,6 @@ final class IngressEvent {
         handoff = null;
         kvImport = null;
         releaseId = null;
+        warmedUp = false;
     }
 }

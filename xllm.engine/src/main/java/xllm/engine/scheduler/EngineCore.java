@@ -89,6 +89,16 @@ public final class EngineCore {
     }
 
     /**
+     * The engine's warm-up is over: what it measured while the JIT was compiling (the speculation policy's
+     * costs) is forgotten, to be learned again from served steps.
+     */
+    public void warmedUp() {
+        if (speculation != null) {
+            speculation.policy().forgetCosts();
+        }
+    }
+
+    /**
      * Queues a request, resuming after {@code emitted} output tokens that another instance produced: its sink
      * hears of the tokens after those. A request id already live here is refused with an abort.
      */

@@ -63,6 +63,16 @@ public final class SpeculationPolicy {
     }
 
     /**
+     * Forgets the costs measured so far: those of a warm-up, taken while the JIT was still compiling, would
+     * otherwise hold the threshold high until a large pass comes, which a workload of short prompts never sends.
+     */
+    public void forgetCosts() {
+        tokenCost = Double.NaN;
+        passCost = Double.NaN;
+        draftCost = 0;
+    }
+
+    /**
      * The proposer took {@code nanos} to draft {@code drafts} tokens. The cost kept is the lower envelope of
      * recent figures: a proposer that drafts after a pause (a draft model catching up on the tokens it missed)
      * takes longer than drafting costs when it is done step after step.

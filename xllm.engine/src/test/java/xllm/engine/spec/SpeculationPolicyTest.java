@@ -35,6 +35,22 @@ class SpeculationPolicyTest {
     }
 
     @Test
+    void aWarmUpUnderACompilingJitIsForgotten() {
+        SpeculationPolicy policy = new SpeculationPolicy(8, 0);
+        // warm-up under a cold JIT: prompt tokens at 40 ms each, then warm decode passes of 6 ms
+        policy.stepTook(256, 256 * 40_000_000L, false);
+        for (int i = 0; i < 20; i++) {
+            policy.stepTook(1, 6_000_000L, true);
+        }
+        double cold = policy.threshold(1);
+        assertEquals(0, policy.drafts(0.6, cold, 1, 100), "costs from the cold warm-up forbid every draft: " + cold);
+        policy.forgetCosts();
+        assertEquals(0, policy.threshold(1), "nothing measured since: draft freely");
+        policy.stepTook(1, 6_000_000L, true);
+        assertTrue(policy.drafts(0.6, policy.threshold(1), 1, 100) > 0, "served steps set the bar again: " + policy.threshold(1));
+    }
+
+    @Test
     void aProposerThatTakesTimeRaisesTheBar() {
         SpeculationPolicy policy = timed();
         double free = policy.threshold(1);
