@@ -49,7 +49,8 @@ public final class StructuredDecodeBenchmark {
             free = concat(free, round(core, null, batch, genLen, r));
             constrained = concat(constrained, round(core, constraint, batch, genLen, r));
         }
-        return new Result(median(free), median(constrained), free.length, constrained.length);
+        return new Result(GrammarBenchmark.percentile(free, 50), GrammarBenchmark.percentile(constrained, 50), free.length,
+                constrained.length);
     }
 
     /** The times of the steps in which all {@code batch} sequences emitted a token. */
@@ -90,14 +91,5 @@ public final class StructuredDecodeBenchmark {
         long[] out = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
         return out;
-    }
-
-    private static double median(long[] values) {
-        if (values.length == 0) {
-            return Double.NaN;
-        }
-        long[] sorted = values.clone();
-        Arrays.sort(sorted);
-        return sorted[sorted.length / 2];
     }
 }

@@ -3,6 +3,8 @@ package xllm.engine.grammar;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import xllm.api.StructuredOutput;
@@ -56,14 +58,14 @@ public final class Constraints {
         if (choices == null || !choices.isArray() || choices.isEmpty()) {
             throw new GrammarException("choice must be a non-empty array of strings");
         }
-        StringBuilder gbnf = new StringBuilder("root ::= ");
+        List<GbnfExpr> options = new ArrayList<>();
         for (int i = 0; i < choices.size(); i++) {
             JsonNode c = choices.get(i);
             if (!c.isTextual()) {
                 throw new GrammarException("choice must be an array of strings; item " + i + " is " + c.getNodeType());
             }
-            gbnf.append(i == 0 ? "" : " | ").append(Gbnf.literal(c.textValue()));
+            options.add(GbnfExpr.lit(c.textValue()));
         }
-        return gbnf.toString();
+        return new GbnfRules().gbnf(GbnfExpr.alt(options));
     }
 }

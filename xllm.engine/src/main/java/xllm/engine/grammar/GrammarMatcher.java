@@ -20,12 +20,7 @@ public final class GrammarMatcher {
 
     /** Whether no token may follow: the grammar wants bytes no token of the vocabulary begins with. */
     public boolean stuck() {
-        for (long word : allowed()) {
-            if (word != 0) {
-                return false;
-            }
-        }
-        return true;
+        return masks.noneAllowed(state);
     }
 
     /**

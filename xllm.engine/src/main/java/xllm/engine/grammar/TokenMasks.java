@@ -20,6 +20,8 @@ public final class TokenMasks {
     private final VocabularyTrie trie;
     private final int words;
     private long[][] cached = new long[64][];
+    /** By state, when its mask is kept: whether the mask is empty. */
+    private boolean[] empty = new boolean[64];
     private long cachedBytes;
     private final int[] stateAtDepth;
 
@@ -50,11 +52,29 @@ public final class TokenMasks {
             cachedBytes = 0;
         }
         if (state >= cached.length) {
-            cached = Arrays.copyOf(cached, Math.max(state + 1, cached.length * 2));
+            int n = Math.max(state + 1, cached.length * 2);
+            cached = Arrays.copyOf(cached, n);
+            empty = Arrays.copyOf(empty, n);
         }
         cached[state] = mask;
+        empty[state] = isEmpty(mask);
         cachedBytes += mask.length * 8L;
         return mask;
+    }
+
+    /** Whether {@code state} allows no token at all: the grammar wants bytes no token begins with. */
+    public boolean noneAllowed(int state) {
+        allowed(state);
+        return empty[state];
+    }
+
+    private static boolean isEmpty(long[] mask) {
+        for (long word : mask) {
+            if (word != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Computes the mask of {@code state} into {@code mask} (cleared first), without caching it. */

@@ -144,10 +144,10 @@ class JsonSchemaGrammarTest {
     private static void format(String format, List<String> valid, List<String> invalid) {
         Grammar g = schema("{\"type\":\"string\",\"format\":\"" + format + "\"}");
         for (String v : valid) {
-            assertTrue(g.accepts(JsonSchemaTestSuiteTest.InstanceWriter.string(v)), format + " should accept " + v);
+            assertTrue(g.accepts("\"" + JsonText.escape(v) + "\""), format + " should accept " + v);
         }
         for (String v : invalid) {
-            assertFalse(g.accepts(JsonSchemaTestSuiteTest.InstanceWriter.string(v)), format + " should reject " + v);
+            assertFalse(g.accepts("\"" + JsonText.escape(v) + "\""), format + " should reject " + v);
         }
     }
 

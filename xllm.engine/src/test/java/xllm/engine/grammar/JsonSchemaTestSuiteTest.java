@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
-import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -215,7 +214,7 @@ class JsonSchemaTestSuiteTest {
                 value.properties().forEach(e -> members.putIfAbsent(e.getKey(), e.getValue()));
                 StringBuilder out = new StringBuilder("{");
                 members.forEach((name, v) -> out.append(out.length() > 1 ? "," : "")
-                        .append(string(name)).append(':').append(write(v, order)));
+                        .append('"').append(JsonText.escape(name)).append("\":").append(write(v, order)));
                 return out.append('}').toString();
             }
             if (value.isArray()) {
@@ -224,31 +223,12 @@ class JsonSchemaTestSuiteTest {
                 return out.append(']').toString();
             }
             if (value.isTextual()) {
-                return string(value.textValue());
+                return '"' + JsonText.escape(value.textValue()) + '"';
             }
             if (value.isNumber()) {
-                BigDecimal n = value.decimalValue().stripTrailingZeros();
-                return n.scale() <= 0 ? n.toBigIntegerExact().toString() : n.toPlainString();
+                return JsonText.number(value.decimalValue());
             }
             return value.toString();
-        }
-
-        /** A JSON string with only what RFC 8259 requires escaped, control characters as short escapes where they exist. */
-        static String string(String text) {
-            StringBuilder out = new StringBuilder("\"");
-            for (char c : text.toCharArray()) {
-                switch (c) {
-                    case '"' -> out.append("\\\"");
-                    case '\\' -> out.append("\\\\");
-                    case '\n' -> out.append("\\n");
-                    case '\r' -> out.append("\\r");
-                    case '\t' -> out.append("\\t");
-                    case '\b' -> out.append("\\b");
-                    case '\f' -> out.append("\\f");
-                    default -> out.append(c < 0x20 ? String.format("\\u%04x", (int) c) : String.valueOf(c));
-                }
-            }
-            return out.append('"').toString();
         }
     }
 }
