@@ -5,15 +5,16 @@ import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import xllm.api.ChatMessage;
-import xllm.api.StructuredOutput;
 import xllm.api.FinishReason;
 import xllm.api.GenerateRequest;
 import xllm.api.InferenceService;
 import xllm.api.Logprobs;
 import xllm.api.ModelInfo;
 import xllm.api.ServiceException;
+import xllm.api.StructuredOutput;
 import xllm.api.TokenSink;
 import xllm.api.Usage;
+import xllm.engine.grammar.VocabularyTrie;
 import xllm.engine.kernel.ComputePool;
 import xllm.engine.model.CausalLM;
 import xllm.engine.kernel.ActivationPrecision;
@@ -27,7 +28,6 @@ import xllm.engine.spec.Speculation;
 import xllm.engine.spec.SpeculativeConfig;
 import xllm.engine.scheduler.SchedulerConfig;
 import xllm.engine.weights.DType;
-import xllm.engine.grammar.VocabularyTrie;
 import xllm.engine.tokenizer.Tokenizer;
 import xllm.kv.BlockAllocator;
 
@@ -136,10 +136,10 @@ public final class EngineService implements InferenceService, AutoCloseable {
             EngineLoop loop = new EngineLoop("xllm-engine-0", core);
             metrics.gauges(loop::running, loop::waiting, loop::kvUsage);
             loop.start();
-            if (profile && !WarmUp.run(loop, metrics.stepTimes(), model.config().vocabSize(), model.config().maxPositions())) {
-                System.err.println("xllm: warm-up did not finish; serving cold");
-            }
             if (profile) {
+                if (!WarmUp.run(loop, metrics.stepTimes(), model.config().vocabSize(), model.config().maxPositions())) {
+                    System.err.println("xllm: warm-up did not finish; serving cold");
+                }
                 loop.warmedUp();
             }
             warming.live();
