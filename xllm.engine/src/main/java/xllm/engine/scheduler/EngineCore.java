@@ -100,12 +100,29 @@ public final class EngineCore {
 
     /**
      * Queues a request, resuming after {@code emitted} output tokens that another instance produced: its sink
-     * hears of the tokens after those. A request id already live here is refused with an abort.
+     * hears of the tokens after those. A request id already live here is refused with an abort. A request this
+     * instance handed off itself (its decode instance died before taking it) resumes on its own blocks.
      */
     public void submit(GenerateRequest request, int[] emitted, TokenSink sink, long arrivalNanos) {
+        Sequence handed = handedOff.remove(request.requestId());
         Sequence seq = enqueue(request, emitted, sink, arrivalNanos);
+        if (handed != null) {
+            reclaim(handed, seq);
+        }
         if (seq != null) {
             scheduler.add(seq);
+        }
+    }
+
+    /**
+     * Gives the blocks of {@code handed}, a request this instance handed off, to {@code seq}, the same request
+     * back here: nothing is copied or recomputed. When {@code seq} was refused (null) the blocks are freed.
+     */
+    private void reclaim(Sequence handed, Sequence seq) {
+        if (seq == null) {
+            scheduler.remove(handed);
+        } else {
+            kv.transfer(handed, seq);
         }
     }
 
@@ -131,20 +148,15 @@ public final class EngineCore {
     public void submitWithKv(GenerateRequest request, int[] emitted, TokenSink sink, long arrivalNanos, KvImport kvImport) {
         Sequence handed = handedOff.remove(request.requestId());
         Sequence seq = enqueue(request, emitted, sink, arrivalNanos);
+        long start = System.nanoTime();
+        if (handed != null) {
+            reclaim(handed, seq);
+        }
         if (seq == null) {
-            if (handed != null) {
-                scheduler.remove(handed);
-            }
             kvImport.listener().imported(-1, 0, 0);
             return;
         }
-        long start = System.nanoTime();
-        long bytes = 0;
-        if (handed != null) {
-            kv.transfer(handed, seq);
-        } else {
-            bytes = kv.importPrompt(seq, kvImport, runner.arena());
-        }
+        long bytes = handed != null ? 0 : kv.importPrompt(seq, kvImport, runner.arena());
         kvImport.listener().imported(bytes, System.nanoTime() - start, seq.cachedPromptTokens);
         scheduler.add(seq);
     }

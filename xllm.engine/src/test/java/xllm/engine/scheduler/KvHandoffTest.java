@@ -222,6 +222,27 @@ class KvHandoffTest {
         }
     }
 
+    /** The router resubmits a flight whose decode instance died before taking it; it may land on its source. */
+    @Test
+    void aResubmittedHandoffResumesOnItsSourcesBlocks() {
+        GenerateRequest request = new GenerateRequest("back", prompt(9, 45), SamplingParams.builder().maxTokens(10).ignoreEos(true).build(), 0, -1);
+        try (ModelRunner runner = new ModelRunner(model, pool, BLOCKS, BLOCK, KvDtype.F32)) {
+            EngineCore core = core(runner);
+            int free = core.freeBlocks();
+            EngineCoreTest.Collector first = new EngineCoreTest.Collector(new int[1]);
+            core.submitPrefill(request, first, System.nanoTime(), new Handoff());
+            drain(core);
+            EngineCoreTest.Collector rest = new EngineCoreTest.Collector(new int[1]);
+            core.submit(request, first.output(), rest, System.nanoTime());
+            assertEquals(0, core.handoffsHeld(), "the handoff became the resumed sequence");
+            drain(core);
+            assertEquals(FinishReason.LENGTH, rest.finish, "not refused as a duplicate");
+            assertArrayEquals(alone(request), concat(first.output(), rest.output()));
+            core.releaseHandoff("back"); // a release still on its way changes nothing
+            assertEquals(free, core.freeBlocks(), "every block is back once the request ended");
+        }
+    }
+
     @Test
     void anImportForARequestLiveHereIsRefusedAndSaysSo() {
         GenerateRequest request = new GenerateRequest("dup", prompt(8, 20), SamplingParams.builder().maxTokens(4).build(), 0, -1);
