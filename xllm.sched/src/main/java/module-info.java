@@ -12,7 +12,14 @@ module xllm.sched {
     requires chronicle.map;
     requires chronicle.wire;
     requires chronicle.bytes;
+    // etcd: nodes register in it and routers follow them (jetcd ships automatic modules)
+    requires jetcd.core;
+    requires jetcd.api;
+    requires io.netty.handler;
+    requires com.fasterxml.jackson.databind;
+    requires java.net.http;
 
     exports xllm.sched;
     exports xllm.sched.cluster;
+    exports xllm.sched.nodes;
 }

@@ -43,6 +43,12 @@ public interface InferenceService {
      */
     void submit(GenerateRequest request, TokenSink sink);
 
+    /**
+     * Like {@link #submit}, continuing a generation that another instance began and that produced
+     * {@code emitted} so far: {@code sink} gets the tokens after those, and the usage counts them all.
+     */
+    void resume(GenerateRequest request, int[] emitted, TokenSink sink);
+
     /** Stops a request early; its sink gets {@link FinishReason#ABORT}. Unknown ids are ignored. */
     void abort(String requestId);
 

@@ -7,6 +7,7 @@ public final class Main {
     private static final String USAGE = """
             usage: xllm <command> [options]
               serve      serve a model with an OpenAI-compatible HTTP API
+              router     route the OpenAI API across nodes registered in etcd
               worker     one engine process of serve --workers (started by the router)
               generate   complete a prompt with a model
               tokenize   print the token ids of a text
@@ -34,13 +35,14 @@ public final class Main {
             }
             return switch (args[0]) {
                 case "serve" -> ServeCommand.run(args);
+                case "router" -> RouterCommand.run(args);
                 case "worker" -> WorkerCommand.run(args);
                 case "generate" -> GenerateCommand.run(args);
                 case "synth" -> SynthCommand.run(args);
                 case "tokenize" -> TokenizeCommand.run(args);
                 case "bench" -> BenchCommand.run(args);
                 case "grammar" -> GrammarCommand.run(args);
-                default -> throw new UsageException("unknown command \"" + args[0] + "\" (commands: serve, worker, generate, tokenize, bench, synth, grammar)");
+                default -> throw new UsageException("unknown command \"" + args[0] + "\" (commands: serve, router, worker, generate, tokenize, bench, synth, grammar)");
             };
         } catch (UsageException e) {
             System.err.println("xllm: " + e.getMessage());
@@ -64,6 +66,7 @@ public final class Main {
             case "bench" -> BenchCommand.USAGE;
             case "serve" -> ServeCommand.USAGE;
             case "worker" -> WorkerCommand.USAGE;
+            case "router" -> RouterCommand.USAGE;
             case "synth" -> SynthCommand.USAGE;
             case "grammar" -> GrammarCommand.USAGE;
             default -> USAGE;

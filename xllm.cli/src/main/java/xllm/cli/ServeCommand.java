@@ -6,7 +6,10 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.Supplier;
+import xllm.api.InferenceService;
 import xllm.http.OpenAiServer;
+import xllm.http.ServedParts;
 import xllm.http.ServerOptions;
 import xllm.sched.EngineService;
 import xllm.engine.scheduler.SchedulerConfig;
@@ -15,6 +18,12 @@ import xllm.sched.StoredJobs;
 import xllm.sched.cluster.ClusterService;
 import xllm.sched.cluster.PdPolicy;
 import xllm.sched.cluster.WorkerRole;
+import xllm.sched.nodes.CachedBlocks;
+import xllm.sched.nodes.EngineCachedBlocks;
+import xllm.sched.nodes.EtcdOptions;
+import xllm.sched.nodes.NodeGenerations;
+import xllm.sched.nodes.NodeLoad;
+import xllm.sched.nodes.NodeRegistration;
 
 /**
  * {@code xllm serve}: the OpenAI-compatible server for one model. The HTTP port opens at once and answers
@@ -45,14 +54,25 @@ final class ServeCommand {
                             or f32 (exact)
               --speculative-config  speculative decoding, as vLLM spells it: {"method":"suffix"|"ngram"|"draft"|"mtp",
                             "num_speculative_tokens":K, ...}; "draft" needs "model":DIR (models/pycoder-draft-4m for
-                            the default model)""";
+                            the default model)
+              --etcd URL    join a multi-node deployment: register this node in etcd under a lease, publish its load
+                            and cached prefix blocks, and take requests from routers (xllm router); with
+                            --node-name NAME (host and port by default) and --advertise-url URL (where routers reach
+                            this node; http://HOST:PORT by default)
+            """.stripTrailing() + "\n" + EtcdArgs.USAGE;
 
-    private static final Set<String> OPTIONS = Set.of("--model", "--host", "--port", "--api-key", "--served-model-name",
+    private static final Set<String> OPTIONS = withEtcd("--node-name", "--advertise-url", "--model", "--host", "--port", "--api-key", "--served-model-name",
             "--max-num-batched-tokens", "--max-num-seqs", "--max-waiting", "--block-size", "--kv-cache-mb", "--threads", "--max-body-mb",
             "--quantization", "--activations", "--kv-cache-dtype", "--workers", "--shm-dir", "--state-dir", "--speculative-config",
             "--offline-max-batch", "--roles", "--pd-policy", "--target-ttft-ms", "--target-tpot-ms");
 
     private ServeCommand() {
+    }
+
+    private static Set<String> withEtcd(String... options) {
+        Set<String> all = new java.util.HashSet<>(List.of(options));
+        all.addAll(EtcdArgs.OPTIONS);
+        return Set.copyOf(all);
     }
 
     static int run(String[] argv) throws InterruptedException {
@@ -82,12 +102,15 @@ final class ServeCommand {
         if (args.has("--workers")) {
             return serveWithWorkers(args, argv, dir, name, port, blockSize, scheduler, options, jobs);
         }
+        EtcdOptions etcd = EtcdArgs.parse(args);
+        EngineCachedBlocks cached = new EngineCachedBlocks();
         EngineService service = EngineService.startLoading(new EngineService.Options(dir, LoadedModel.quantization(args), LoadedModel.activations(args), name,
                 GenerateCommand.threads(args), GenerateCommand.kvBytes(args), LoadedModel.kvDtype(args), blockSize, scheduler,
-                speculation));
-        OpenAiServer server = OpenAiServer.start(service, jobs, null, options);
+                speculation), etcd == null ? null : cached.listener());
+        OpenAiServer server = OpenAiServer.start(service, parts(jobs, etcd, service), options);
         System.err.println("xllm: serving " + name + " on http://" + options.host() + ":" + server.port() + " (loading the model)");
-        CountDownLatch stopped = closeOnShutdown(server, jobs, service);
+        Registration registration = new Registration();
+        CountDownLatch stopped = closeOnShutdown(registration, server, jobs, service);
         while (!service.ready() && service.loadFailure() == null) {
             Thread.sleep(20);
         }
@@ -96,6 +119,8 @@ final class ServeCommand {
             throw new UsageException("cannot load model " + dir + ": " + service.loadFailure().getMessage());
         }
         System.err.println("xllm: model loaded; ready");
+        registration.start(args, etcd, options, server.port(), name, blockSize, scheduler,
+                () -> new NodeLoad(service.requestsInFlight(), service.kvUsage()), cached);
         stopped.await();
         return 0;
     }
@@ -138,14 +163,18 @@ final class ServeCommand {
         List<WorkerRole> roles = roles(args, workers);
         ClusterService service = ClusterService.start(new ClusterService.Options(shm, workers, command, dir, name, blockSize, scheduler,
                 roles, pdPolicy(args)));
-        OpenAiServer server = OpenAiServer.start(service, jobs, service, options);
+        EtcdOptions etcd = EtcdArgs.parse(args);
+        OpenAiServer server = OpenAiServer.start(service, parts(jobs, etcd, service).withWorkers(service), options);
         System.err.println("xllm: serving " + name + " on http://" + options.host() + ":" + server.port() + " with " + workers
                 + " workers of " + threads + " threads (shared memory " + shm + ")");
-        CountDownLatch stopped = closeOnShutdown(server, jobs, service);
+        Registration registration = new Registration();
+        CountDownLatch stopped = closeOnShutdown(registration, server, jobs, service);
         while (!service.ready()) {
             Thread.sleep(20);
         }
         System.err.println("xllm: all workers loaded; ready");
+        registration.start(args, etcd, options, server.port(), name, blockSize, scheduler,
+                () -> new NodeLoad(service.load(), service.kvUsage()), service::forEachCachedBlock);
         stopped.await();
         return 0;
     }
@@ -182,8 +211,38 @@ final class ServeCommand {
         return roles;
     }
 
+    /** The server's parts: jobs, and with {@code --etcd} the channel routers send requests through. */
+    private static ServedParts parts(StoredJobs jobs, EtcdOptions etcd, InferenceService service) {
+        return ServedParts.none().withJobs(jobs).withChannel(etcd == null ? null : new NodeGenerations(service));
+    }
+
+    /** This node's registration in etcd once it serves; nothing without {@code --etcd}. Closed first at shutdown. */
+    private static final class Registration implements AutoCloseable {
+        private volatile NodeRegistration registration;
+
+        void start(Args args, EtcdOptions etcd, ServerOptions options, int port, String model, int blockSize, SchedulerConfig scheduler,
+                   Supplier<NodeLoad> load, CachedBlocks blocks) {
+            if (etcd == null) {
+                return;
+            }
+            String host = options.host().equals("0.0.0.0") || options.host().equals("::") ? "127.0.0.1" : options.host();
+            String url = args.string("--advertise-url", "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port);
+            NodeRegistration.Identity identity = new NodeRegistration.Identity(args.string("--node-name", EtcdArgs.defaultName(port)),
+                    url.endsWith("/") ? url.substring(0, url.length() - 1) : url, "mixed", model, blockSize, scheduler.maxNumSeqs());
+            registration = NodeRegistration.start(etcd, identity, load, blocks);
+        }
+
+        @Override
+        public void close() {
+            NodeRegistration r = registration;
+            if (r != null) {
+                r.close();
+            }
+        }
+    }
+
     /** Closes {@code parts} in order when the JVM shuts down (Ctrl-C, SIGTERM); the latch opens when they are closed. */
-    private static CountDownLatch closeOnShutdown(AutoCloseable... parts) {
+    static CountDownLatch closeOnShutdown(AutoCloseable... parts) {
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             for (AutoCloseable part : parts) {

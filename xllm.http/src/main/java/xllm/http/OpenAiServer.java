@@ -12,6 +12,8 @@ import xllm.api.ServiceException;
 import xllm.http.endpoint.GenerationEndpoint;
 import xllm.http.endpoint.JobsEndpoint;
 import xllm.http.endpoint.ModelsEndpoint;
+import xllm.http.endpoint.NodeChannelEndpoint;
+import xllm.http.endpoint.NodesEndpoint;
 import xllm.http.endpoint.ProbeEndpoint;
 import xllm.http.endpoint.ServedModel;
 import xllm.http.endpoint.TokenizeEndpoint;
@@ -38,6 +40,11 @@ public final class OpenAiServer implements AutoCloseable {
      * and the workers behind a router when {@code workers} is not null; returns once the port is open.
      */
     public static OpenAiServer start(InferenceService service, JobService jobs, WorkerPool workers, ServerOptions options) {
+        return start(service, ServedParts.none().withJobs(jobs).withWorkers(workers), options);
+    }
+
+    /** Binds and starts serving {@code service} and the {@code parts} present; returns once the port is open. */
+    public static OpenAiServer start(InferenceService service, ServedParts parts, ServerOptions options) {
         Objects.requireNonNull(service, "service");
         WebServer server = WebServer.builder()
                 .host(options.host())
@@ -45,7 +52,7 @@ public final class OpenAiServer implements AutoCloseable {
                 .shutdownHook(false)
                 // Streamed tokens are small writes; Nagle's algorithm would hold each one back for an ACK.
                 .connectionOptions(socket -> socket.tcpNoDelay(true))
-                .routing(routing -> routes(routing, service, jobs, workers, options))
+                .routing(routing -> routes(routing, service, parts, options))
                 .build()
                 .start();
         return new OpenAiServer(server);
@@ -61,8 +68,8 @@ public final class OpenAiServer implements AutoCloseable {
         server.stop();
     }
 
-    private static void routes(HttpRouting.Builder routing, InferenceService service, JobService jobs, WorkerPool workers,
-            ServerOptions options) {
+    private static void routes(HttpRouting.Builder routing, InferenceService service, ServedParts parts, ServerOptions options) {
+        JobService jobs = parts.jobs();
         ServedModel model = new ServedModel(service, options.servedModelName());
         long maxBody = options.maxBodyBytes();
         GenerationEndpoint completions = GenerationEndpoint.completions(service, model, maxBody);
@@ -77,7 +84,13 @@ public final class OpenAiServer implements AutoCloseable {
             routing.post("/v1/jobs", new GuardedHandler(jobsEndpoint::submit, key, service))
                     .get("/v1/jobs/{id}", new GuardedHandler(jobsEndpoint::status, key, null));
         }
-        routing.get("/admin/workers", new GuardedHandler(new WorkersEndpoint(workers)::handle, key, null));
+        routing.get("/admin/workers", new GuardedHandler(new WorkersEndpoint(parts.workers())::handle, key, null));
+        if (parts.nodes() != null) {
+            routing.get("/admin/nodes", new GuardedHandler(new NodesEndpoint(parts.nodes())::handle, key, null));
+        }
+        if (parts.channel() != null) {
+            routing.post("/internal/generate", new GuardedHandler(new NodeChannelEndpoint(parts.channel(), maxBody)::handle, key, service));
+        }
         routing
                 .get("/health", new GuardedHandler(probes::health, null, null))
                 .get("/metrics", new GuardedHandler(probes::metrics, null, null))

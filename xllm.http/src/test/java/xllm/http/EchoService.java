@@ -151,6 +151,12 @@ final class EchoService implements InferenceService {
         engine.execute(() -> step(request, sink, 0));
     }
 
+    @Override
+    public void resume(GenerateRequest request, int[] emitted, TokenSink sink) {
+        submitted.put(request.requestId(), request);
+        engine.execute(() -> step(request, sink, emitted.length));
+    }
+
     private void step(GenerateRequest request, TokenSink sink, int generated) {
         Usage usage = new Usage(request.promptLength(), generated, 0);
         if (aborted.contains(request.requestId())) {

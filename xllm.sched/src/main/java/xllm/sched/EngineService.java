@@ -89,7 +89,15 @@ public final class EngineService implements InferenceService, AutoCloseable {
 
     /** Starts loading in the background and returns at once. */
     public static EngineService startLoading(Options options) {
-        EngineService service = new EngineService(options, null, false);
+        return startLoading(options, null);
+    }
+
+    /**
+     * Starts loading in the background and returns at once; {@code cacheListener} (null for none) hears on the
+     * engine thread of every prefix block the instance caches or evicts once it serves.
+     */
+    public static EngineService startLoading(Options options, BlockAllocator.CacheListener cacheListener) {
+        EngineService service = new EngineService(options, cacheListener, false);
         Thread.ofPlatform().name("xllm-model-loader").start(service::load);
         return service;
     }

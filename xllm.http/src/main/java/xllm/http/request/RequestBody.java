@@ -15,6 +15,11 @@ public final class RequestBody {
     }
 
     public static RequestFields read(ServerRequest req, long maxBytes) throws IOException {
+        return parse(readBytes(req, maxBytes));
+    }
+
+    /** The raw body, refused with 413 beyond {@code maxBytes}. */
+    public static byte[] readBytes(ServerRequest req, long maxBytes) throws IOException {
         OptionalLong declared = req.headers().contentLength();
         if (declared.isPresent() && declared.getAsLong() > maxBytes) {
             throw tooLarge(declared.getAsLong() + " bytes", maxBytes);
@@ -26,6 +31,10 @@ public final class RequestBody {
         if (bytes.length > maxBytes) {
             throw tooLarge("over " + maxBytes + " bytes", maxBytes);
         }
+        return bytes;
+    }
+
+    private static RequestFields parse(byte[] bytes) throws IOException {
         JsonNode tree;
         try {
             tree = Json.MAPPER.readTree(bytes);

@@ -41,7 +41,7 @@ final class ClusterAdmission {
      * The admitted flight, to be routed; null when it needs no worker: it had already ended under the
      * earlier router, or its id is in flight (then {@code sink} is told it was aborted).
      */
-    Flight admit(GenerateRequest request, TokenSink sink) {
+    Flight admit(GenerateRequest request, int[] emitted, TokenSink sink) {
         text.checkIds(request.promptIds(), "prompt");
         text.checkContext(request.promptLength(), request.params().maxTokens());
         int smallestCache = smallestKvCache();
@@ -59,6 +59,9 @@ final class ClusterAdmission {
         }
         metrics.admitted.increment();
         if (earlier == null) {
+            if (emitted.length > 0) {
+                flights.continueAfter(flight, emitted);
+            }
             return flight;
         }
         flight.replay(earlier.tokens());

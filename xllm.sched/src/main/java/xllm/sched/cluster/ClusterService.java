@@ -147,7 +147,12 @@ public final class ClusterService implements InferenceService, WorkerPool, AutoC
 
     @Override
     public void submit(GenerateRequest request, TokenSink sink) {
-        Flight flight = admission.admit(request, sink);
+        resume(request, new int[0], sink);
+    }
+
+    @Override
+    public void resume(GenerateRequest request, int[] emitted, TokenSink sink) {
+        Flight flight = admission.admit(request, emitted, sink);
         if (flight != null) {
             router.route(flight);
         }
@@ -169,6 +174,21 @@ public final class ClusterService implements InferenceService, WorkerPool, AutoC
             out.add(new WorkerStatus(l.id, l.alive ? beat.pid() : supervisor.pid(l.id), l.role.label(), l.alive, beat.load(), beat.freeBlocks()));
         }
         return out;
+    }
+
+    /** Calls {@code action} with the key of every prefix block some worker caches. */
+    public void forEachCachedBlock(java.util.function.LongConsumer action) {
+        index.forEachCached(action);
+    }
+
+    /** Requests running or waiting on the workers, as their last heartbeats said. */
+    public int load() {
+        return (int) sumOfLinks(l -> l.lastBeat.load());
+    }
+
+    /** Mean KV cache usage of the workers, 0 to 1. */
+    public double kvUsage() {
+        return sumOfLinks(l -> l.lastBeat.kvUsage()) / links.length;
     }
 
     @Override

@@ -42,7 +42,7 @@ public final class ClusterWorker {
              SharedQueue events = SharedQueue.open(layout.events(options.id()));
              KvIndex index = KvIndex.open(layout.kvIndex())) {
             ExcerptTailer tailer = requests.tailer().toEnd();
-            KvIndexFeed feed = new KvIndexFeed(options.id(), index);
+            KvIndexFeed feed = KvIndexFeed.ofWorker(options.id(), index);
             long pid = ProcessHandle.current().pid();
             layout.removeKvPages(options.id());
             Path kvPages = sharedArenaFits(layout, options.engine().kvCacheBytes()) ? layout.kvPages(options.id(), pid) : null;

@@ -15,11 +15,11 @@ import xllm.sched.ServiceMetrics;
  * the event thread of whichever worker holds it and by the supervisor; every method holds its lock, so
  * the client's sink sees one call at a time, in order.
  */
-final class Flight {
-    static final int UNASSIGNED = -1;
+public final class Flight {
+    public static final int UNASSIGNED = -1;
 
     final long key;
-    final GenerateRequest request;
+    public final GenerateRequest request;
     private final TokenSink sink;
     private final ServiceMetrics metrics;
     private final long arrivalNanos = System.nanoTime();
@@ -29,7 +29,7 @@ final class Flight {
     private boolean aborted;
     private boolean finished;
 
-    Flight(long key, GenerateRequest request, TokenSink sink, ServiceMetrics metrics) {
+    public Flight(long key, GenerateRequest request, TokenSink sink, ServiceMetrics metrics) {
         this.key = key;
         this.request = request;
         this.sink = sink;
@@ -44,8 +44,15 @@ final class Flight {
         }
     }
 
+    /** Takes the tokens another instance produced before this request came here; its client already has them. */
+    public synchronized void continueAfter(int[] tokens) {
+        for (int token : tokens) {
+            emitted.addInt(token);
+        }
+    }
+
     /** Moves the request to {@code target}; returns the tokens to resume after, or null when it ended. */
-    synchronized int[] assign(int target) {
+    public synchronized int[] assign(int target) {
         if (finished) {
             return null;
         }
@@ -54,26 +61,26 @@ final class Flight {
     }
 
     /** Output tokens its client has. */
-    synchronized int emittedCount() {
+    public synchronized int emittedCount() {
         return emitted.size();
     }
 
-    synchronized int worker() {
+    public synchronized int worker() {
         return worker;
     }
 
     /** Marks the request as cancelled; returns the worker to tell, or {@link #UNASSIGNED}. */
-    synchronized int abort() {
+    public synchronized int abort() {
         aborted = true;
         return finished ? UNASSIGNED : worker;
     }
 
-    synchronized boolean aborted() {
+    public synchronized boolean aborted() {
         return aborted;
     }
 
     /** Takes a token from {@code from} at output {@code position}; false when stale or a repeat. */
-    synchronized boolean token(int from, int position, int token, Logprobs logprobs) {
+    public synchronized boolean token(int from, int position, int token, Logprobs logprobs) {
         if (finished || from != worker || position != emitted.size()) {
             return false;
         }
@@ -90,7 +97,7 @@ final class Flight {
     }
 
     /** Ends the request if {@code from} holds it (any worker when {@link #UNASSIGNED}); false otherwise. */
-    synchronized boolean finish(int from, FinishReason reason, Usage usage) {
+    public synchronized boolean finish(int from, FinishReason reason, Usage usage) {
         if (finished || (from != UNASSIGNED && from != worker)) {
             return false;
         }
@@ -101,7 +108,7 @@ final class Flight {
     }
 
     /** Ends the request with the tokens it has. */
-    synchronized boolean finishHere(FinishReason reason) {
+    public synchronized boolean finishHere(FinishReason reason) {
         return finish(UNASSIGNED, reason, new Usage(request.promptLength(), emitted.size(), 0));
     }
 }

@@ -39,6 +39,14 @@ final class JournaledFlights {
         return flight;
     }
 
+    /** Gives a new flight the output another instance produced before it came here, journaled as progress. */
+    void continueAfter(Flight flight, int[] emitted) {
+        flight.continueAfter(emitted);
+        for (int token : emitted) {
+            journal.progress(flight.key, token);
+        }
+    }
+
     /** Passes a worker's token to its client if the flight still runs there and lacks that position. */
     void token(int worker, long key, int position, int token, Logprobs logprobs) {
         Flight flight = table.get(key);

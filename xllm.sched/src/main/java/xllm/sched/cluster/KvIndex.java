@@ -78,6 +78,15 @@ final class KvIndex implements AutoCloseable {
         return matched;
     }
 
+    /** Calls {@code action} with the key of every block some worker caches. */
+    void forEachCached(java.util.function.LongConsumer action) {
+        map.forEach((key, value) -> {
+            if ((value & MASK) != 0) {
+                action.accept(key);
+            }
+        });
+    }
+
     /** Drops a dead worker from every entry: its cache died with it. */
     void forget(int worker) {
         for (Long key : map.keySet()) {

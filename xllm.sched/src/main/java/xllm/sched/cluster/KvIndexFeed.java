@@ -7,24 +7,44 @@ import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
 import xllm.kv.BlockAllocator;
 
 /**
- * Carries a worker's prefix-cache changes from its engine thread to the {@link KvIndex}. The engine side
- * only copies a key into a preallocated ring (no allocation, no lock, no I/O); the heartbeat thread drains
- * the ring into the shared map. A full ring drops changes: the index is a routing hint, and a stale entry
- * costs at most a cache miss.
+ * Carries an engine's prefix-cache changes from its engine thread to an index: the shared {@link KvIndex}
+ * of a worker, or the set a node publishes to etcd. The engine side only copies a key into a preallocated
+ * ring (no allocation, no lock, no I/O); another thread drains the ring into the index. A full ring drops
+ * changes: the index is a routing hint, and a stale entry costs at most a cache miss.
  */
-final class KvIndexFeed implements BlockAllocator.CacheListener {
+public final class KvIndexFeed implements BlockAllocator.CacheListener {
+    /** Where drained changes go; called on the draining thread. */
+    public interface Target {
+        void stored(long key);
+
+        void evicted(long key);
+    }
+
     private static final int STORED = 1;
     private static final int EVICTED = 2;
 
     private final OneToOneRingBuffer ring = new OneToOneRingBuffer(
             new UnsafeBuffer(ByteBuffer.allocateDirect((1 << 18) + RingBufferDescriptor.TRAILER_LENGTH)));
     private final UnsafeBuffer scratch = new UnsafeBuffer(new byte[Long.BYTES]);
-    private final int worker;
-    private final KvIndex index;
+    private final Target target;
 
-    KvIndexFeed(int worker, KvIndex index) {
-        this.worker = worker;
-        this.index = index;
+    public KvIndexFeed(Target target) {
+        this.target = target;
+    }
+
+    /** A worker's feed into the shared index. */
+    static KvIndexFeed ofWorker(int worker, KvIndex index) {
+        return new KvIndexFeed(new Target() {
+            @Override
+            public void stored(long key) {
+                index.stored(worker, key);
+            }
+
+            @Override
+            public void evicted(long key) {
+                index.evicted(worker, key);
+            }
+        });
     }
 
     @Override
@@ -40,13 +60,13 @@ final class KvIndexFeed implements BlockAllocator.CacheListener {
     }
 
     /** Applies the changes queued so far; called by one thread, not the engine's. */
-    void drain() {
+    public void drain() {
         ring.read((type, buffer, offset, length) -> {
             long key = buffer.getLong(offset);
             if (type == STORED) {
-                index.stored(worker, key);
+                target.stored(key);
             } else {
-                index.evicted(worker, key);
+                target.evicted(key);
             }
         });
     }

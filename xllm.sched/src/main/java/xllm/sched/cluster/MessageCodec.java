@@ -373,7 +373,11 @@ final class MessageCodec {
     }
 
     private static int[] readInts(Bytes<?> in) {
-        int[] values = new int[in.readInt()];
+        int count = in.readInt();
+        if (count < 0 || (long) count * Integer.BYTES > in.readRemaining()) {
+            throw new IllegalArgumentException("a list of " + count + " ints does not fit in the " + in.readRemaining() + " bytes left");
+        }
+        int[] values = new int[count];
         for (int i = 0; i < values.length; i++) {
             values[i] = in.readInt();
         }

@@ -7,13 +7,13 @@ import java.util.List;
  * normalised queue length. The worker holding the longest cached prefix wins unless its memory or queue
  * outweighs the hit; with no prefix anywhere this is the least loaded worker. Stateless.
  */
-final class PrefixAwareRouting {
+public final class PrefixAwareRouting {
     /** What the router knows of one live worker for this prompt. */
-    record Candidate(int worker, int matchedBlocks, double kvUsage, int load) {
+    public record Candidate(int worker, int matchedBlocks, double kvUsage, int load) {
     }
 
     /** The choice, and whether a cached prefix decided it. */
-    record Route(int worker, boolean prefix) {
+    public record Route(int worker, boolean prefix) {
     }
 
     private PrefixAwareRouting() {
@@ -23,7 +23,7 @@ final class PrefixAwareRouting {
      * @param promptBlocks full blocks of the prompt that a cache could hold
      * @param capacity requests a worker runs at once, to normalise queue lengths
      */
-    static Route choose(List<Candidate> candidates, int promptBlocks, int capacity) {
+    public static Route choose(List<Candidate> candidates, int promptBlocks, int capacity) {
         Candidate best = null;
         double bestScore = Double.NEGATIVE_INFINITY;
         for (Candidate c : candidates) {

@@ -1,0 +1,255 @@
+package xllm.sched.nodes;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.KV;
+import io.etcd.jetcd.op.Op;
+import io.etcd.jetcd.options.DeleteOption;
+import io.etcd.jetcd.options.PutOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
+import org.agrona.collections.LongHashSet;
+
+/**
+ * A node's presence in etcd: its registration under a lease of {@link #TTL_SECONDS} (xLLM's
+ * {@code --etcd_ttl}), kept alive, with its load and cached prefix blocks published about every second.
+ * Only changes to the cache are written, batched into transactions. When the lease is gone (etcd was down
+ * longer than the lease, or the master router deregistered the node) the node registers again with a new
+ * incarnation and publishes its whole cache; while etcd is unreachable it keeps trying, and serving goes on.
+ * One thread of its own; {@link #close()} revokes the lease, which removes every key the node wrote.
+ */
+public final class NodeRegistration implements AutoCloseable {
+    static final long TTL_SECONDS = 3;
+    private static final long PERIOD_MILLIS = 1000;
+    private static final long OP_TIMEOUT_MILLIS = 2000;
+    /** Well under etcd's default limit of 128 operations per transaction. */
+    private static final int OPS_PER_TXN = 100;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /**
+     * @param name unique among the nodes
+     * @param url where routers reach this node's HTTP API
+     * @param role "mixed", "prefill" or "decode"
+     * @param capacity requests the node runs at once, to weigh its load
+     */
+    public record Identity(String name, String url, String role, String model, int blockSize, int capacity) {
+    }
+
+    private final Client client;
+    private final KV kv;
+    private final NodeKeys keys;
+    private final Identity identity;
+    private final Supplier<NodeLoad> load;
+    private final CachedBlocks blocks;
+    private final LongHashSet published = new LongHashSet();
+    private final LongHashSet current = new LongHashSet();
+    private final Thread thread;
+    private volatile boolean closed;
+    private long lease;
+    private String incarnation;
+    private boolean unreachable;
+    private int ticks;
+
+    private NodeRegistration(EtcdOptions etcd, Identity identity, Supplier<NodeLoad> load, CachedBlocks blocks) {
+        this.client = etcd.connect();
+        this.kv = client.getKVClient();
+        this.keys = new NodeKeys(etcd.namespace());
+        this.identity = identity;
+        this.load = load;
+        this.blocks = blocks;
+        this.thread = Thread.ofPlatform().name("xllm-etcd-registration").daemon().unstarted(this::run);
+    }
+
+    /** Starts registering in the background; returns at once (etcd may be down now). */
+    public static NodeRegistration start(EtcdOptions etcd, Identity identity, Supplier<NodeLoad> load, CachedBlocks blocks) {
+        NodeRegistration r = new NodeRegistration(etcd, identity, load, blocks);
+        r.thread.start();
+        return r;
+    }
+
+    private void run() {
+        while (!closed) {
+            try {
+                tick();
+                if (unreachable) {
+                    System.err.println("xllm: etcd reachable again");
+                    unreachable = false;
+                }
+            } catch (ExecutionException | TimeoutException | RuntimeException e) {
+                if (!unreachable) {
+                    System.err.println("xllm: etcd unreachable (" + rootMessage(e) + "); serving goes on, retrying every second");
+                    unreachable = true;
+                }
+                if (leaseGone(e)) {
+                    lease = 0;
+                }
+            } catch (InterruptedException e) {
+                return;
+            }
+            try {
+                Thread.sleep(PERIOD_MILLIS);
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    private void tick() throws ExecutionException, InterruptedException, TimeoutException {
+        if (lease != 0) {
+            long ttl = await(client.getLeaseClient().keepAliveOnce(lease)).getTTL();
+            // every few seconds, also see that the registration is still there: the master may have removed it
+            if (ttl <= 0 || (++ticks % 5 == 0 && await(kv.get(registrationKey())).getCount() == 0)) {
+                revokeQuietly(lease);
+                lease = 0;
+            }
+        }
+        if (lease == 0) {
+            register();
+        }
+        await(kv.put(keys.load(identity.name()), EtcdOptions.bytes(loadJson()), leased()));
+        publishCache();
+    }
+
+    private void register() throws ExecutionException, InterruptedException, TimeoutException {
+        long granted = await(client.getLeaseClient().grant(TTL_SECONDS)).getID();
+        incarnation = UUID.randomUUID().toString();
+        lease = granted;
+        published.clear();
+        await(kv.put(registrationKey(), EtcdOptions.bytes(registrationJson()), leased()));
+        System.err.println("xllm: registered in etcd as " + identity.name() + " (incarnation " + incarnation + ")");
+    }
+
+    /** Writes what the cache gained and lost since the last publication. */
+    private void publishCache() throws ExecutionException, InterruptedException, TimeoutException {
+        current.clear();
+        blocks.forEach(current::add);
+        List<Op> ops = new ArrayList<>();
+        List<Long> added = new ArrayList<>();
+        List<Long> removed = new ArrayList<>();
+        PutOption put = leased();
+        LongHashSet.LongIterator it = current.iterator();
+        while (it.hasNext()) {
+            long key = it.nextValue();
+            if (!published.contains(key)) {
+                ops.add(Op.put(keys.cache(key, identity.name()), EtcdOptions.bytes("memory"), put));
+                added.add(key);
+                flushIfFull(ops, added, removed);
+            }
+        }
+        it = published.iterator();
+        while (it.hasNext()) {
+            long key = it.nextValue();
+            if (!current.contains(key)) {
+                ops.add(Op.delete(keys.cache(key, identity.name()), DeleteOption.DEFAULT));
+                removed.add(key);
+                flushIfFull(ops, added, removed);
+            }
+        }
+        flush(ops, added, removed);
+    }
+
+    private void flushIfFull(List<Op> ops, List<Long> added, List<Long> removed)
+            throws ExecutionException, InterruptedException, TimeoutException {
+        if (ops.size() >= OPS_PER_TXN) {
+            flush(ops, added, removed);
+        }
+    }
+
+    private void flush(List<Op> ops, List<Long> added, List<Long> removed)
+            throws ExecutionException, InterruptedException, TimeoutException {
+        if (ops.isEmpty()) {
+            return;
+        }
+        await(kv.txn().Then(ops.toArray(Op[]::new)).commit());
+        added.forEach(published::add);
+        removed.forEach(published::remove);
+        ops.clear();
+        added.clear();
+        removed.clear();
+    }
+
+    private PutOption leased() {
+        return PutOption.builder().withLeaseId(lease).build();
+    }
+
+    private io.etcd.jetcd.ByteSequence registrationKey() {
+        return keys.registration(NodeKeys.roleKey(identity.role()), identity.name());
+    }
+
+    private String registrationJson() {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("name", identity.name());
+        o.put("url", identity.url());
+        o.put("incarnation", incarnation);
+        o.put("role", identity.role());
+        o.put("model", identity.model());
+        o.put("block_size", identity.blockSize());
+        o.put("capacity", identity.capacity());
+        o.put("pid", ProcessHandle.current().pid());
+        return o.toString();
+    }
+
+    private String loadJson() {
+        NodeLoad l = load.get();
+        ObjectNode o = JSON.createObjectNode();
+        o.put("load", l.load());
+        o.put("kv_usage", l.kvUsage());
+        o.put("incarnation", incarnation);
+        return o.toString();
+    }
+
+    private void revokeQuietly(long id) {
+        try {
+            client.getLeaseClient().revoke(id).get(OP_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException | TimeoutException | RuntimeException e) {
+            // it expires on its own
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static <T> T await(java.util.concurrent.CompletableFuture<T> f)
+            throws ExecutionException, InterruptedException, TimeoutException {
+        return f.get(OP_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    /** True when etcd says the lease no longer exists. */
+    static boolean leaseGone(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t.getMessage() != null && t.getMessage().contains("lease not found")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
+    }
+
+    /** Revokes the lease (every key of this node goes at once) and disconnects. */
+    @Override
+    public void close() {
+        closed = true;
+        thread.interrupt();
+        try {
+            thread.join(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (lease != 0) {
+            revokeQuietly(lease);
+        }
+        client.close();
+    }
+}
