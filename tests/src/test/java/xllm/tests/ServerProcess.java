@@ -39,7 +39,16 @@ final class ServerProcess implements AutoCloseable {
 
     /** Starts the server on {@code port} (to restart one in place) and waits until the port accepts connections. */
     static ServerProcess startOnPort(int port, String... args) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(root().resolve("xllm").toString(), "serve", "--port", Integer.toString(port)));
+        return launch("serve", port, args);
+    }
+
+    /** Starts {@code ./xllm router} with {@code args} on a free port and waits until the port accepts connections. */
+    static ServerProcess startRouter(String... args) throws IOException, InterruptedException {
+        return launch("router", freePort(), args);
+    }
+
+    private static ServerProcess launch(String subcommand, int port, String... args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(root().resolve("xllm").toString(), subcommand, "--port", Integer.toString(port)));
         command.addAll(List.of(args));
         Path log = Files.createTempFile("xllm-serve", ".log");
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
@@ -92,6 +101,11 @@ final class ServerProcess implements AutoCloseable {
 
     String baseUrl() {
         return "http://127.0.0.1:" + port + "/v1";
+    }
+
+    /** Kills the process at once, as a crash would (SIGKILL: no shutdown hook runs). */
+    void kill() throws InterruptedException {
+        process.destroyForcibly().waitFor();
     }
 
     @Override
