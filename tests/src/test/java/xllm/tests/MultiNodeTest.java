@@ -156,6 +156,32 @@ class MultiNodeTest {
 
     @Test
     @Order(5)
+    void aNodeThatHangsIsLeftAndItsStreamsMoveOn() throws Exception {
+        List<String> prompts = streamPrompts();
+        double resumed = Http.metric(router1, "xllm:router_resumed_total");
+        List<Future<Stream>> streams = startStreams(router1, prompts);
+        Await.until("every stream to have tokens", Duration.ofSeconds(60), () -> Stream.started(streams) == prompts.size());
+        signal(nodeA, "STOP");
+        try {
+            List<String> reference = referenceTexts(nodeB, prompts);
+            double worstStall = 0;
+            for (int i = 0; i < prompts.size(); i++) {
+                Stream got = Await.result("a stream through the router", STREAMS_LIMIT, streams.get(i));
+                assertEquals(reference.get(i), got.text(), "stream " + i + " across the hung node");
+                worstStall = Math.max(worstStall, got.longestGapSeconds());
+            }
+            System.out.printf("multi-node: longest gap between tokens of 8 streams when a node hangs: %.3f s%n", worstStall);
+            assertTrue(Http.metric(router1, "xllm:router_resumed_total") > resumed, "some stream was on the hung node");
+            assertEquals(List.of("b"), aliveNodes(router1), "a node that does not answer its probe takes no requests");
+        } finally {
+            signal(nodeA, "CONT");
+        }
+        awaitAlive(router1, "a", "b");
+        awaitAlive(router2, "a", "b");
+    }
+
+    @Test
+    @Order(6)
     void restartingEtcdMidTrafficLosesNothing() throws Exception {
         List<String> prompts = streamPrompts();
         List<Future<Stream>> streams = startStreams(router2, prompts);
@@ -177,7 +203,7 @@ class MultiNodeTest {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void killingTheMasterRouterHandsMastershipToTheStandby() throws Exception {
         Await.until("one router to be master", Duration.ofSeconds(30), () -> isMaster(router1) != isMaster(router2));
         ServerProcess master = isMaster(router1) ? router1 : router2;
@@ -210,14 +236,23 @@ class MultiNodeTest {
             if (r.status() != 200) {
                 return false;
             }
-            int alive = 0;
-            for (JsonNode n : r.json().get("nodes")) {
-                if (n.get("alive").asBoolean() && Arrays.asList(names).contains(n.get("name").asText())) {
-                    alive++;
-                }
-            }
-            return alive == names.length;
+            return aliveNodes(router).containsAll(Arrays.asList(names));
         });
+    }
+
+    private static List<String> aliveNodes(ServerProcess router) {
+        List<String> names = new ArrayList<>();
+        for (JsonNode n : Http.get(router.uri("/admin/nodes"), "Authorization", "Bearer " + KEY).json().get("nodes")) {
+            if (n.get("alive").asBoolean()) {
+                names.add(n.get("name").asText());
+            }
+        }
+        return names;
+    }
+
+    /** Sends a signal to a node's process: STOP freezes it as a hung machine would, CONT lets it go on. */
+    private static void signal(ServerProcess node, String signal) throws Exception {
+        assertEquals(0, new ProcessBuilder("kill", "-" + signal, Long.toString(node.process.pid())).start().waitFor());
     }
 
     private static boolean isMaster(ServerProcess router) {

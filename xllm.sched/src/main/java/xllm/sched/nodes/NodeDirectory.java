@@ -51,8 +51,10 @@ final class NodeDirectory implements AutoCloseable {
 
     /** What the router does when nodes come and go; called on the directory's threads. */
     interface Listener {
+        /** The node can take requests now. */
         void nodeUp(Node node);
 
+        /** The node stopped answering: what runs there will not finish. */
         void nodeDown(Node node);
     }
 
@@ -61,6 +63,7 @@ final class NodeDirectory implements AutoCloseable {
     private final NodeKeys keys;
     private final HttpClient http;
     private final Listener listener;
+    private final String servedModel;
     private final ConcurrentHashMap<String, Node> byName = new ConcurrentHashMap<>();
     private final Node[] bySlot = new Node[MAX_NODES];
     private int slots;
@@ -72,8 +75,10 @@ final class NodeDirectory implements AutoCloseable {
     private volatile boolean closed;
     private boolean unreachable;
 
-    NodeDirectory(Client client, NodeKeys keys, HttpClient http, Listener listener) {
+    /** @param servedModel the model the router serves: nodes serving another get no requests */
+    NodeDirectory(Client client, NodeKeys keys, HttpClient http, String servedModel, Listener listener) {
         this.client = client;
+        this.servedModel = servedModel;
         this.kv = client.getKVClient();
         this.keys = keys;
         this.http = http;
@@ -195,9 +200,17 @@ final class NodeDirectory implements AutoCloseable {
                 if (info == null || !info.path("url").isTextual()) {
                     continue;
                 }
+                String model = info.path("model").asText("");
+                if (!model.equals(servedModel)) {
+                    if (!model.equals(node.model)) {
+                        System.err.println("xllm: node " + name + " serves model " + model + ", not " + servedModel + ": it gets no requests");
+                    }
+                    node.model = model;
+                    continue;
+                }
                 node.url = info.path("url").asText();
                 node.role = NodeKeys.roleLabel(role);
-                node.model = info.path("model").asText(null);
+                node.model = model;
                 node.blockSize = info.path("block_size").asInt(0);
                 node.capacity = Math.max(1, info.path("capacity").asInt(64));
                 String incarnation = info.path("incarnation").asText(null);
@@ -213,14 +226,11 @@ final class NodeDirectory implements AutoCloseable {
                 }
             }
         }
+        // a node that left etcd takes no new requests; its streams go on while it answers (etcd may have lost it alone)
         for (Node node : byName.values()) {
             if (node.registered && !seen.contains(node.name)) {
-                boolean wasAlive = node.alive();
                 node.registered = false;
                 System.err.println("xllm: node " + node.name + " left (its lease expired or it was deregistered)");
-                if (wasAlive) {
-                    listener.nodeDown(node);
-                }
             }
         }
     }

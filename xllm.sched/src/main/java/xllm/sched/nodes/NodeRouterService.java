@@ -86,7 +86,7 @@ public final class NodeRouterService implements InferenceService, NodePool, Auto
         this.client = options.etcd().connect();
         this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
         NodeKeys keys = new NodeKeys(options.etcd().namespace());
-        this.directory = new NodeDirectory(client, keys, http, new NodeDirectory.Listener() {
+        this.directory = new NodeDirectory(client, keys, http, options.servedModelName(), new NodeDirectory.Listener() {
             @Override
             public void nodeUp(Node node) {
                 placeOrphans();
