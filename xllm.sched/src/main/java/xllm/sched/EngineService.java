@@ -2,16 +2,13 @@ package xllm.sched;
 
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
-import xllm.api.ChatMessage;
 import xllm.api.FinishReason;
 import xllm.api.GenerateRequest;
 import xllm.api.InferenceService;
 import xllm.api.Logprobs;
 import xllm.api.ModelInfo;
 import xllm.api.ServiceException;
-import xllm.api.StructuredOutput;
 import xllm.api.TokenSink;
 import xllm.api.Usage;
 import xllm.engine.grammar.VocabularyTrie;
@@ -36,7 +33,7 @@ import xllm.kv.BlockAllocator;
  * talks to. Loads the model in the background ({@link #ready()} turns true when done), admits requests
  * (context and queue limits) and hands them to the engine loop. Thread-safe.
  */
-public final class EngineService implements InferenceService, AutoCloseable {
+public final class EngineService implements ServedTextService, AutoCloseable {
     /**
      * How to build the engine. {@code kvCacheDtype} null: the most compact the model supports here (see
      * {@link ModelRunner#compactKv}).
@@ -186,35 +183,9 @@ public final class EngineService implements InferenceService, AutoCloseable {
         return loaded != null;
     }
 
-    @Override
-    public int[] tokenize(String text, boolean addSpecialTokens) {
-        return require().text().tokenize(text, addSpecialTokens);
-    }
 
-    @Override
-    public String detokenize(int[] ids, boolean skipSpecialTokens) {
-        return require().text().detokenize(ids, skipSpecialTokens);
-    }
 
-    @Override
-    public TextStream newTextStream() {
-        return require().text().newTextStream();
-    }
 
-    @Override
-    public void checkStructuredOutput(StructuredOutput constraint) {
-        require().text().checkStructuredOutput(constraint);
-    }
-
-    @Override
-    public String renderChat(List<ChatMessage> messages, List<String> tools, boolean addGenerationPrompt) {
-        return require().text().renderChat(messages, tools, addGenerationPrompt);
-    }
-
-    @Override
-    public int[] eosTokenIds() {
-        return require().text().eosTokenIds();
-    }
 
     @Override
     public void submit(GenerateRequest request, TokenSink sink) {
@@ -328,6 +299,11 @@ public final class EngineService implements InferenceService, AutoCloseable {
     /** What the engine has speculated so far, for a worker to report to its router. */
     public SpecDecodeCounts specDecodeCounts() {
         return metrics.specDecodeCounts();
+    }
+
+    @Override
+    public ServedText servedText() {
+        return require().text();
     }
 
     @Override

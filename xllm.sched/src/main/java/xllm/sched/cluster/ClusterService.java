@@ -8,12 +8,8 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.ToDoubleFunction;
-import xllm.api.ChatMessage;
 import xllm.api.FinishReason;
 import xllm.api.GenerateRequest;
-import xllm.api.InferenceService;
-import xllm.api.ModelInfo;
-import xllm.api.StructuredOutput;
 import xllm.api.TokenSink;
 import xllm.api.WorkerPool;
 import xllm.api.WorkerStatus;
@@ -21,6 +17,7 @@ import xllm.engine.model.ModelConfig;
 import xllm.engine.scheduler.SchedulerConfig;
 import xllm.engine.tokenizer.Tokenizer;
 import xllm.sched.ServedText;
+import xllm.sched.ServedTextService;
 import xllm.sched.ServiceMetrics;
 import xllm.sched.SpecDecodeCounts;
 
@@ -31,7 +28,7 @@ import xllm.sched.SpecDecodeCounts;
  * worker's requests resume on a live one from the tokens already sent. Thread-safe: request threads
  * submit and abort; one event thread per worker and a watchdog thread run behind it.
  */
-public final class ClusterService implements InferenceService, WorkerPool, AutoCloseable {
+public final class ClusterService implements ServedTextService, WorkerPool, AutoCloseable {
     /**
      * @param shmDir the shared-memory directory (queues, KV index, journal)
      * @param workerCommand how to run {@code xllm worker} with its model options, without id, dir and router pid
@@ -191,46 +188,15 @@ public final class ClusterService implements InferenceService, WorkerPool, AutoC
         return sumOfLinks(l -> l.lastBeat.kvUsage()) / links.length;
     }
 
-    @Override
-    public ModelInfo model() {
-        return text.info();
-    }
-
     /** True once every worker has answered once; later, requests wait for a worker rather than fail. */
     @Override
     public boolean ready() {
         return watchdog.allAnswered();
     }
 
-    @Override
-    public int[] tokenize(String s, boolean addSpecialTokens) {
-        return text.tokenize(s, addSpecialTokens);
-    }
 
-    @Override
-    public String detokenize(int[] ids, boolean skipSpecialTokens) {
-        return text.detokenize(ids, skipSpecialTokens);
-    }
 
-    @Override
-    public TextStream newTextStream() {
-        return text.newTextStream();
-    }
 
-    @Override
-    public void checkStructuredOutput(StructuredOutput constraint) {
-        text.checkStructuredOutput(constraint);
-    }
-
-    @Override
-    public String renderChat(List<ChatMessage> messages, List<String> tools, boolean addGenerationPrompt) {
-        return text.renderChat(messages, tools, addGenerationPrompt);
-    }
-
-    @Override
-    public int[] eosTokenIds() {
-        return text.eosTokenIds();
-    }
 
     private double sumOfLinks(ToDoubleFunction<WorkerLink> value) {
         double sum = 0;
@@ -247,6 +213,11 @@ public final class ClusterService implements InferenceService, WorkerPool, AutoC
             sum = sum.plus(l.spec);
         }
         return sum;
+    }
+
+    @Override
+    public ServedText servedText() {
+        return text;
     }
 
     @Override

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import net.openhft.chronicle.map.ChronicleMap;
-import xllm.kv.BlockHashes;
 
 /**
  * The global prefix-cache index: a Chronicle map in shared memory from a block's hash-chain key to the
@@ -58,24 +57,7 @@ final class KvIndex implements AutoCloseable {
      * never counted, as it must be computed to sample the first output token.
      */
     int[] matchedBlocks(int[] prompt, int blockSize, int workers) {
-        int[] matched = new int[workers];
-        int blocks = (prompt.length - 1) / blockSize;
-        long key = BlockHashes.ROOT;
-        for (int i = 0; i < blocks; i++) {
-            key = BlockHashes.chain(key, prompt, i * blockSize, blockSize);
-            long holders = owners(key);
-            boolean any = false;
-            for (int w = 0; w < workers; w++) {
-                if (matched[w] == i && (holders >>> w & 1) != 0) {
-                    matched[w]++;
-                    any = true;
-                }
-            }
-            if (!any) {
-                break;
-            }
-        }
-        return matched;
+        return PrefixMatch.matchedBlocks(prompt, blockSize, workers, this::owners);
     }
 
     /** Calls {@code action} with the key of every block some worker caches. */

@@ -31,7 +31,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.agrona.collections.Long2LongHashMap;
-import xllm.kv.BlockHashes;
+import xllm.sched.cluster.PrefixMatch;
 
 /**
  * A router's view of the nodes: membership and load read from etcd twice a second, the global prefix-cache
@@ -44,7 +44,6 @@ final class NodeDirectory implements AutoCloseable {
     static final int MAX_NODES = 64;
     private static final long REFRESH_MILLIS = 500;
     private static final long PROBE_MILLIS = 1000;
-    private static final long OP_TIMEOUT_MILLIS = 2000;
     /** A node whose probes fail this long is deregistered by the master router, as xLLM's service does. */
     static final long DEREGISTER_AFTER_NANOS = TimeUnit.SECONDS.toNanos(15);
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -121,30 +120,11 @@ final class NodeDirectory implements AutoCloseable {
      * is never counted, as it must be computed to sample the first output token.
      */
     int[] matchedBlocks(int[] prompt, int blockSize) {
-        int[] matched = new int[MAX_NODES];
-        if (blockSize <= 0) {
-            return matched;
-        }
-        int blocks = (prompt.length - 1) / blockSize;
-        long key = BlockHashes.ROOT;
-        for (int i = 0; i < blocks; i++) {
-            key = BlockHashes.chain(key, prompt, i * blockSize, blockSize);
-            long holders;
+        return PrefixMatch.matchedBlocks(prompt, blockSize, MAX_NODES, hash -> {
             synchronized (cache) {
-                holders = cache.get(key);
+                return cache.get(hash);
             }
-            boolean any = false;
-            for (int s = 0; s < MAX_NODES; s++) {
-                if (matched[s] == i && (holders >>> s & 1) != 0) {
-                    matched[s]++;
-                    any = true;
-                }
-            }
-            if (!any) {
-                break;
-            }
-        }
-        return matched;
+        });
     }
 
     /** Prefix blocks the index lists for {@code node}. */
@@ -177,7 +157,7 @@ final class NodeDirectory implements AutoCloseable {
             }
         } catch (ExecutionException | TimeoutException | RuntimeException e) {
             if (!unreachable) {
-                System.err.println("xllm: etcd unreachable (" + NodeRegistration.rootMessage(e)
+                System.err.println("xllm: etcd unreachable (" + EtcdCalls.rootMessage(e)
                         + "); routing goes on with the last known nodes");
                 unreachable = true;
             }
@@ -190,7 +170,7 @@ final class NodeDirectory implements AutoCloseable {
         Set<String> seen = new HashSet<>();
         for (String role : NodeKeys.ROLES) {
             ByteSequence prefix = keys.registrations(role);
-            for (KeyValue kvp : await(kv.get(prefix, GetOption.builder().isPrefix(true).build())).getKvs()) {
+            for (KeyValue kvp : EtcdCalls.await(kv.get(prefix, GetOption.builder().isPrefix(true).build())).getKvs()) {
                 String name = NodeKeys.after(kvp.getKey(), prefix);
                 Node node = name == null ? null : node(name);
                 if (node == null) {
@@ -237,7 +217,7 @@ final class NodeDirectory implements AutoCloseable {
 
     private void readLoads() throws ExecutionException, InterruptedException, TimeoutException {
         ByteSequence prefix = keys.loads();
-        for (KeyValue kvp : await(kv.get(prefix, GetOption.builder().isPrefix(true).build())).getKvs()) {
+        for (KeyValue kvp : EtcdCalls.await(kv.get(prefix, GetOption.builder().isPrefix(true).build())).getKvs()) {
             String name = NodeKeys.after(kvp.getKey(), prefix);
             Node node = name == null ? null : byName.get(name);
             JsonNode load = parse(kvp.getValue());
@@ -257,7 +237,7 @@ final class NodeDirectory implements AutoCloseable {
             old.close();
         }
         ByteSequence prefix = keys.cachePrefix();
-        GetResponse all = await(kv.get(prefix, GetOption.builder().isPrefix(true).withKeysOnly(true).build()));
+        GetResponse all = EtcdCalls.await(kv.get(prefix, GetOption.builder().isPrefix(true).withKeysOnly(true).build()));
         synchronized (cache) {
             cache.clear();
             for (KeyValue kvp : all.getKvs()) {
@@ -352,7 +332,7 @@ final class NodeDirectory implements AutoCloseable {
             List<Op> ops = new ArrayList<>();
             ops.add(Op.delete(keys.registration(NodeKeys.roleKey(n.role), n.name), DeleteOption.DEFAULT));
             ops.add(Op.delete(keys.load(n.name), DeleteOption.DEFAULT));
-            await(kv.txn().Then(ops.toArray(Op[]::new)).commit());
+            EtcdCalls.await(kv.txn().Then(ops.toArray(Op[]::new)).commit());
             List<Long> blocks = new ArrayList<>();
             long bit = 1L << n.slot;
             synchronized (cache) {
@@ -365,7 +345,7 @@ final class NodeDirectory implements AutoCloseable {
             for (int i = 0; i < blocks.size(); i += 100) {
                 Op[] batch = blocks.subList(i, Math.min(blocks.size(), i + 100)).stream()
                         .map(h -> Op.delete(keys.cache(h, n.name), DeleteOption.DEFAULT)).toArray(Op[]::new);
-                await(kv.txn().Then(batch).commit());
+                EtcdCalls.await(kv.txn().Then(batch).commit());
             }
             System.err.println("xllm: deregistered node " + n.name + ": no answer for "
                     + TimeUnit.NANOSECONDS.toSeconds(now - since) + " s");
@@ -413,9 +393,6 @@ final class NodeDirectory implements AutoCloseable {
         }
     }
 
-    private static <T> T await(CompletableFuture<T> f) throws ExecutionException, InterruptedException, TimeoutException {
-        return f.get(OP_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
-    }
 
     @Override
     public void close() {

@@ -2,7 +2,6 @@ package xllm.sched.nodes;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KV;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.DeleteOption;
@@ -11,7 +10,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 import org.agrona.collections.LongHashSet;
@@ -24,10 +22,8 @@ import org.agrona.collections.LongHashSet;
  * incarnation and publishes its whole cache; while etcd is unreachable it keeps trying, and serving goes on.
  * One thread of its own; {@link #close()} revokes the lease, which removes every key the node wrote.
  */
-public final class NodeRegistration implements AutoCloseable {
+public final class NodeRegistration extends LeasedLoop {
     static final long TTL_SECONDS = 3;
-    private static final long PERIOD_MILLIS = 1000;
-    private static final long OP_TIMEOUT_MILLIS = 2000;
     /** Well under etcd's default limit of 128 operations per transaction. */
     private static final int OPS_PER_TXN = 100;
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -41,7 +37,6 @@ public final class NodeRegistration implements AutoCloseable {
     public record Identity(String name, String url, String role, String model, int blockSize, int capacity) {
     }
 
-    private final Client client;
     private final KV kv;
     private final NodeKeys keys;
     private final Identity identity;
@@ -49,79 +44,65 @@ public final class NodeRegistration implements AutoCloseable {
     private final CachedBlocks blocks;
     private final LongHashSet published = new LongHashSet();
     private final LongHashSet current = new LongHashSet();
-    private final Thread thread;
-    private volatile boolean closed;
-    private long lease;
     private String incarnation;
     private boolean unreachable;
     private int ticks;
 
     private NodeRegistration(EtcdOptions etcd, Identity identity, Supplier<NodeLoad> load, CachedBlocks blocks) {
-        this.client = etcd.connect();
+        super(etcd.connect(), "xllm-etcd-registration");
         this.kv = client.getKVClient();
         this.keys = new NodeKeys(etcd.namespace());
         this.identity = identity;
         this.load = load;
         this.blocks = blocks;
-        this.thread = Thread.ofPlatform().name("xllm-etcd-registration").daemon().unstarted(this::run);
     }
 
     /** Starts registering in the background; returns at once (etcd may be down now). */
     public static NodeRegistration start(EtcdOptions etcd, Identity identity, Supplier<NodeLoad> load, CachedBlocks blocks) {
         NodeRegistration r = new NodeRegistration(etcd, identity, load, blocks);
-        r.thread.start();
+        r.startLoop();
         return r;
     }
 
-    private void run() {
-        while (!closed) {
-            try {
-                tick();
-                if (unreachable) {
-                    System.err.println("xllm: etcd reachable again");
-                    unreachable = false;
-                }
-            } catch (ExecutionException | TimeoutException | RuntimeException e) {
-                if (!unreachable) {
-                    System.err.println("xllm: etcd unreachable (" + rootMessage(e) + "); serving goes on, retrying every second");
-                    unreachable = true;
-                }
-                if (leaseGone(e)) {
-                    lease = 0;
-                }
-            } catch (InterruptedException e) {
-                return;
-            }
-            try {
-                Thread.sleep(PERIOD_MILLIS);
-            } catch (InterruptedException e) {
-                return;
-            }
+    @Override
+    void round() throws ExecutionException, InterruptedException, TimeoutException {
+        tick();
+        if (unreachable) {
+            System.err.println("xllm: etcd reachable again");
+            unreachable = false;
+        }
+    }
+
+    @Override
+    void failed(Exception e) {
+        if (!unreachable) {
+            System.err.println("xllm: etcd unreachable (" + EtcdCalls.rootMessage(e) + "); serving goes on, retrying every second");
+            unreachable = true;
         }
     }
 
     private void tick() throws ExecutionException, InterruptedException, TimeoutException {
         if (lease != 0) {
-            long ttl = await(client.getLeaseClient().keepAliveOnce(lease)).getTTL();
+            long ttl = EtcdCalls.await(client.getLeaseClient().keepAliveOnce(lease)).getTTL();
             // every few seconds, also see that the registration is still there: the master may have removed it
-            if (ttl <= 0 || (++ticks % 5 == 0 && await(kv.get(registrationKey())).getCount() == 0)) {
-                revokeQuietly(lease);
+            if (ttl <= 0 || (++ticks % 5 == 0 && EtcdCalls.await(kv.get(registrationKey())).getCount() == 0)) {
+                EtcdCalls.revokeQuietly(client, lease);
                 lease = 0;
             }
         }
         if (lease == 0) {
             register();
         }
-        await(kv.put(keys.load(identity.name()), EtcdOptions.bytes(loadJson()), leased()));
+        EtcdCalls.await(kv.put(keys.load(identity.name()), EtcdOptions.bytes(loadJson()), leased()));
         publishCache();
     }
 
     private void register() throws ExecutionException, InterruptedException, TimeoutException {
-        long granted = await(client.getLeaseClient().grant(TTL_SECONDS)).getID();
+        long granted = EtcdCalls.await(client.getLeaseClient().grant(TTL_SECONDS)).getID();
         incarnation = UUID.randomUUID().toString();
         lease = granted;
         published.clear();
-        await(kv.put(registrationKey(), EtcdOptions.bytes(registrationJson()), leased()));
+        EtcdCalls.await(kv.put(registrationKey(), EtcdOptions.bytes(registrationJson()), leased()));
         System.err.println("xllm: registered in etcd as " + identity.name() + " (incarnation " + incarnation + ")");
     }
 
@@ -166,7 +147,7 @@ public final class NodeRegistration implements AutoCloseable {
         if (ops.isEmpty()) {
             return;
         }
-        await(kv.txn().Then(ops.toArray(Op[]::new)).commit());
+        EtcdCalls.await(kv.txn().Then(ops.toArray(Op[]::new)).commit());
         added.forEach(published::add);
         removed.forEach(published::remove);
         ops.clear();
@@ -204,52 +185,10 @@ public final class NodeRegistration implements AutoCloseable {
         return o.toString();
     }
 
-    private void revokeQuietly(long id) {
-        try {
-            client.getLeaseClient().revoke(id).get(OP_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
-        } catch (ExecutionException | TimeoutException | RuntimeException e) {
-            // it expires on its own
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private static <T> T await(java.util.concurrent.CompletableFuture<T> f)
-            throws ExecutionException, InterruptedException, TimeoutException {
-        return f.get(OP_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
-    }
-
-    /** True when etcd says the lease no longer exists. */
-    static boolean leaseGone(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t.getMessage() != null && t.getMessage().contains("lease not found")) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    static String rootMessage(Throwable e) {
-        Throwable t = e;
-        while (t.getCause() != null) {
-            t = t.getCause();
-        }
-        return t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
-    }
-
     /** Revokes the lease (every key of this node goes at once) and disconnects. */
     @Override
     public void close() {
-        closed = true;
-        thread.interrupt();
-        try {
-            thread.join(2000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        if (lease != 0) {
-            revokeQuietly(lease);
-        }
+        super.close();
         client.close();
     }
 }

@@ -12,22 +12,19 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
-import xllm.api.ChatMessage;
 import xllm.api.FinishReason;
 import xllm.api.GenerateRequest;
-import xllm.api.InferenceService;
 import xllm.api.Logprobs;
-import xllm.api.ModelInfo;
 import xllm.api.NodePool;
 import xllm.api.NodeStatus;
 import xllm.api.ServiceException;
-import xllm.api.StructuredOutput;
 import xllm.api.TokenSink;
 import xllm.api.Usage;
 import xllm.engine.model.ModelConfig;
 import xllm.engine.tokenizer.Tokenizer;
 import xllm.sched.Admission;
 import xllm.sched.ServedText;
+import xllm.sched.ServedTextService;
 import xllm.sched.ServiceMetrics;
 import xllm.sched.cluster.Flight;
 import xllm.sched.cluster.NodeWire;
@@ -41,7 +38,7 @@ import xllm.sched.cluster.PrefixAwareRouting;
  * and the tokens its client already has: a token is taken only from the node that holds the request and
  * only at the next position ({@link Flight}), so none is lost or shown twice. Thread-safe.
  */
-public final class NodeRouterService implements InferenceService, NodePool, AutoCloseable {
+public final class NodeRouterService implements ServedTextService, NodePool, AutoCloseable {
     /**
      * @param routerName unique among the routers; names this router in the master key
      * @param apiKey sent to the nodes, or null when they need none
@@ -282,39 +279,13 @@ public final class NodeRouterService implements InferenceService, NodePool, Auto
         return !directory.alive().isEmpty();
     }
 
-    @Override
-    public ModelInfo model() {
-        return text.info();
-    }
+
+
+
 
     @Override
-    public int[] tokenize(String s, boolean addSpecialTokens) {
-        return text.tokenize(s, addSpecialTokens);
-    }
-
-    @Override
-    public String detokenize(int[] ids, boolean skipSpecialTokens) {
-        return text.detokenize(ids, skipSpecialTokens);
-    }
-
-    @Override
-    public TextStream newTextStream() {
-        return text.newTextStream();
-    }
-
-    @Override
-    public void checkStructuredOutput(StructuredOutput constraint) {
-        text.checkStructuredOutput(constraint);
-    }
-
-    @Override
-    public String renderChat(List<ChatMessage> messages, List<String> tools, boolean addGenerationPrompt) {
-        return text.renderChat(messages, tools, addGenerationPrompt);
-    }
-
-    @Override
-    public int[] eosTokenIds() {
-        return text.eosTokenIds();
+    public ServedText servedText() {
+        return text;
     }
 
     @Override
