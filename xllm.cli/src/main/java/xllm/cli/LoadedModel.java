@@ -13,6 +13,7 @@ import xllm.engine.tokenizer.Tokenizer;
 import xllm.engine.weights.DType;
 import xllm.engine.weights.GgufFile;
 import xllm.kv.KvDtype;
+import xllm.sched.KvTiers;
 
 /** A model directory loaded for a command: weights, runner with its KV arena, and the tokenizer if present. */
 final class LoadedModel implements AutoCloseable {
@@ -157,5 +158,19 @@ final class LoadedModel implements AutoCloseable {
         runner.close();
         pool.close();
         model.close();
+    }
+
+    /** {@code --kv-idle-release-s}, {@code --kv-offload-dir} and {@code --kv-offload-gb}. */
+    static KvTiers kvTiers(Args args) {
+        String dir = args.string("--kv-offload-dir", null);
+        if (dir == null && args.has("--kv-offload-gb")) {
+            throw new UsageException("--kv-offload-gb needs --kv-offload-dir DIR");
+        }
+        try {
+            return new KvTiers(Math.round(args.decimal("--kv-idle-release-s", 60) * 1000), dir == null ? null : Path.of(dir),
+                    Math.round(args.decimal("--kv-offload-gb", 16) * (1L << 30)));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
     }
 }

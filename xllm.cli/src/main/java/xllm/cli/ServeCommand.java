@@ -37,6 +37,7 @@ final class ServeCommand {
                               [--workers N [--shm-dir /dev/shm/xllm-PORT]] [--state-dir /var/tmp/xllm-PORT] [--activations f32|bf16]
                               [--kv-cache-dtype f16|f32] [--speculative-config JSON] [--offline-max-batch auto|N]
                               [--roles ROLE,...] [--pd-policy static|slo [--target-ttft-ms 1000] [--target-tpot-ms 50]]
+                              [--kv-idle-release-s 60] [--kv-offload-dir DIR [--kv-offload-gb 16]]
               --workers N   a router process plus N worker processes sharing memory; each worker gets --kv-cache-mb
                             and its share of the cores (--threads, per worker)
               --roles       one per worker: prefill (computes prompts and first tokens, then hands the KV cache
@@ -44,6 +45,12 @@ final class ServeCommand {
               --pd-policy   static (the default): roles stay as given; slo: each worker's prefill and decode
                             latencies are learnt from its steps, prompts and decodes go where the targets are
                             met, and roles switch (keeping one of each) as the load moves between them
+              --kv-cache-mb the most KV cache memory: address space is reserved, memory is taken as blocks are first
+                            used; after --kv-idle-release-s seconds without work (0: never) the pages of free blocks
+                            go back to the system (cached prefixes keep theirs)
+              --kv-offload-dir  a disk tier for the prefix cache: every cached block is also written there (in the
+                            background), a prompt whose prefix is there loads it instead of computing it, across
+                            restarts and co-located workers; least recently used files go past --kv-offload-gb
               --state-dir   where offline jobs (POST /v1/jobs) and their results are kept across restarts
               --offline-max-batch  offline work (jobs, "service_tier":"flex") decodes beside online work only in steps
                             of at most N decoding sequences; auto (the default) measures where decoding stops being
@@ -64,7 +71,7 @@ final class ServeCommand {
     private static final Set<String> OPTIONS = withEtcd("--node-name", "--advertise-url", "--model", "--host", "--port", "--api-key", "--served-model-name",
             "--max-num-batched-tokens", "--max-num-seqs", "--max-waiting", "--block-size", "--kv-cache-mb", "--threads", "--max-body-mb",
             "--quantization", "--activations", "--kv-cache-dtype", "--workers", "--shm-dir", "--state-dir", "--speculative-config",
-            "--offline-max-batch", "--roles", "--pd-policy", "--target-ttft-ms", "--target-tpot-ms");
+            "--offline-max-batch", "--roles", "--kv-idle-release-s", "--kv-offload-dir", "--kv-offload-gb", "--pd-policy", "--target-ttft-ms", "--target-tpot-ms");
 
     private ServeCommand() {
     }
@@ -106,8 +113,8 @@ final class ServeCommand {
         EngineCachedBlocks cached = new EngineCachedBlocks();
         EngineService service = EngineService.startLoading(new EngineService.Options(dir, LoadedModel.quantization(args), LoadedModel.activations(args), name,
                 GenerateCommand.threads(args), GenerateCommand.kvBytes(args), LoadedModel.kvDtype(args), blockSize, scheduler,
-                speculation), etcd == null ? null : cached.listener());
-        OpenAiServer server = OpenAiServer.start(service, parts(jobs, etcd, service), options);
+                speculation).withKvTiers(LoadedModel.kvTiers(args)), etcd == null ? null : cached.listener());
+        OpenAiServer server = OpenAiServer.start(service, parts(jobs, etcd, service).withSleep(service), options);
         System.err.println("xllm: serving " + name + " on http://" + options.host() + ":" + server.port() + " (loading the model)");
         Registration registration = new Registration();
         CountDownLatch stopped = closeOnShutdown(registration, server, jobs, service);

@@ -23,7 +23,8 @@ final class WorkerCommand {
     /** The serve options a worker takes over from the router's command line. */
     private static final Set<String> ENGINE_OPTIONS = Set.of("--model", "--kv-cache-mb", "--block-size",
             "--max-num-batched-tokens", "--max-num-seqs", "--max-waiting", "--quantization", "--activations", "--kv-cache-dtype", "--served-model-name",
-            "--speculative-config", "--offline-max-batch");
+            "--speculative-config", "--offline-max-batch",
+            "--kv-idle-release-s", "--kv-offload-dir", "--kv-offload-gb");
     private static final Set<String> OPTIONS;
 
     static {
@@ -45,7 +46,7 @@ final class WorkerCommand {
         EngineService.Options engine = new EngineService.Options(dir, LoadedModel.quantization(args), LoadedModel.activations(args),
                 args.string("--served-model-name", dir.getFileName().toString()), GenerateCommand.threads(args),
                 GenerateCommand.kvBytes(args), LoadedModel.kvDtype(args), args.integer("--block-size", 16), scheduler,
-                LoadedModel.speculativeConfig(args, dir));
+                LoadedModel.speculativeConfig(args, dir)).withKvTiers(LoadedModel.kvTiers(args));
         ClusterWorker.run(new ClusterWorker.Options(args.integer("--id", 0), Path.of(args.string("--dir", "")),
                 args.longValue("--router-pid", -1), engine));
         return 0;

@@ -16,6 +16,7 @@ import xllm.http.endpoint.NodeChannelEndpoint;
 import xllm.http.endpoint.NodesEndpoint;
 import xllm.http.endpoint.ProbeEndpoint;
 import xllm.http.endpoint.ServedModel;
+import xllm.http.endpoint.SleepEndpoint;
 import xllm.http.endpoint.TokenizeEndpoint;
 import xllm.http.endpoint.WorkersEndpoint;
 
@@ -87,6 +88,12 @@ public final class OpenAiServer implements AutoCloseable {
         routing.get("/admin/workers", new GuardedHandler(new WorkersEndpoint(parts.workers())::handle, key, null));
         if (parts.nodes() != null) {
             routing.get("/admin/nodes", new GuardedHandler(new NodesEndpoint(parts.nodes())::handle, key, null));
+        }
+        if (parts.sleep() != null) {
+            SleepEndpoint sleep = new SleepEndpoint(parts.sleep());
+            routing.post("/sleep", new GuardedHandler(sleep::sleep, key, null))
+                    .post("/wake_up", new GuardedHandler(sleep::wakeUp, key, null))
+                    .get("/is_sleeping", new GuardedHandler(sleep::isSleeping, key, null));
         }
         if (parts.channel() != null) {
             routing.post("/internal/generate", new GuardedHandler(new NodeChannelEndpoint(parts.channel(), maxBody)::handle, key, service));

@@ -43,6 +43,8 @@ public final class BlockAllocator {
     private final int[] freeStack;
     private int freeCount;
 
+    /** Allocated since its pages were last given back ({@link #takeReleasable}); a page once written stays resident. */
+    private final boolean[] written;
     private final long[] keys;
     private final int[] blockTokens;
     private final Long2LongHashMap blockOfKey;
@@ -67,6 +69,7 @@ public final class BlockAllocator {
             freeStack[i] = numBlocks - 1 - i;
         }
         this.freeCount = numBlocks;
+        this.written = new boolean[numBlocks];
         this.keys = new long[numBlocks];
         this.blockTokens = new int[numBlocks * blockSize];
         this.lruPrev = new int[numBlocks];
@@ -88,7 +91,25 @@ public final class BlockAllocator {
             return NONE;
         }
         refCounts[block] = 1;
+        written[block] = true;
         return block;
+    }
+
+    /**
+     * Puts into {@code into} (ascending) the free blocks written since their pages were last given back, and
+     * counts them as given back; returns how many. Cached blocks keep their pages: they are the prefix cache.
+     */
+    public int takeReleasable(int[] into) {
+        int n = 0;
+        for (int i = 0; i < freeCount; i++) {
+            int block = freeStack[i];
+            if (written[block]) {
+                written[block] = false;
+                into[n++] = block;
+            }
+        }
+        Arrays.sort(into, 0, n);
+        return n;
     }
 
     /** One more holder of an allocated block. */

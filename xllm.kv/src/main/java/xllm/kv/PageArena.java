@@ -37,8 +37,10 @@ public final class PageArena implements AutoCloseable {
     private final KvDtype dtype;
     private final long layerStrideBytes;
     private final long blockStrideBytes;
+    /** Whether the blocks live in a shared-memory file (given back with MADV_REMOVE) rather than private pages. */
+    private final boolean sharedFile;
 
-    /** An arena of float elements. */
+    /** An arena of float elements (tests and small caches). */
     public PageArena(int numBlocks, int blockSize, int numLayers, int floatsPerSlot) {
         this(numBlocks, blockSize, numLayers, floatsPerSlot, KvDtype.F32);
     }
@@ -59,7 +61,9 @@ public final class PageArena implements AutoCloseable {
         this.layerStrideBytes = (long) blockSize * floatsPerSlot * dtype.bytes();
         this.blockStrideBytes = layerStrideBytes * numLayers;
         this.arena = arena;
-        this.memory = memory != null ? memory : arena.allocate(blockStrideBytes * numBlocks, 64);
+        this.sharedFile = memory != null;
+        // reserved, not allocated: a page becomes resident when a block first writes it
+        this.memory = memory != null ? memory : ReservedMemory.reserve(blockStrideBytes * numBlocks, arena);
     }
 
     private static void checkDimensions(long numBlocks, long blockSize, long numLayers, long floatsPerSlot) {
@@ -155,6 +159,34 @@ public final class PageArena implements AutoCloseable {
             throw new IndexOutOfBoundsException("block " + fromBlock + " of " + from.numBlocks + " to block " + toBlock + " of " + numBlocks);
         }
         MemorySegment.copy(from.memory, fromBlock * blockStrideBytes, memory, toBlock * blockStrideBytes, blockStrideBytes);
+    }
+
+    /**
+     * Gives the pages of blocks {@code blocks[0 .. count)} (ascending) back to the system: their contents are
+     * gone, and they take memory again only when next written. Runs of adjacent blocks go back in one call.
+     * Returns the bytes given back.
+     */
+    public long releaseBlocks(int[] blocks, int count) {
+        long released = 0;
+        int i = 0;
+        while (i < count) {
+            int first = blocks[i];
+            int last = first;
+            while (i + 1 < count && blocks[i + 1] == last + 1) {
+                last = blocks[++i];
+            }
+            i++;
+            if (first < 0 || last >= numBlocks) {
+                throw new IndexOutOfBoundsException("blocks " + first + ".." + last + " of " + numBlocks);
+            }
+            released += ReservedMemory.release(memory, first * blockStrideBytes, (last - first + 1) * blockStrideBytes, sharedFile);
+        }
+        return released;
+    }
+
+    /** Bytes of this arena resident in memory now. */
+    public long residentBytes() {
+        return ReservedMemory.residentBytes(memory);
     }
 
     /** Bytes of one block, every layer. */

@@ -109,4 +109,24 @@ class BlockAllocatorTest {
         t.releaseAll(a);
         assertEquals(4, a.freeBlocks());
     }
+
+    @Test
+    void freeBlocksWrittenSinceTheLastReleaseAreReleasableOnceCachedOnesNever() {
+        BlockAllocator a = new BlockAllocator(8, 2);
+        int[] tokens = {1, 2, 3, 4};
+        int cached = a.allocate();
+        int used = a.allocate();
+        int freed = a.allocate();
+        a.register(cached, 42, tokens, 0);
+        a.release(cached);
+        a.release(freed);
+        int[] into = new int[8];
+        assertEquals(1, a.takeReleasable(into), "the cached block keeps its pages, the one in use too");
+        assertEquals(freed, into[0]);
+        assertEquals(0, a.takeReleasable(into), "given back once, until written again");
+        a.release(used);
+        assertEquals(1, a.takeReleasable(into));
+        assertEquals(used, into[0]);
+        assertEquals(cached, a.acquireCached(42, tokens, 0), "the cached block is still found");
+    }
 }

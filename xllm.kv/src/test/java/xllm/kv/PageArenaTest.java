@@ -36,4 +36,25 @@ class PageArenaTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> KvDtype.parse("fp8"));
         assertTrue(e.getMessage().contains("fp8"), e.getMessage());
     }
+
+    @Test
+    void aLargeArenaTakesMemoryOnlyAsBlocksAreWrittenAndGivesItBack() {
+        // 4 GiB of address space: reserved, not resident
+        try (PageArena arena = new PageArena(16_384, 16, 8, 2048)) {
+            assertEquals(16_384L * 16 * 8 * 2048 * 4, arena.byteSize());
+            assertEquals(0, arena.residentBytes());
+            for (int block : new int[] {3, 4, 5, 100}) {
+                arena.writeSlot(block, 0, 0, new float[] {1, 2, 3}, 0, 3, 0);
+                arena.writeSlot(block, 7, 15, new float[] {4}, 0, 1, 2047);
+            }
+            long perBlock = arena.blockBytes();
+            assertTrue(arena.residentBytes() >= 2 * 4096 * 4 && arena.residentBytes() <= 4 * perBlock, "" + arena.residentBytes());
+            assertEquals(3 * perBlock, arena.releaseBlocks(new int[] {3, 4, 5}, 3));
+            assertEquals(0f, arena.memory().get(java.lang.foreign.ValueLayout.JAVA_FLOAT, arena.slotOffset(4, 0, 0)),
+                    "a given-back block reads as zeros");
+            assertEquals(1f, arena.memory().get(java.lang.foreign.ValueLayout.JAVA_FLOAT, arena.slotOffset(100, 0, 0)),
+                    "other blocks keep their contents");
+            assertTrue(arena.residentBytes() <= perBlock, "only block 100 stays resident: " + arena.residentBytes());
+        }
+    }
 }

@@ -29,9 +29,16 @@ final class EngineLoop implements AutoCloseable {
     private volatile int waiting;
     private volatile double kvUsage;
     private volatile int freeBlocks;
+    private final long idleReleaseNanos;
 
     EngineLoop(String name, EngineCore core) {
+        this(name, core, 0);
+    }
+
+    /** @param idleReleaseMillis after this long without work the engine gives free memory back ({@link EngineCore#releaseIdleMemory}); 0 never */
+    EngineLoop(String name, EngineCore core, long idleReleaseMillis) {
         this.core = core;
+        this.idleReleaseNanos = idleReleaseMillis * 1_000_000L;
         this.ring = RingBuffer.createMultiProducer(IngressEvent::new, RING_SIZE, new YieldingWaitStrategy());
         this.poller = ring.newPoller();
         ring.addGatingSequences(poller.getSequence());
@@ -131,11 +138,26 @@ final class EngineLoop implements AutoCloseable {
             waiting = core.numWaiting();
             kvUsage = core.kvUsage();
             freeBlocks = core.freeBlocks();
-            if (!worked && !polled) {
+            if (worked || polled) {
+                lastWorkNanos = System.nanoTime();
+                idleReleased = false;
+            } else {
+                releaseWhenIdleLongEnough();
                 LockSupport.parkNanos(this, IDLE_PARK_NANOS);
             }
         }
         core.abortAll();
+    }
+
+    private long lastWorkNanos = System.nanoTime();
+    private boolean idleReleased;
+
+    private void releaseWhenIdleLongEnough() {
+        if (idleReleaseNanos > 0 && !idleReleased && core.numRunning() == 0 && core.numWaiting() == 0
+                && System.nanoTime() - lastWorkNanos >= idleReleaseNanos) {
+            core.releaseIdleMemory();
+            idleReleased = true;
+        }
     }
 
     @Override

@@ -9,6 +9,7 @@ import xllm.api.InferenceService;
 import xllm.api.Logprobs;
 import xllm.api.ModelInfo;
 import xllm.api.ServiceException;
+import xllm.api.SleepMode;
 import xllm.api.TokenSink;
 import xllm.api.Usage;
 import xllm.engine.grammar.VocabularyTrie;
@@ -27,13 +28,14 @@ import xllm.engine.scheduler.SchedulerConfig;
 import xllm.engine.weights.DType;
 import xllm.engine.tokenizer.Tokenizer;
 import xllm.kv.BlockAllocator;
+import xllm.kv.DiskBlockStore;
 
 /**
  * One model served by one engine instance in this process: the {@link InferenceService} the HTTP layer
  * talks to. Loads the model in the background ({@link #ready()} turns true when done), admits requests
  * (context and queue limits) and hands them to the engine loop. Thread-safe.
  */
-public final class EngineService implements ServedTextService, AutoCloseable {
+public final class EngineService implements ServedTextService, SleepMode, AutoCloseable {
     /**
      * How to build the engine. {@code kvCacheDtype} null: the most compact the model supports here (see
      * {@link ModelRunner#compactKv}).
@@ -41,10 +43,15 @@ public final class EngineService implements ServedTextService, AutoCloseable {
     /**
      * @param speculation how the engine speculates; null for plain decoding
      * @param kvPagesFile where the KV pages live so that co-located workers can map them; null for private memory
+     * @param kvTiers where KV memory goes beyond the blocks in use: idle release, the disk tier
      */
     public record Options(Path modelDir, DType quantization, ActivationPrecision activations, String servedModelName, int threads, long kvCacheBytes,
                           KvDtype kvCacheDtype, int blockSize, SchedulerConfig scheduler, SpeculativeConfig speculation,
-                          Path kvPagesFile) {
+                          Path kvPagesFile, KvTiers kvTiers) {
+        public Options {
+            java.util.Objects.requireNonNull(kvTiers, "kvTiers");
+        }
+
         public Options(Path modelDir, DType quantization, ActivationPrecision activations, String servedModelName, int threads,
                        long kvCacheBytes, KvDtype kvCacheDtype, int blockSize, SchedulerConfig scheduler) {
             this(modelDir, quantization, activations, servedModelName, threads, kvCacheBytes, kvCacheDtype, blockSize, scheduler, null);
@@ -53,13 +60,19 @@ public final class EngineService implements ServedTextService, AutoCloseable {
         public Options(Path modelDir, DType quantization, ActivationPrecision activations, String servedModelName, int threads,
                        long kvCacheBytes, KvDtype kvCacheDtype, int blockSize, SchedulerConfig scheduler, SpeculativeConfig speculation) {
             this(modelDir, quantization, activations, servedModelName, threads, kvCacheBytes, kvCacheDtype, blockSize, scheduler,
-                    speculation, null);
+                    speculation, null, KvTiers.DEFAULT);
         }
 
         /** The same engine with its KV pages in {@code file}. */
         public Options withKvPagesFile(Path file) {
             return new Options(modelDir, quantization, activations, servedModelName, threads, kvCacheBytes, kvCacheDtype, blockSize,
-                    scheduler, speculation, file);
+                    scheduler, speculation, file, kvTiers);
+        }
+
+        /** The same engine with its KV memory released and offloaded as {@code tiers} says. */
+        public Options withKvTiers(KvTiers tiers) {
+            return new Options(modelDir, quantization, activations, servedModelName, threads, kvCacheBytes, kvCacheDtype, blockSize,
+                    scheduler, speculation, kvPagesFile, tiers);
         }
     }
 
@@ -71,9 +84,13 @@ public final class EngineService implements ServedTextService, AutoCloseable {
     private final long created = Instant.now().getEpochSecond();
     private volatile Loaded loaded;
     private volatile RuntimeException loadFailure;
+    private volatile boolean sleeping;
+    private final java.util.concurrent.locks.ReentrantReadWriteLock lifecycle = new java.util.concurrent.locks.ReentrantReadWriteLock();
 
     /** @param speculation null when the engine does not speculate */
-    private record Loaded(ServedText text, CausalLM model, ComputePool pool, ModelRunner runner, Speculation speculation, EngineLoop loop) {
+    /** @param disk the disk tier of the prefix cache; null without one */
+    private record Loaded(ServedText text, CausalLM model, ComputePool pool, ModelRunner runner, Speculation speculation, EngineLoop loop,
+                          EngineCore core, DiskBlockStore disk) {
     }
 
     /** @param profile run {@link WarmUp} before reporting ready */
@@ -138,7 +155,12 @@ public final class EngineService implements ServedTextService, AutoCloseable {
             Warming warming = new Warming(metrics, cacheListener);
             EngineCore core = new EngineCore(runner, options.scheduler(), text.eosTokenIds(), warming, warming, speculation);
             core.enableStructuredOutputs(VocabularyTrie.of(tokenizer, text.eosTokenIds(), runner.vocabSize()));
-            EngineLoop loop = new EngineLoop("xllm-engine-0", core);
+            DiskBlockStore disk = openDiskTier(runner);
+            if (disk != null) {
+                disk.pause(profile); // warm-up prompts are made up: none is written, none is looked up
+                core.offloadTo(disk);
+            }
+            EngineLoop loop = new EngineLoop("xllm-engine-0", core, options.kvTiers().idleReleaseMillis());
             metrics.gauges(loop::running, loop::waiting, loop::kvUsage);
             loop.start();
             if (profile) {
@@ -148,7 +170,10 @@ public final class EngineService implements ServedTextService, AutoCloseable {
                 loop.warmedUp();
             }
             warming.live();
-            loaded = new Loaded(text, model, pool, runner, speculation, loop);
+            if (disk != null) {
+                disk.pause(false);
+            }
+            loaded = new Loaded(text, model, pool, runner, speculation, loop, core, disk);
         } catch (RuntimeException e) {
             loadFailure = e;
             System.err.println("xllm: cannot load model: " + e.getMessage());
@@ -158,6 +183,16 @@ public final class EngineService implements ServedTextService, AutoCloseable {
         }
     }
 
+    private DiskBlockStore openDiskTier(ModelRunner runner) {
+        KvTiers tiers = options.kvTiers();
+        if (tiers.offloadDir() == null) {
+            return null;
+        }
+        String runsAs = "quantization " + options.quantization() + " activations " + options.activations();
+        return DiskBlockStore.open(tiers.offloadDir(), tiers.offloadBytes(), KvFingerprint.of(options.modelDir(), runsAs, runner.arena()),
+                runner.arena());
+    }
+
     /** Non-null once loading failed. */
     public RuntimeException loadFailure() {
         return loadFailure;
@@ -165,9 +200,9 @@ public final class EngineService implements ServedTextService, AutoCloseable {
 
     private Loaded require() {
         Loaded l = loaded;
-        if (l == null) {
-            throw new ServiceException(ServiceException.Kind.UNAVAILABLE,
-                    loadFailure != null ? "model failed to load: " + loadFailure.getMessage() : "model is still loading", null);
+        if (l == null || sleeping) {
+            throw new ServiceException(ServiceException.Kind.UNAVAILABLE, sleeping ? "the server is asleep; POST /wake_up first"
+                    : loadFailure != null ? "model failed to load: " + loadFailure.getMessage() : "model is still loading", null);
         }
         return l;
     }
@@ -180,7 +215,7 @@ public final class EngineService implements ServedTextService, AutoCloseable {
 
     @Override
     public boolean ready() {
-        return loaded != null;
+        return loaded != null && !sleeping;
     }
 
 
@@ -225,6 +260,16 @@ public final class EngineService implements ServedTextService, AutoCloseable {
     }
 
     private void enqueue(GenerateRequest request, int[] emitted, TokenSink sink, KvHandoff handoff, KvImport kvImport) {
+        // held while admitting, so that sleep sees every request admitted before it in the in-flight count
+        lifecycle.readLock().lock();
+        try {
+            admit(request, emitted, sink, handoff, kvImport);
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    private void admit(GenerateRequest request, int[] emitted, TokenSink sink, KvHandoff handoff, KvImport kvImport) {
         Loaded l = require();
         int prompt = request.promptLength();
         int maxTokens = request.params().maxTokens();
@@ -308,20 +353,85 @@ public final class EngineService implements ServedTextService, AutoCloseable {
 
     @Override
     public String metricsText() {
-        return metrics.render();
+        Loaded l = loaded;
+        return metrics.render() + (l == null ? "" : KvTierMetrics.render(l.core(), l.disk(), options.modelDir()));
     }
 
     @Override
     public void close() {
         Loaded l = loaded;
         if (l != null) {
-            l.loop().close();
-            if (l.speculation() != null) {
-                l.speculation().close();
-            }
-            l.runner().close();
-            l.pool().close();
-            l.model().close();
+            unload(l);
         }
+    }
+
+    private static void unload(Loaded l) {
+        l.loop().close();
+        if (l.disk() != null) {
+            l.disk().close();
+        }
+        if (l.speculation() != null) {
+            l.speculation().close();
+        }
+        l.runner().close();
+        l.pool().close();
+        l.model().close();
+    }
+
+    /**
+     * Gives the machine back (vLLM's sleep mode): new requests get 503 at once, those in flight finish (up to
+     * {@code drainMillis}, then they are aborted), then the engine stops and its weights and KV cache are unmapped.
+     * Returns false when it was asleep already.
+     */
+    public boolean sleep(long drainMillis) throws InterruptedException {
+        lifecycle.writeLock().lock();
+        try {
+            if (sleeping) {
+                return false;
+            }
+            require();
+            sleeping = true;
+        } finally {
+            lifecycle.writeLock().unlock();
+        }
+        long deadline = System.nanoTime() + drainMillis * 1_000_000L;
+        while (inFlight.get() > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        Loaded l = loaded;
+        loaded = null;
+        unload(l);
+        return true;
+    }
+
+    /** Loads the model again after {@link #sleep}; returns false when it was awake. Throws when loading fails. */
+    @Override
+    public boolean wakeUp() {
+        lifecycle.writeLock().lock();
+        try {
+            if (!sleeping) {
+                return false;
+            }
+            loadFailure = null;
+            load();
+            if (loadFailure != null) {
+                throw loadFailure;
+            }
+            sleeping = false;
+            return true;
+        } finally {
+            lifecycle.writeLock().unlock();
+        }
+    }
+
+    /** {@link #sleep(long)}, letting requests in flight run for up to 30 s. */
+    @Override
+    public boolean sleep() throws InterruptedException {
+        return sleep(30_000);
+    }
+
+    @Override
+    public boolean sleeping() {
+        return sleeping;
     }
 }

@@ -73,6 +73,14 @@ public final class Workspace {
         }
     }
 
+    /** Drops every buffer (an idle engine gives its largest step's memory back); they grow again on use. */
+    public void shrink() {
+        Arrays.fill(buffers, new float[0]);
+        for (int w = 0; w < workerScratch.length; w++) {
+            workerScratch[w] = new float[0];
+        }
+    }
+
     public int workers() {
         return workerScratch.length;
     }

@@ -118,6 +118,15 @@ public final class ModelRunner implements AutoCloseable {
     }
 
     /** The KV pages, for copying blocks in from another instance's arena between steps. */
+    /**
+     * Gives back what an idle engine need not hold: the pages of KV blocks {@code blocks[0 .. count)} (free,
+     * ascending) and the step workspace. Returns the KV bytes given back.
+     */
+    public long releaseIdle(int[] blocks, int count) {
+        workspace.shrink();
+        return arena.releaseBlocks(blocks, count);
+    }
+
     public PageArena arena() {
         return arena;
     }

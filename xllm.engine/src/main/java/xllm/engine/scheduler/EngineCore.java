@@ -23,6 +23,7 @@ import xllm.engine.spec.DraftBatch;
 import xllm.engine.spec.Speculation;
 import xllm.engine.spec.SpeculationPolicy;
 import xllm.kv.BlockAllocator;
+import xllm.kv.DiskBlockStore;
 
 /**
  * One engine instance's step, the one every path runs (serving, workers, offline generation, benchmarks):
@@ -86,6 +87,24 @@ public final class EngineCore {
      */
     public void enableStructuredOutputs(VocabularyTrie vocabulary) {
         this.constraints = new ConstraintCache(vocabulary);
+    }
+
+    /**
+     * Adds the disk tier to the prefix cache: prompts look their prefixes up there after memory, and blocks
+     * cached from now on are written there. Call before the engine loop starts.
+     */
+    public void offloadTo(DiskBlockStore store) {
+        kv.offloadTo(store, runner.arena());
+    }
+
+    /** Prompt tokens whose KV was found cached in memory, over the engine's life. */
+    public long memoryHitTokens() {
+        return kv.memoryHitTokens();
+    }
+
+    /** Prompt tokens whose KV was loaded from the disk tier, over the engine's life. */
+    public long diskHitTokens() {
+        return kv.diskHitTokens();
     }
 
     /**
@@ -487,6 +506,19 @@ public final class EngineCore {
 
     public int numWaiting() {
         return scheduler.numWaiting();
+    }
+
+    /**
+     * Gives back the memory an idle engine need not hold: the pages of free KV blocks (cached prefixes keep
+     * theirs) and the step workspace. Returns the KV bytes given back. Call between steps.
+     */
+    public long releaseIdleMemory() {
+        return runner.releaseIdle(kv.releasable(), kv.takeReleasable());
+    }
+
+    /** Bytes of KV memory resident now. */
+    public long kvResidentBytes() {
+        return runner.arena().residentBytes();
     }
 
     /** Share of KV blocks in use. */

@@ -2,6 +2,7 @@ package xllm.engine.scheduler;
 
 import xllm.kv.BlockAllocator;
 import xllm.kv.BlockHashes;
+import xllm.kv.DiskBlockStore;
 import xllm.kv.PageArena;
 
 /**
@@ -14,12 +15,44 @@ final class KvMemory {
     private final BlockAllocator allocator;
     private final int blockSize;
     private final boolean prefixCaching;
+    /** The disk tier and the arena its blocks load into; null without one. */
+    private DiskBlockStore disk;
+    private PageArena arena;
+    /** Prompt tokens found cached, by tier; written by the engine thread, read by metrics. */
+    private volatile long memoryHitTokens;
+    private volatile long diskHitTokens;
+    /** Block ids of one idle release; sized once so that releasing allocates nothing. */
+    private final int[] releasable;
 
     KvMemory(int numBlocks, int blockSize, boolean prefixCaching, BlockAllocator.CacheListener listener) {
         this.allocator = new BlockAllocator(numBlocks, blockSize);
         this.allocator.listener(listener);
         this.blockSize = blockSize;
         this.prefixCaching = prefixCaching;
+        this.releasable = new int[numBlocks];
+    }
+
+    /** Looks prompts' prefixes up on {@code store} after memory, and writes newly cached blocks there. */
+    void offloadTo(DiskBlockStore store, PageArena blocks) {
+        this.disk = store;
+        this.arena = blocks;
+    }
+
+    long memoryHitTokens() {
+        return memoryHitTokens;
+    }
+
+    long diskHitTokens() {
+        return diskHitTokens;
+    }
+
+    /** Free blocks written since their pages were last given back, ascending, in {@link #releasable()}; returns how many. */
+    int takeReleasable() {
+        return allocator.takeReleasable(releasable);
+    }
+
+    int[] releasable() {
+        return releasable;
     }
 
     /** Blocks for {@code seq}'s first {@code tokens} tokens; false, taking nothing, when too few are free. */
@@ -37,20 +70,40 @@ final class KvMemory {
         }
         int fullBlocks = (seq.length - 1) / blockSize;
         long key = BlockHashes.ROOT;
-        int cached = 0;
+        int inMemory = 0;
+        int fromDisk = 0;
         for (int i = 0; i < fullBlocks; i++) {
             long next = BlockHashes.chain(key, seq.tokens, i * blockSize, blockSize);
             int block = allocator.acquireCached(next, seq.tokens, i * blockSize);
-            if (block < 0) {
+            if (block >= 0) {
+                inMemory++;
+            } else if (disk != null && (block = loadFromDisk(next, key, seq.tokens, i * blockSize)) >= 0) {
+                fromDisk++;
+            } else {
                 break;
             }
             seq.table.append(block);
             key = next;
             seq.keyedBlocks = i + 1;
             seq.lastKey = key;
-            cached += blockSize;
         }
-        return cached;
+        memoryHitTokens += (long) inMemory * blockSize;
+        diskHitTokens += (long) fromDisk * blockSize;
+        return (inMemory + fromDisk) * blockSize;
+    }
+
+    /** A new block holding the disk tier's copy of the block cached under {@code key}, now cached in memory too; -1 when none loads. */
+    private int loadFromDisk(long key, long parentKey, int[] tokens, int from) {
+        int block = allocator.allocate();
+        if (block < 0) {
+            return -1;
+        }
+        if (!disk.load(key, parentKey, tokens, from, arena, block)) {
+            allocator.release(block);
+            return -1;
+        }
+        allocator.register(block, key, tokens, from);
+        return block;
     }
 
     /**
@@ -123,6 +176,9 @@ final class KvMemory {
         for (int i = seq.keyedBlocks; i < full; i++) {
             long key = BlockHashes.chain(seq.lastKey, seq.tokens, i * blockSize, blockSize);
             allocator.register(seq.table.blockAt(i), key, seq.tokens, i * blockSize);
+            if (disk != null) {
+                disk.offer(key, seq.lastKey, seq.tokens, i * blockSize, arena, seq.table.blockAt(i));
+            }
             seq.lastKey = key;
             seq.keyedBlocks = i + 1;
         }

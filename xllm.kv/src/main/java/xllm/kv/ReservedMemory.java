@@ -1,0 +1,124 @@
+package xllm.kv;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+
+/**
+ * Address space taken without memory behind it: Linux {@code mmap} with {@code MAP_NORESERVE}, so that a page
+ * becomes resident only when first written, and {@code madvise} to give pages back. What a large KV cap costs
+ * is then what is used, not what is allowed. Stateless; the mappings belong to the arenas that own them.
+ */
+public final class ReservedMemory {
+    private static final int PROT_READ = 1;
+    private static final int PROT_WRITE = 2;
+    private static final int MAP_PRIVATE = 0x02;
+    private static final int MAP_ANONYMOUS = 0x20;
+    private static final int MAP_NORESERVE = 0x4000;
+    /** Private pages: dropped, read back as zeros. */
+    private static final int MADV_DONTNEED = 4;
+    /** Pages of a shared-memory file: the file's pages are freed too. */
+    private static final int MADV_REMOVE = 9;
+    static final long PAGE = 4096;
+
+    private static final MethodHandle MMAP;
+    private static final MethodHandle MUNMAP;
+    private static final MethodHandle MADVISE;
+    private static final MethodHandle MINCORE;
+
+    static {
+        Linker linker = Linker.nativeLinker();
+        SymbolLookup libc = linker.defaultLookup();
+        MMAP = linker.downcallHandle(libc.find("mmap").orElseThrow(), FunctionDescriptor.of(ValueLayout.ADDRESS,
+                ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+                ValueLayout.JAVA_LONG));
+        MUNMAP = linker.downcallHandle(libc.find("munmap").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
+        MADVISE = linker.downcallHandle(libc.find("madvise").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+        MINCORE = linker.downcallHandle(libc.find("mincore").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS));
+    }
+
+    private ReservedMemory() {
+    }
+
+    /** {@code bytes} of zeroed address space, resident page by page as written; unmapped when {@code owner} closes. */
+    public static MemorySegment reserve(long bytes, Arena owner) {
+        long size = roundUp(Math.max(bytes, 1));
+        MemorySegment at;
+        try {
+            at = (MemorySegment) MMAP.invokeExact(MemorySegment.NULL, size, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0L);
+        } catch (Throwable t) {
+            throw new IllegalStateException("mmap failed", t);
+        }
+        if (at.address() == -1L) {
+            throw new OutOfMemoryError("cannot reserve " + size + " bytes of address space for the KV cache");
+        }
+        long address = at.address();
+        return at.reinterpret(size, owner, unused -> unmap(address, size)).asSlice(0, bytes);
+    }
+
+    private static void unmap(long address, long size) {
+        try {
+            int rc = (int) MUNMAP.invokeExact(MemorySegment.ofAddress(address), size);
+            if (rc != 0) {
+                System.err.println("xllm: munmap of the KV cache failed");
+            }
+        } catch (Throwable t) {
+            throw new IllegalStateException("munmap failed", t);
+        }
+    }
+
+    /**
+     * Gives back the whole pages inside {@code [offset, offset + length)} of {@code segment}: private pages read
+     * back as zeros, pages of a shared file are removed from it. Returns the bytes given back.
+     */
+    public static long release(MemorySegment segment, long offset, long length, boolean sharedFile) {
+        long start = roundUp(segment.address() + offset);
+        long end = (segment.address() + offset + length) & -PAGE;
+        if (end <= start) {
+            return 0;
+        }
+        try {
+            int rc = (int) MADVISE.invokeExact(MemorySegment.ofAddress(start), end - start, sharedFile ? MADV_REMOVE : MADV_DONTNEED);
+            return rc == 0 ? end - start : 0;
+        } catch (Throwable t) {
+            throw new IllegalStateException("madvise failed", t);
+        }
+    }
+
+    /** Bytes of {@code segment}'s whole pages that are resident now. */
+    public static long residentBytes(MemorySegment segment) {
+        long start = segment.address() & -PAGE;
+        long end = roundUp(segment.address() + segment.byteSize());
+        long pages = (end - start) / PAGE;
+        long resident = 0;
+        try (Arena scratch = Arena.ofConfined()) {
+            long chunk = Math.min(pages, 1L << 20);
+            MemorySegment vec = scratch.allocate(chunk);
+            for (long p = 0; p < pages; p += chunk) {
+                long n = Math.min(chunk, pages - p);
+                int rc = (int) MINCORE.invokeExact(MemorySegment.ofAddress(start + p * PAGE), n * PAGE, vec);
+                if (rc != 0) {
+                    return -1;
+                }
+                for (long i = 0; i < n; i++) {
+                    resident += vec.get(ValueLayout.JAVA_BYTE, i) & 1;
+                }
+            }
+        } catch (Throwable t) {
+            throw new IllegalStateException("mincore failed", t);
+        }
+        return resident * PAGE;
+    }
+
+    private static long roundUp(long v) {
+        return (v + PAGE - 1) & -PAGE;
+    }
+}
