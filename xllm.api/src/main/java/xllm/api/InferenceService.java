@@ -12,6 +12,11 @@ public interface InferenceService {
     /** False while the model is still loading. */
     boolean ready();
 
+    /** Why requests are refused while {@link #ready()} is false, for the 503 a client gets. */
+    default String notReadyReason() {
+        return "the model is still loading; retry when GET /health answers 200";
+    }
+
     int[] tokenize(String text, boolean addSpecialTokens);
 
     String detokenize(int[] ids, boolean skipSpecialTokens);

@@ -45,8 +45,7 @@ final class GuardedHandler implements Handler {
                         "missing or wrong API key: send the header 'Authorization: Bearer <key>'", null);
             }
             if (readiness != null && !readiness.ready()) {
-                throw new ServiceException(ServiceException.Kind.UNAVAILABLE,
-                        "the model is still loading; retry when GET /health answers 200", null);
+                throw new ServiceException(ServiceException.Kind.UNAVAILABLE, readiness.notReadyReason(), null);
             }
             endpoint.handle(req, res);
         } catch (ServiceException e) {

@@ -218,6 +218,11 @@ public final class EngineService implements ServedTextService, SleepMode, AutoCl
         return loaded != null && !sleeping;
     }
 
+    @Override
+    public String notReadyReason() {
+        return sleeping ? "the server is asleep; POST /wake_up first" : ServedTextService.super.notReadyReason();
+    }
+
 
 
 

@@ -117,7 +117,7 @@ public final class NodeRouterService implements ServedTextService, NodePool, Aut
         text.checkContext(request.promptLength(), request.params().maxTokens());
         Admission.requireQueueRoom(flights.size() + 1, options.maxQueued(), "");
         if (directory.alive().isEmpty()) {
-            throw new ServiceException(ServiceException.Kind.UNAVAILABLE, "no node is available to serve the request; retry later", null);
+            throw new ServiceException(ServiceException.Kind.UNAVAILABLE, notReadyReason(), null);
         }
         Routed routed = new Routed(new Flight(keys.incrementAndGet(), request, sink, metrics));
         if (emitted.length > 0) {
@@ -271,6 +271,11 @@ public final class NodeRouterService implements ServedTextService, NodePool, Aut
     @Override
     public boolean master() {
         return masterLease.master();
+    }
+
+    @Override
+    public String notReadyReason() {
+        return "no node is available to serve the request; retry later";
     }
 
     /** True while some node can take requests. */
