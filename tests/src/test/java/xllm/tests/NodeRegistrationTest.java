@@ -14,6 +14,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import xllm.sched.nodes.CachedBlocks;
 import xllm.sched.nodes.EtcdOptions;
 import xllm.sched.nodes.NodeLoad;
 import xllm.sched.nodes.NodeRegistration;
@@ -68,6 +69,32 @@ class NodeRegistrationTest {
                             "XLLM:CACHE:ffffffffffffffff:n1")));
         }
         assertEquals(List.of(), etcd.keys("XLLM:"), "a node that stops takes every key it wrote with it");
+    }
+
+    @Test
+    void eachBlockIsPublishedWithItsTier() throws Exception {
+        Set<Long> onDisk = ConcurrentHashMap.newKeySet();
+        cached.add(1L);
+        onDisk.addAll(List.of(1L, 2L));
+        CachedBlocks tiers = new CachedBlocks() {
+            @Override
+            public void forEach(java.util.function.LongConsumer action) {
+                cached.forEach(action::accept);
+            }
+
+            @Override
+            public void forEachOnDisk(java.util.function.LongConsumer action) {
+                onDisk.forEach(action::accept);
+            }
+        };
+        try (NodeRegistration r = NodeRegistration.start(options(null, null), NODE, () -> new NodeLoad(0, 0), tiers)) {
+            Await.until("both blocks", Duration.ofSeconds(10), () -> etcd.keys("XLLM:CACHE:").size() == 2);
+            assertEquals("memory", etcd.value("XLLM:CACHE:0000000000000001:n1"), "in memory and on disk: memory");
+            assertEquals("disk", etcd.value("XLLM:CACHE:0000000000000002:n1"));
+            cached.remove(1L);
+            Await.until("block 1 to move to the disk tier", Duration.ofSeconds(10),
+                    () -> "disk".equals(etcd.value("XLLM:CACHE:0000000000000001:n1")));
+        }
     }
 
     @Test

@@ -21,6 +21,7 @@ import xllm.api.Usage;
 import xllm.engine.kernel.Gemm;
 import xllm.engine.model.ModelConfig;
 import xllm.engine.weights.DType;
+import xllm.sched.ResidentMemory;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -147,6 +148,9 @@ final class BenchCommand {
             result.put("prefill_tok_s", round(prefillTokS));
             result.put("decode_tok_s", decodeTokS);
             result.put("peak_rss_mb", peakRssMb());
+            result.put("resident_weights_mb", ResidentMemory.ofFilesUnder(dir) >> 20);
+            result.put("resident_kv_mb", core.kvResidentBytes() >> 20);
+            result.put("reserved_kv_mb", loaded.runner.arena().byteSize() >> 20);
             result.put("decode_gbps", batch1 == null ? null : round(batch1 * weightGb));
             result.put("alloc_bytes_per_step", allocatedPerStep);
             if (args.string("--output", "text").equals("json")) {
@@ -159,6 +163,8 @@ final class BenchCommand {
                 System.out.printf("engine thread allocated %d bytes per decode step (last batch size)%n", allocatedPerStep);
                 System.out.printf("peak RSS %d MB; batch-1 decode reads %.2f GB/s of weights%n",
                         result.get("peak_rss_mb"), batch1 == null ? 0.0 : batch1 * weightGb);
+                System.out.printf("resident now: weights %d MB mapped from the model files, KV cache %d MB of %d MB reserved%n",
+                        result.get("resident_weights_mb"), result.get("resident_kv_mb"), result.get("reserved_kv_mb"));
             }
         }
         return 0;

@@ -114,6 +114,7 @@ final class ServeCommand {
         EngineService service = EngineService.startLoading(new EngineService.Options(dir, LoadedModel.quantization(args), LoadedModel.activations(args), name,
                 GenerateCommand.threads(args), GenerateCommand.kvBytes(args), LoadedModel.kvDtype(args), blockSize, scheduler,
                 speculation).withKvTiers(LoadedModel.kvTiers(args)), etcd == null ? null : cached.listener());
+        cached.diskTier(service::forEachBlockOnDisk);
         OpenAiServer server = OpenAiServer.start(service, parts(jobs, etcd, service).withSleep(service), options);
         System.err.println("xllm: serving " + name + " on http://" + options.host() + ":" + server.port() + " (loading the model)");
         Registration registration = new Registration();

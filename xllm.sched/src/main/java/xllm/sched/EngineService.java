@@ -341,6 +341,14 @@ public final class EngineService implements ServedTextService, SleepMode, AutoCl
         return l == null ? 0 : l.loop().kvUsage();
     }
 
+    /** Calls {@code action} with the key of every block the disk tier holds; nothing without one. */
+    public void forEachBlockOnDisk(java.util.function.LongConsumer action) {
+        Loaded l = loaded;
+        if (l != null && l.disk() != null) {
+            l.disk().forEachKey(action);
+        }
+    }
+
     /** The engine's step times since the last call, for a worker to report to its router. */
     public StepTimes.Taken takeStepTimes() {
         return metrics.stepTimes().take();

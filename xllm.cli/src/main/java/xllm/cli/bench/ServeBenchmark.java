@@ -119,7 +119,30 @@ public final class ServeBenchmark {
                 throw new IllegalStateException("interrupted while asking for the offline job", e);
             }
         }
+        r.putAll(residentMemory(client, endpoint.resolve("/metrics")));
         return r;
+    }
+
+    /**
+     * The server's resident memory by part after the run (weights, KV cache, the whole process), in MB, from its
+     * {@code xllm:resident_memory_bytes} gauges; empty for a server without them (a router, another engine).
+     */
+    private static Map<String, Object> residentMemory(HttpClient client, URI metrics) {
+        Map<String, Object> out = new java.util.LinkedHashMap<>();
+        try {
+            String text = client.send(HttpRequest.newBuilder(metrics).timeout(HEADERS_TIMEOUT).GET().build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^xllm:resident_memory_bytes\\{part=\"(\\w+)\"\\} ([0-9.eE+-]+)$")
+                    .matcher(text);
+            while (m.find()) {
+                out.put("resident_" + m.group(1) + "_mb", Math.round(Double.parseDouble(m.group(2)) / (1 << 20)));
+            }
+        } catch (IOException e) {
+            // the run's numbers stand without it
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return out;
     }
 
     /** The results as a table, in the layout of {@code vllm bench serve}. */
@@ -145,6 +168,12 @@ public final class ServeBenchmark {
         latency(out, r, "e2el", "E2EL", "End-to-end Latency");
         if (r.containsKey("offline_prompts")) {
             offline(out, r);
+        }
+        if (r.containsKey("resident_process_mb")) {
+            out.append(String.format("%s%n", center("Server resident memory", '-')));
+            row(out, "Weights (MB):", r.get("resident_weights_mb"));
+            row(out, "KV cache (MB):", r.get("resident_kv_mb"));
+            row(out, "Whole process (MB):", r.get("resident_process_mb"));
         }
         if (r.get("errors") instanceof List<?> errors && !errors.isEmpty()) {
             out.append(String.format("%s%n", center("Errors", '-')));

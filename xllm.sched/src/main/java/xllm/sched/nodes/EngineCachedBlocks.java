@@ -7,9 +7,17 @@ import xllm.sched.cluster.KvIndexFeed;
 
 /**
  * The prefix blocks one engine in this process caches: its engine thread reports changes into a ring
- * ({@link #listener()}), and the registration's thread drains them into a set before each publication.
+ * ({@link #listener()}), and the registration's thread drains them into a set before each publication; the
+ * disk tier's blocks come from {@link #diskTier}.
  */
 public final class EngineCachedBlocks implements CachedBlocks {
+    private volatile java.util.function.Consumer<LongConsumer> onDisk = action -> { };
+
+    /** Where the disk tier's blocks come from: {@code source} calls its argument with each of them. */
+    public void diskTier(java.util.function.Consumer<LongConsumer> source) {
+        this.onDisk = source;
+    }
+
     /** Touched only by the draining thread. */
     private final LongHashSet blocks = new LongHashSet();
     private final KvIndexFeed feed = new KvIndexFeed(new KvIndexFeed.Target() {
@@ -27,6 +35,11 @@ public final class EngineCachedBlocks implements CachedBlocks {
     /** What the engine tells of its cache. */
     public BlockAllocator.CacheListener listener() {
         return feed;
+    }
+
+    @Override
+    public void forEachOnDisk(LongConsumer action) {
+        onDisk.accept(action);
     }
 
     @Override

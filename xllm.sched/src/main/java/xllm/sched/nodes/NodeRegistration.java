@@ -12,7 +12,7 @@ import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
-import org.agrona.collections.LongHashSet;
+import org.agrona.collections.Long2LongHashMap;
 
 /**
  * A node's presence in etcd: its registration under a lease of {@link #TTL_SECONDS} (xLLM's
@@ -27,6 +27,10 @@ public final class NodeRegistration extends LeasedLoop {
     /** Well under etcd's default limit of 128 operations per transaction. */
     private static final int OPS_PER_TXN = 100;
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final long NONE = 0;
+    private static final long MEMORY = 1;
+    private static final long DISK = 2;
+    private static final long GONE = -1;
 
     /**
      * @param name unique among the nodes
@@ -42,8 +46,9 @@ public final class NodeRegistration extends LeasedLoop {
     private final Identity identity;
     private final Supplier<NodeLoad> load;
     private final CachedBlocks blocks;
-    private final LongHashSet published = new LongHashSet();
-    private final LongHashSet current = new LongHashSet();
+    /** Block hash to the tier published for it ({@link #MEMORY}, {@link #DISK}), and to the tier it is in now. */
+    private final Long2LongHashMap published = new Long2LongHashMap(NONE);
+    private final Long2LongHashMap current = new Long2LongHashMap(NONE);
     private String incarnation;
     private boolean unreachable;
     private int ticks;
@@ -106,53 +111,59 @@ public final class NodeRegistration extends LeasedLoop {
         System.err.println("xllm: registered in etcd as " + identity.name() + " (incarnation " + incarnation + ")");
     }
 
-    /** Writes what the cache gained and lost since the last publication. */
+    /** Writes what the cache gained, lost or moved between tiers since the last publication. */
     private void publishCache() throws ExecutionException, InterruptedException, TimeoutException {
         current.clear();
-        blocks.forEach(current::add);
+        blocks.forEachOnDisk(key -> current.put(key, DISK));
+        blocks.forEach(key -> current.put(key, MEMORY)); // a block in both tiers is in memory
         List<Op> ops = new ArrayList<>();
-        List<Long> added = new ArrayList<>();
-        List<Long> removed = new ArrayList<>();
+        Long2LongHashMap changes = new Long2LongHashMap(NONE);
         PutOption put = leased();
-        LongHashSet.LongIterator it = current.iterator();
+        Long2LongHashMap.EntryIterator it = current.entrySet().iterator();
         while (it.hasNext()) {
-            long key = it.nextValue();
-            if (!published.contains(key)) {
-                ops.add(Op.put(keys.cache(key, identity.name()), EtcdOptions.bytes("memory"), put));
-                added.add(key);
-                flushIfFull(ops, added, removed);
+            it.next();
+            long key = it.getLongKey();
+            long tier = it.getLongValue();
+            if (published.get(key) != tier) {
+                ops.add(Op.put(keys.cache(key, identity.name()), EtcdOptions.bytes(tier == MEMORY ? "memory" : "disk"), put));
+                changes.put(key, tier);
+                flushIfFull(ops, changes);
             }
         }
-        it = published.iterator();
+        it = published.entrySet().iterator();
         while (it.hasNext()) {
-            long key = it.nextValue();
-            if (!current.contains(key)) {
+            it.next();
+            long key = it.getLongKey();
+            if (current.get(key) == NONE) {
                 ops.add(Op.delete(keys.cache(key, identity.name()), DeleteOption.DEFAULT));
-                removed.add(key);
-                flushIfFull(ops, added, removed);
+                changes.put(key, GONE);
+                flushIfFull(ops, changes);
             }
         }
-        flush(ops, added, removed);
+        flush(ops, changes);
     }
 
-    private void flushIfFull(List<Op> ops, List<Long> added, List<Long> removed)
-            throws ExecutionException, InterruptedException, TimeoutException {
+    private void flushIfFull(List<Op> ops, Long2LongHashMap changes) throws ExecutionException, InterruptedException, TimeoutException {
         if (ops.size() >= OPS_PER_TXN) {
-            flush(ops, added, removed);
+            flush(ops, changes);
         }
     }
 
-    private void flush(List<Op> ops, List<Long> added, List<Long> removed)
-            throws ExecutionException, InterruptedException, TimeoutException {
+    /** Commits {@code ops} in one transaction, then counts {@code changes} (key to tier, or gone) as published. */
+    private void flush(List<Op> ops, Long2LongHashMap changes) throws ExecutionException, InterruptedException, TimeoutException {
         if (ops.isEmpty()) {
             return;
         }
         EtcdCalls.await(kv.txn().Then(ops.toArray(Op[]::new)).commit());
-        added.forEach(published::add);
-        removed.forEach(published::remove);
+        changes.forEach((key, tier) -> {
+            if (tier == GONE) {
+                published.remove(key);
+            } else {
+                published.put(key, tier);
+            }
+        });
         ops.clear();
-        added.clear();
-        removed.clear();
+        changes.clear();
     }
 
     private PutOption leased() {
