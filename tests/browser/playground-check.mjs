@@ -258,7 +258,7 @@ async function openScenario(browser) {
   assert.ok((await tile('stat-finished')) >= 4, 'four requests finished (one stopped)');
   assert.match(await page.locator('#scale-throughput').textContent(), /peak [1-9][\d.]* tokens\/s/, 'throughput was charted');
   assert.match(await page.locator('#scale-ttft').textContent(), /peak \d[\d.]* ms/, 'time to first token was charted');
-  assert.match(await page.locator('#chart-throughput path').getAttribute('d'), /^M[\d. ]+L/, 'a line, not a dot');
+  assert.match(await page.locator('#chart-throughput path').getAttribute('d'), /^M[\d.]+ [\d.]+ l0 0 L/, 'a line, not a dot');
   assert.match(await page.locator('#workers-note').textContent(), /One process/);
   assert.ok(await page.locator('#nodes-section').isHidden(), 'no nodes section on a server without nodes');
   assert.ok(await page.locator('#dash-error').isHidden(), 'no error on the dashboard');

@@ -34,13 +34,18 @@ class PlaygroundBrowserTest {
         if (!Files.isExecutable(CHROMIUM)) {
             fail(CHROMIUM + " is missing: install it with apt-get install -y chromium (.ci/run does)");
         }
+        String version = "";
         try {
             Process node = new ProcessBuilder("node", "--version").redirectErrorStream(true).start();
-            if (!node.waitFor(30, TimeUnit.SECONDS) || node.exitValue() != 0) {
-                fail("node --version failed: install Node.js 20 or later (.ci/run does)");
+            if (node.waitFor(30, TimeUnit.SECONDS) && node.exitValue() == 0) {
+                version = new String(node.getInputStream().readAllBytes()).trim();
             }
         } catch (IOException e) {
             fail("node is missing: install Node.js 20 or later (.ci/run does): " + e.getMessage());
+        }
+        // playwright-core asks for Node.js 20 or later; node --version prints v<major>.<minor>.<patch>
+        if (!version.matches("v(2\\d|[3-9]\\d|\\d{3,})\\..*")) {
+            fail("Node.js 20 or later is needed for playwright-core, found '" + version + "'");
         }
         if (!Files.isRegularFile(browserDir().resolve("node_modules/playwright-core/package.json"))) {
             fail("playwright-core is missing: run npm ci --prefix tests/browser (.ci/run does)");

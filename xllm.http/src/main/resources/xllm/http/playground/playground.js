@@ -309,6 +309,7 @@ $('copy-curl').addEventListener('click', async () => {
 const conversation = {
   history: [], // the chat turns sent so far, as the API takes them
   running: null, // the AbortController of the reply streaming now
+  cleared: 0, // counts Clear: a reply still ending after one must not refill the history
 };
 
 function showMessage(element, message) {
@@ -416,6 +417,7 @@ async function send() {
   reply.item.setAttribute('aria-busy', 'true');
   $('message').value = '';
   const controller = new AbortController();
+  const clearedBefore = conversation.cleared;
   conversation.running = controller;
   setRunning(true);
   const outcome = { usage: null, finish: null, stopped: false, error: null, timing: { start: performance.now(), first: null, last: null } };
@@ -484,7 +486,7 @@ async function send() {
   if (stats.textContent) {
     reply.item.append(stats);
   }
-  if (request.chat && !outcome.error) {
+  if (request.chat && !outcome.error && conversation.cleared === clearedBefore) {
     conversation.history.push({ role: 'user', content: text }, { role: 'assistant', content: replyText });
   }
   if (outcome.error && !$('message').value) {
@@ -522,6 +524,7 @@ document.addEventListener('keydown', (event) => {
 });
 $('clear').addEventListener('click', () => {
   stop();
+  conversation.cleared++;
   conversation.history = [];
   $('conversation').replaceChildren();
   $('empty-note').hidden = false;
