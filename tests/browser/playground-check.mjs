@@ -145,6 +145,7 @@ async function assertFitsWidth(page, width, what) {
 
 async function openScenario(browser) {
   const context = await browser.newContext();
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
   const page = await openPage(context, DESKTOP);
   await page.goto(origin + '/');
   step('the page loads and names the served model');
@@ -163,6 +164,9 @@ async function openScenario(browser) {
   assert.match(curl, /"temperature": 0,/);
   assert.match(curl, /"max_tokens": 48,/);
   assert.match(curl, new RegExp('^curl -N ' + origin + '/v1/chat/completions'));
+  await page.getByRole('button', { name: 'Copy' }).click();
+  await until('the copy to be confirmed', async () => (await page.locator('#copy-state').textContent()) === 'Copied.');
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), curl, 'the clipboard holds the curl command');
 
   step('a message typed and sent with the keyboard alone streams its reply into the conversation');
   await tabTo(page, 'message', 'Shift+Tab');
@@ -256,6 +260,11 @@ async function openScenario(browser) {
   const generated = (await serverMetrics())['vllm:generation_tokens_total'];
   await until(`the Tokens generated tile to read the server's ${generated}`, async () => (await tile('stat-tokens')) === generated);
   assert.ok((await tile('stat-finished')) >= 4, 'four requests finished (one stopped)');
+  const quiet = await serverMetrics();
+  const hitRate = (100 * quiet['vllm:prefix_cache_hits_total'] / quiet['vllm:prefix_cache_queries_total']).toFixed(1);
+  assert.equal(await page.locator('#stat-prefix').textContent(), hitRate, 'the prefix-cache hit rate is the server\'s');
+  assert.equal(await page.locator('#stat-running').textContent(), '0');
+  assert.equal(await page.locator('#stat-waiting').textContent(), '0');
   assert.match(await page.locator('#scale-throughput').textContent(), /peak [1-9][\d.]* tokens\/s/, 'throughput was charted');
   assert.match(await page.locator('#scale-ttft').textContent(), /peak \d[\d.]* ms/, 'time to first token was charted');
   assert.match(await page.locator('#chart-throughput path').getAttribute('d'), /^M[\d.]+ [\d.]+ l0 0 L/, 'a line, not a dot');
