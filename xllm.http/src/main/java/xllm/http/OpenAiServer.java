@@ -14,6 +14,7 @@ import xllm.http.endpoint.JobsEndpoint;
 import xllm.http.endpoint.ModelsEndpoint;
 import xllm.http.endpoint.NodeChannelEndpoint;
 import xllm.http.endpoint.NodesEndpoint;
+import xllm.http.endpoint.PlaygroundEndpoint;
 import xllm.http.endpoint.ProbeEndpoint;
 import xllm.http.endpoint.ServedModel;
 import xllm.http.endpoint.SleepEndpoint;
@@ -78,6 +79,7 @@ public final class OpenAiServer implements AutoCloseable {
         ModelsEndpoint models = new ModelsEndpoint(model);
         TokenizeEndpoint tokenizer = new TokenizeEndpoint(service, model, maxBody);
         ProbeEndpoint probes = new ProbeEndpoint(service);
+        PlaygroundEndpoint playground = new PlaygroundEndpoint();
         String key = options.apiKey();
         if (jobs != null) {
             JobsEndpoint jobsEndpoint = new JobsEndpoint(jobs, completions, maxBody);
@@ -99,6 +101,9 @@ public final class OpenAiServer implements AutoCloseable {
             routing.post("/internal/generate", new GuardedHandler(new NodeChannelEndpoint(parts.channel(), maxBody)::handle, key, service));
         }
         routing
+                // the page asks for the key itself; it must load without one, even while the model loads
+                .get("/", new GuardedHandler(playground::page, null, null))
+                .get("/static/{file}", new GuardedHandler(playground::file, null, null))
                 .get("/health", new GuardedHandler(probes::health, null, null))
                 .get("/metrics", new GuardedHandler(probes::metrics, null, null))
                 .get("/v1/models", new GuardedHandler(models::handle, key, service))

@@ -19,6 +19,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -313,6 +315,37 @@ class OpenAiServerTest {
             assertEquals("echo", JSON.readTree(allowed.body()).get("data").get(0).get("id").asText());
             assertEquals(200, send(HttpRequest.newBuilder(base.resolve("/health")).GET()).statusCode());
             assertEquals(200, send(HttpRequest.newBuilder(base.resolve("/metrics")).GET()).statusCode());
+        }
+    }
+
+    @Test
+    void playgroundLoadsWithoutTheKeyAndOnlyFromThisServer() throws Exception {
+        try (OpenAiServer secured = OpenAiServer.start(service, ServerOptions.onPort(0).withApiKey("sesame"))) {
+            URI base = URI.create("http://127.0.0.1:" + secured.port());
+            HttpResponse<String> page = send(HttpRequest.newBuilder(base.resolve("/")).GET());
+            assertEquals(200, page.statusCode(), "the page itself asks for the key, so it loads without one");
+            assertEquals("text/html; charset=utf-8", page.headers().firstValue("Content-Type").orElse(""));
+            assertTrue(page.headers().firstValue("Content-Security-Policy").orElse("").startsWith("default-src 'self'"));
+            assertTrue(page.body().contains("<label for=\"message\" id=\"message-label\">Message</label>"), page.body());
+            Matcher links = Pattern.compile("(?:src|href)=\"([^\"]*)\"").matcher(page.body());
+            List<String> loaded = new ArrayList<>();
+            while (links.find()) {
+                loaded.add(links.group(1));
+            }
+            assertEquals(List.of("data:,", "/static/playground.css", "/static/playground.js", "#main"), loaded);
+            for (String[] file : new String[][] {{"/static/playground.js", "text/javascript; charset=utf-8"},
+                    {"/static/playground.css", "text/css; charset=utf-8"}}) {
+                HttpResponse<String> served = send(HttpRequest.newBuilder(base.resolve(file[0])).GET());
+                assertEquals(200, served.statusCode(), file[0]);
+                assertEquals(file[1], served.headers().firstValue("Content-Type").orElse(""));
+                assertEquals("nosniff", served.headers().firstValue("X-Content-Type-Options").orElse(""));
+            }
+            // only plain names of the page's own files: no way out of the directory, no class files
+            for (String path : List.of("/static/../xllm/http/OpenAiServer.class", "/static/..%2fOpenAiServer.class",
+                    "/static/%2e%2e%2fendpoint%2fPlaygroundEndpoint.class", "/static/PlaygroundEndpoint.class",
+                    "/static/playground.JS", "/static/missing.js", "/static/.hidden.js", "/index.html")) {
+                assertError(send(HttpRequest.newBuilder(URI.create(base + path)).GET()), 404, null);
+            }
         }
     }
 
