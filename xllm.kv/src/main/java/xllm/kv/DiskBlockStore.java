@@ -362,8 +362,7 @@ public final class DiskBlockStore implements AutoCloseable {
     }
 
     static String hex(long v) {
-        String h = Long.toHexString(v);
-        return "0".repeat(16 - h.length()) + h;
+        return java.util.HexFormat.of().toHexDigits(v);
     }
 
     /** Writes what is queued, then stops the writer. */

@@ -95,7 +95,6 @@ final class NodeKeys {
     }
 
     private static String hex(long v) {
-        String h = Long.toHexString(v);
-        return "0".repeat(16 - h.length()) + h;
+        return java.util.HexFormat.of().toHexDigits(v);
     }
 }
