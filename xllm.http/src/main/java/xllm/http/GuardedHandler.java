@@ -6,6 +6,7 @@ import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import xllm.api.InferenceService;
 import xllm.api.ServiceException;
 import xllm.http.response.ErrorResponse;
@@ -24,6 +25,7 @@ final class GuardedHandler implements Handler {
     }
 
     private final Endpoint endpoint;
+    /** SHA-256 of the expected header: compared digest to digest, the check takes the same time whatever was sent. */
     private final byte[] expectedAuthorization;
     private final InferenceService readiness;
 
@@ -33,7 +35,7 @@ final class GuardedHandler implements Handler {
      */
     GuardedHandler(Endpoint endpoint, String apiKey, InferenceService readiness) {
         this.endpoint = endpoint;
-        this.expectedAuthorization = apiKey == null ? null : ("Bearer " + apiKey).getBytes(StandardCharsets.UTF_8);
+        this.expectedAuthorization = apiKey == null ? null : sha256("Bearer " + apiKey);
         this.readiness = readiness;
     }
 
@@ -59,7 +61,15 @@ final class GuardedHandler implements Handler {
 
     private boolean authorized(ServerRequest req) {
         String given = req.headers().first(HeaderNames.AUTHORIZATION).orElse("");
-        return MessageDigest.isEqual(expectedAuthorization, given.getBytes(StandardCharsets.UTF_8));
+        return MessageDigest.isEqual(expectedAuthorization, sha256(given));
+    }
+
+    private static byte[] sha256(String text) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java runtime has SHA-256", e);
+        }
     }
 
     private static void fail(ServerResponse res, int status, String type, String message, String param, Throwable cause) {

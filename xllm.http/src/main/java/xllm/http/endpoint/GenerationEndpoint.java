@@ -13,7 +13,7 @@ import xllm.http.generate.Choice;
 import xllm.http.generate.GenerationRun;
 import xllm.http.request.GenerationSpec;
 import xllm.http.request.Prompt;
-import xllm.http.request.RequestBody;
+import xllm.http.request.BodyReader;
 import xllm.http.request.RequestFields;
 import xllm.http.response.ErrorResponse;
 import xllm.http.response.Json;
@@ -33,29 +33,32 @@ public final class GenerationEndpoint {
     private final InferenceService service;
     private final ServedModel model;
     private final GenerationApi api;
-    private final long maxBodyBytes;
+    private final BodyReader bodies;
+    private final RequestLog log;
 
-    private GenerationEndpoint(InferenceService service, ServedModel model, GenerationApi api, long maxBodyBytes) {
+    private GenerationEndpoint(InferenceService service, ServedModel model, GenerationApi api, BodyReader bodies, RequestLog log) {
         this.service = service;
         this.model = model;
         this.api = api;
-        this.maxBodyBytes = maxBodyBytes;
+        this.bodies = bodies;
+        this.log = log;
     }
 
-    public static GenerationEndpoint completions(InferenceService service, ServedModel model, long maxBodyBytes) {
-        return new GenerationEndpoint(service, model, new CompletionsApi(), maxBodyBytes);
+    public static GenerationEndpoint completions(InferenceService service, ServedModel model, BodyReader bodies, RequestLog log) {
+        return new GenerationEndpoint(service, model, new CompletionsApi(), bodies, log);
     }
 
-    public static GenerationEndpoint chat(InferenceService service, ServedModel model, long maxBodyBytes) {
-        return new GenerationEndpoint(service, model, new ChatApi(), maxBodyBytes);
+    public static GenerationEndpoint chat(InferenceService service, ServedModel model, BodyReader bodies, RequestLog log) {
+        return new GenerationEndpoint(service, model, new ChatApi(), bodies, log);
     }
 
     public void handle(ServerRequest req, ServerResponse res) throws IOException {
-        RequestFields f = RequestBody.read(req, maxBodyBytes);
+        RequestFields f = bodies.read(req);
         model.check(f);
         GenerationSpec spec = GenerationSpec.parse(f, api.chat(), service);
         List<Prompt> prompts = api.prompts(f, spec, service);
         String id = api.idPrefix() + UUID.randomUUID().toString().replace("-", "");
+        log.request(id, f);
         ResponseHead head = new ResponseHead(id, System.currentTimeMillis() / 1000, model.name(), spec.serviceTier());
         try (GenerationRun run = GenerationRun.submit(service, id, prompts, spec, api.inputField())) {
             if (spec.stream()) {
@@ -63,6 +66,7 @@ public final class GenerationEndpoint {
             } else {
                 respond(run, spec, head, res);
             }
+            log.outputs(id, run);
         }
     }
 
@@ -77,8 +81,11 @@ public final class GenerationEndpoint {
         List<Prompt> prompts = api.prompts(f, spec, service);
         ResponseHead head = new ResponseHead(api.idPrefix() + requestId, System.currentTimeMillis() / 1000, model.name(),
                 spec.serviceTier());
+        log.request(head.id(), f);
         try (GenerationRun run = GenerationRun.submit(service, requestId, prompts, spec, api.inputField())) {
-            return body(run, spec, head);
+            ObjectNode body = body(run, spec, head);
+            log.outputs(head.id(), run);
+            return body;
         }
     }
 
