@@ -1,6 +1,7 @@
 package xllm.http;
 
 import io.helidon.http.HeaderNames;
+import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.Handler;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
@@ -53,6 +54,9 @@ final class GuardedHandler implements Handler {
             endpoint.handle(req, res);
         } catch (ServiceException e) {
             fail(res, e.kind().status(), e.kind().type(), e.getMessage(), e.param(), null);
+        } catch (CloseConnectionException e) {
+            // the connection broke or was closed (a request past its deadline): there is no one to answer
+            throw e;
         } catch (Exception e) {
             LOG.log(System.Logger.Level.ERROR, "request " + req.prologue() + " failed", e);
             fail(res, 500, "InternalServerError", "internal error: " + e, null, e);

@@ -125,7 +125,9 @@ class ConnectionLimitsTest {
         try (OpenAiServer server = start(new ConnectionLimits(Duration.ofSeconds(30), Duration.ofSeconds(60), 20))) {
             List<Socket> held = new ArrayList<>();
             for (int i = 0; i < 20; i++) {
-                held.add(send(server, ""));
+                // answered, so surely counted, and kept alive
+                held.add(send(server, HEALTH));
+                assertEquals(200, status(readResponse(held.getLast(), Duration.ofSeconds(5))));
             }
             String refused = exchange(server, "GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n");
             assertEquals(503, status(refused), refused);

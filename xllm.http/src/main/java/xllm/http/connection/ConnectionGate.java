@@ -52,7 +52,7 @@ public final class ConnectionGate implements ServerConnectionSelector {
     @Override
     public ServerConnection connection(ConnectionContext ctx) {
         ServerConnection connection = http1.connection(ctx);
-        deadlines.opened(ctx);
+        deadlines.opened();
         return new Counted(connection, open.incrementAndGet() <= maxConnections);
     }
 

@@ -18,15 +18,15 @@ import java.util.concurrent.locks.LockSupport;
  * <p>Helidon runs an HTTP/1 connection, its requests' handlers included, on one virtual thread, which is where
  * every event here arrives: a deadline is kept per connection thread. It is set when the connection opens
  * ({@link #opened}) or a request line arrives, and lifted once the headers are in (for a request without a body),
- * the body has been read ({@link #bodyRead}), or the response has begun. A watchdog thread closes the socket of a
- * connection past its deadline, which ends the read it is blocked in. Thread-safe.
+ * the body has been read ({@link #bodyRead}), or the response has begun. A watchdog thread interrupts the thread of
+ * a connection past its deadline, as Helidon's idle timer does: the socket read it is blocked in (a TLS handshake's
+ * too) then fails and closes the channel, and the connection ends. Thread-safe.
  */
 public final class RequestDeadlines implements Http1ConnectionListener, AutoCloseable {
-    private static final System.Logger LOG = System.getLogger(RequestDeadlines.class.getName());
     private static final long WATCH_PERIOD_NANOS = Duration.ofMillis(100).toNanos();
 
     /** @param opening whether it is the deadline of the connection's first request, counted from its opening */
-    private record Deadline(ConnectionContext connection, long nanos, boolean opening) {
+    private record Deadline(long nanos, boolean opening) {
     }
 
     private final long timeoutNanos;
@@ -40,8 +40,8 @@ public final class RequestDeadlines implements Http1ConnectionListener, AutoClos
     }
 
     /** A connection opened on the calling thread: its first request must arrive within the timeout. */
-    void opened(ConnectionContext connection) {
-        armed.put(Thread.currentThread(), new Deadline(connection, System.nanoTime() + timeoutNanos, true));
+    void opened() {
+        armed.put(Thread.currentThread(), new Deadline(System.nanoTime() + timeoutNanos, true));
     }
 
     /** The calling thread's connection ended. */
@@ -57,7 +57,7 @@ public final class RequestDeadlines implements Http1ConnectionListener, AutoClos
     @Override
     public void prologue(ConnectionContext ctx, HttpPrologue prologue) {
         long deadline = System.nanoTime() + timeoutNanos;
-        armed.compute(Thread.currentThread(), (t, old) -> old != null && old.opening() ? old : new Deadline(ctx, deadline, false));
+        armed.compute(Thread.currentThread(), (t, old) -> old != null && old.opening() ? old : new Deadline(deadline, false));
     }
 
     @Override
@@ -79,19 +79,11 @@ public final class RequestDeadlines implements Http1ConnectionListener, AutoClos
             LockSupport.parkNanos(WATCH_PERIOD_NANOS);
             long now = System.nanoTime();
             armed.forEach((thread, deadline) -> {
+                // removed first, so that a thread whose request came in time is never interrupted
                 if (now - deadline.nanos() > 0 && armed.remove(thread, deadline)) {
-                    // closing a TLS socket writes its close notice, which must not hold up the watch
-                    Thread.startVirtualThread(() -> close(deadline.connection()));
+                    thread.interrupt();
                 }
             });
-        }
-    }
-
-    private static void close(ConnectionContext connection) {
-        try {
-            connection.serverSocket().close();
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.DEBUG, "a connection past its deadline closed meanwhile", e);
         }
     }
 
