@@ -2,11 +2,16 @@ package xllm.http;
 
 import io.helidon.common.configurable.Resource;
 import io.helidon.common.pki.Keys;
+import io.helidon.common.pki.PemKeys;
 import io.helidon.common.tls.Tls;
 import io.helidon.common.tls.TlsClientAuth;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
+import java.util.List;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 /**
  * HTTPS from PEM files, named as vLLM names them.
@@ -25,6 +30,8 @@ public record TlsFiles(Path certFile, Path keyFile, Path clientCaCerts) {
         if (clientCaCerts != null) {
             readable("--ssl-ca-certs", clientCaCerts);
         }
+        // read once now, so that a wrong file is told before anything starts
+        load(certFile, keyFile, clientCaCerts);
     }
 
     private static void readable(String option, Path file) {
@@ -33,34 +40,35 @@ public record TlsFiles(Path certFile, Path keyFile, Path clientCaCerts) {
         }
     }
 
-    /** Helidon's TLS for the listener; a file that is not the PEM it should be is an error naming it. */
+    /** Helidon's TLS for the listener. */
     Tls serverTls() {
-        Keys identity;
-        try {
-            identity = Keys.builder().pem(pem -> pem.key(Resource.create(keyFile)).certChain(Resource.create(certFile))).build();
-            if (identity.privateKey().isEmpty()) {
-                throw new IllegalArgumentException("--ssl-keyfile " + keyFile + ": no PEM private key in it");
-            }
-            if (identity.certChain().isEmpty()) {
-                throw new IllegalArgumentException("--ssl-certfile " + certFile + ": no PEM certificate in it");
-            }
-        } catch (RuntimeException e) {
-            throw e instanceof IllegalArgumentException ? e
-                    : new IllegalArgumentException("--ssl-certfile " + certFile + " / --ssl-keyfile " + keyFile + ": " + e.getMessage(), e);
+        return load(certFile, keyFile, clientCaCerts);
+    }
+
+    /** A file that is not the PEM it should be is an {@link IllegalArgumentException} naming it. */
+    private static Tls load(Path certFile, Path keyFile, Path clientCaCerts) {
+        PrivateKey key = read("--ssl-keyfile", keyFile, pem -> pem.key(Resource.create(keyFile))).privateKey()
+                .orElseThrow(() -> new IllegalArgumentException("--ssl-keyfile " + keyFile + ": no PEM private key in it"));
+        List<X509Certificate> chain = read("--ssl-certfile", certFile, pem -> pem.certChain(Resource.create(certFile))).certChain();
+        if (chain.isEmpty()) {
+            throw new IllegalArgumentException("--ssl-certfile " + certFile + ": no PEM certificate in it");
         }
-        var tls = Tls.builder().privateKey(identity).privateKeyCertChain(identity);
+        var tls = Tls.builder().privateKey(key).privateKeyCertChain(chain);
         if (clientCaCerts != null) {
-            try {
-                Keys trust = Keys.builder().pem(pem -> pem.certificates(Resource.create(clientCaCerts))).build();
-                if (trust.certs().isEmpty()) {
-                    throw new IllegalArgumentException("--ssl-ca-certs " + clientCaCerts + ": no PEM certificate in it");
-                }
-                tls.trust(trust).clientAuth(TlsClientAuth.REQUIRED);
-            } catch (RuntimeException e) {
-                throw e instanceof IllegalArgumentException ? e
-                        : new IllegalArgumentException("--ssl-ca-certs " + clientCaCerts + ": " + e.getMessage(), e);
+            List<X509Certificate> trust = read("--ssl-ca-certs", clientCaCerts, pem -> pem.certificates(Resource.create(clientCaCerts))).certs();
+            if (trust.isEmpty()) {
+                throw new IllegalArgumentException("--ssl-ca-certs " + clientCaCerts + ": no PEM certificate in it");
             }
+            tls.trust(trust).clientAuth(TlsClientAuth.REQUIRED);
         }
         return tls.build();
+    }
+
+    private static Keys read(String option, Path file, Consumer<PemKeys.Builder> pem) {
+        try {
+            return Keys.builder().pem(pem).build();
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(option + " " + file + ": " + e.getMessage(), e);
+        }
     }
 }
