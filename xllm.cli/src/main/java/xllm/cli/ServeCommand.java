@@ -65,7 +65,7 @@ final class ServeCommand {
                             this node; http://HOST:PORT by default, https with --ssl-certfile)
             """.stripTrailing() + "\n" + ServerArgs.USAGE + "\n" + EtcdArgs.USAGE;
 
-    private static final Set<String> OPTIONS = withEtcd("--node-name", "--advertise-url", "--model", "--port", "--served-model-name",
+    private static final Set<String> OPTIONS = withShared("--node-name", "--advertise-url", "--model", "--port", "--served-model-name",
             "--max-num-batched-tokens", "--max-num-seqs", "--max-waiting", "--block-size", "--kv-cache-mb", "--threads",
             "--quantization", "--activations", "--kv-cache-dtype", "--workers", "--shm-dir", "--state-dir", "--speculative-config",
             "--offline-max-batch", "--roles", "--pd-policy", "--target-ttft-ms", "--target-tpot-ms");
@@ -81,7 +81,8 @@ final class ServeCommand {
         return Set.copyOf(all);
     }
 
-    private static Set<String> withEtcd(String... options) {
+    /** {@code options} and those serve shares with others: etcd's and the HTTP server's. */
+    private static Set<String> withShared(String... options) {
         Set<String> all = new java.util.HashSet<>(List.of(options));
         all.addAll(EtcdArgs.OPTIONS);
         all.addAll(ServerArgs.OPTIONS);

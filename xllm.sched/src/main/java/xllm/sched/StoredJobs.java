@@ -23,10 +23,10 @@ import xllm.kv.files.PrivateFiles;
 /**
  * Offline jobs kept on disk under a state directory: {@code jobs/<id>/request-<i>.json} as submitted and
  * {@code result-<i>.json} once run, each written to a temporary name and renamed, so that a crash leaves
- * either the whole file or none. The directories are owner-only (mode 700) and the files too (600), as prompts
- * and outputs are private: a state directory that exists already is checked at start and refused unless it is
- * ours; one that does not is made with the first job. On start every request without a result is run again, under the same
- * request id, so that a router can resume it from its journal. A fixed number of job threads run the
+ * either the whole file or none. Prompts and outputs are private: the directories are owner-only (mode 700), the
+ * files too (600), and a state directory that exists already is checked at start and refused unless it is ours
+ * (one that does not is made with the first job). On start every request without a result is run again, under
+ * the same request id, so that a router can resume it from its journal. A fixed number of job threads run the
  * requests; the engines keep them to the slack that interactive traffic leaves. Thread-safe.
  */
 public final class StoredJobs implements JobService, AutoCloseable {

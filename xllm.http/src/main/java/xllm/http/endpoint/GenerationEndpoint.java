@@ -66,7 +66,6 @@ public final class GenerationEndpoint {
             } else {
                 respond(run, spec, head, res);
             }
-            log.outputs(id, run);
         }
     }
 
@@ -83,9 +82,7 @@ public final class GenerationEndpoint {
                 spec.serviceTier());
         log.request(head.id(), f);
         try (GenerationRun run = GenerationRun.submit(service, requestId, prompts, spec, api.inputField())) {
-            ObjectNode body = body(run, spec, head);
-            log.outputs(head.id(), run);
-            return body;
+            return body(run, spec, head);
         }
     }
 
@@ -104,6 +101,7 @@ public final class GenerationEndpoint {
             choices.add(api.finalChoice(choice, spec, service));
         }
         body.set("usage", UsageJson.of(run.usage()));
+        log.outputs(head.id(), run);
         return body;
     }
 
@@ -112,6 +110,7 @@ public final class GenerationEndpoint {
         try (SseStream sse = new SseStream(res)) {
             try {
                 streamChunks(run, spec, head, sse);
+                log.outputs(head.id(), run);
             } catch (RuntimeException e) {
                 LOG.log(System.Logger.Level.ERROR, "stream " + head.id() + " failed", e);
                 sse.send(ErrorResponse.body(500, "InternalServerError", "internal error: " + e, null));
