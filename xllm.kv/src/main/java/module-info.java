@@ -5,4 +5,5 @@ module xllm.kv {
     requires org.agrona;
 
     exports xllm.kv;
+    exports xllm.kv.files;
 }

@@ -59,6 +59,10 @@ class KvTiersTest {
             System.out.printf("kv tiers: %d-token prompt, cold: %.3f s%n", ids.length, (System.nanoTime() - start) / 1e9);
             int blocks = (ids.length + 16) / BLOCK;
             Await.until("the prompt's blocks on disk", Duration.ofSeconds(30), () -> blockFiles().size() >= blocks - 1);
+            Path file = blockFiles().getFirst();
+            assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(file.getParent())));
+            assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(file)),
+                    "a block file is as private as the prompt it came from");
         }
         try (ServerProcess second = ServerProcess.start("--kv-offload-dir", offload.toString())) {
             second.awaitReady();

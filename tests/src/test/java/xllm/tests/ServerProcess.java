@@ -11,19 +11,27 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
 
 /** {@code ./xllm serve} started as a real process on a free port; killed on close. */
 final class ServerProcess implements AutoCloseable {
     final int port;
     final Process process;
     final Path log;
+    /** {@code http}, or {@code https} for a server with TLS. */
+    private final String scheme;
+    /** Speaks to it for the port and readiness checks: trusting its certificate when it has TLS. */
+    private final HttpClient probes;
 
-    private ServerProcess(int port, Process process, Path log) {
+    private ServerProcess(int port, Process process, Path log, SSLContext tls) {
         this.port = port;
         this.process = process;
         this.log = log;
+        this.scheme = tls == null ? "http" : "https";
+        this.probes = tls == null ? HttpClient.newHttpClient() : HttpClient.newBuilder().sslContext(tls).build();
     }
 
     /** The repository root, where {@code ./xllm} is. */
@@ -48,12 +56,22 @@ final class ServerProcess implements AutoCloseable {
     }
 
     private static ServerProcess launch(String subcommand, int port, String... args) throws IOException, InterruptedException {
+        return launch(subcommand, port, Map.of(), null, args);
+    }
+
+    /**
+     * Starts {@code ./xllm subcommand} on {@code port} with {@code environment} added to this process's, and waits
+     * until the port answers; {@code tls} is how to trust a server started with TLS, null for plain HTTP.
+     */
+    static ServerProcess launch(String subcommand, int port, Map<String, String> environment, SSLContext tls, String... args)
+            throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of(root().resolve("xllm").toString(), subcommand, "--port", Integer.toString(port)));
         command.addAll(List.of(args));
         Path log = Files.createTempFile("xllm-serve", ".log");
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("XLLM_NO_BUILD", "1");
-        ServerProcess server = new ServerProcess(port, pb.start(), log);
+        pb.environment().putAll(environment);
+        ServerProcess server = new ServerProcess(port, pb.start(), log, tls);
         server.awaitPort();
         return server;
     }
@@ -65,7 +83,7 @@ final class ServerProcess implements AutoCloseable {
     }
 
     private void awaitPort() throws InterruptedException, IOException {
-        HttpClient client = HttpClient.newHttpClient();
+        HttpClient client = probes;
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (System.nanoTime() < deadline) {
             if (!process.isAlive()) {
@@ -83,7 +101,7 @@ final class ServerProcess implements AutoCloseable {
 
     /** Waits until /health says 200. */
     void awaitReady() throws IOException, InterruptedException {
-        HttpClient client = HttpClient.newHttpClient();
+        HttpClient client = probes;
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (System.nanoTime() < deadline) {
             int status = client.send(HttpRequest.newBuilder(uri("/health")).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
@@ -96,11 +114,11 @@ final class ServerProcess implements AutoCloseable {
     }
 
     URI uri(String path) {
-        return URI.create("http://127.0.0.1:" + port + path);
+        return URI.create(scheme + "://127.0.0.1:" + port + path);
     }
 
     String baseUrl() {
-        return "http://127.0.0.1:" + port + "/v1";
+        return scheme + "://127.0.0.1:" + port + "/v1";
     }
 
     /** Kills the process at once, as a crash would (SIGKILL: no shutdown hook runs). */

@@ -49,7 +49,7 @@ final class BenchCommand {
                      and with each configuration given, alternating, with acceptance rate and mean acceptance length
                    xllm bench serve --url URL [--concurrency C] [--num-prompts N] [--input-len I] [--output-len O]
                                     [--slo-ttft-ms MS] [--slo-tpot-ms MS] [--offline-prompts N [--offline-output-len M]]
-                                    [--api-key KEY] [--output text|json]
+                                    [--api-key-file FILE] [--output text|json]   (or the key in XLLM_API_KEY)
                      with SLOs: goodput and the share of requests meeting both (slo_attainment, %); with
                      --offline-prompts: one offline job (POST /v1/jobs) beside the online load, and its tokens/s
                    xllm bench membw [--mb 512]

@@ -6,6 +6,8 @@ import xllm.sched.nodes.EtcdOptions;
 
 /** The etcd options shared by serve and router; the password comes from the environment, never from argv. */
 final class EtcdArgs {
+    /** Where the etcd password comes from: never argv, which every user of the machine can read. */
+    static final String PASSWORD_VARIABLE = "XLLM_ETCD_PASSWORD";
     static final Set<String> OPTIONS = Set.of("--etcd", "--etcd-namespace", "--etcd-user", "--etcd-cacert", "--etcd-cert", "--etcd-key");
     static final String USAGE = """
               --etcd URL[,URL]   etcd's client URLs (http://127.0.0.1:2379); with --etcd-namespace PREFIX before every key,
@@ -29,7 +31,7 @@ final class EtcdArgs {
         String user = args.string("--etcd-user", null);
         try {
             return new EtcdOptions(EtcdOptions.parseEndpoints(args.string("--etcd", "")), args.string("--etcd-namespace", ""), user,
-                    user == null ? null : System.getenv("XLLM_ETCD_PASSWORD"), path(args, "--etcd-cacert"), path(args, "--etcd-cert"),
+                    user == null ? null : System.getenv(PASSWORD_VARIABLE), path(args, "--etcd-cacert"), path(args, "--etcd-cert"),
                     path(args, "--etcd-key"));
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());

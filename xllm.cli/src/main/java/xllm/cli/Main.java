@@ -1,6 +1,8 @@
 package xllm.cli;
 
 import xllm.engine.weights.ModelFileException;
+import xllm.kv.files.PrivateFiles;
+import xllm.kv.files.PrivatePathException;
 
 /** Entry point of the {@code xllm} command: dispatches to a subcommand; errors are one line on stderr. */
 public final class Main {
@@ -15,6 +17,9 @@ public final class Main {
               grammar    check texts against a structured-output constraint (grammar check)
               synth      write a random-weight model of a published shape
             Run "xllm <command> --help" for a command's options.""";
+
+    /** Commands that keep state (queues, KV pages, jobs): everything they create, libraries' files too, is owner-only. */
+    private static final java.util.Set<String> SERVING = java.util.Set.of("serve", "router", "worker");
 
     private Main() {
     }
@@ -33,6 +38,9 @@ public final class Main {
                 System.out.println(usageOf(args[0]));
                 return 0;
             }
+            if (SERVING.contains(args[0])) {
+                PrivateFiles.ownerOnlyByDefault();
+            }
             return switch (args[0]) {
                 case "serve" -> ServeCommand.run(args);
                 case "router" -> RouterCommand.run(args);
@@ -47,7 +55,7 @@ public final class Main {
         } catch (UsageException e) {
             System.err.println("xllm: " + e.getMessage());
             return 2;
-        } catch (ModelFileException | IllegalArgumentException e) {
+        } catch (ModelFileException | IllegalArgumentException | PrivatePathException e) {
             System.err.println("xllm: " + e.getMessage());
             return 1;
         } catch (java.io.IOException e) {

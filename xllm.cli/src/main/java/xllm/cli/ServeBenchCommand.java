@@ -13,7 +13,7 @@ final class ServeBenchCommand {
     static int run(String[] argv) {
         Args args = Args.parse("bench serve", argv, 2, Set.of("--url", "--concurrency", "--num-prompts", "--input-len",
                 "--output-len", "--slo-ttft-ms", "--slo-tpot-ms", "--slo-ttft", "--slo-tpot", "--offline-prompts",
-                "--offline-output-len", "--api-key", "--output"), Set.of());
+                "--offline-output-len", "--api-key", "--api-key-file", "--output"), Set.of());
         if (!args.has("--url")) {
             throw new UsageException("bench serve needs --url URL (e.g. http://127.0.0.1:8080)");
         }
@@ -37,7 +37,7 @@ final class ServeBenchCommand {
         }
         var load = new ServeBenchmark.Load(concurrency, prompts, inputLen, outputLen, millis(args, "--slo-ttft-ms", "--slo-ttft"),
                 millis(args, "--slo-tpot-ms", "--slo-tpot"), offlinePrompts, offlineOutputLen);
-        Map<String, Object> result = ServeBenchmark.run(url, load, args.string("--api-key", null));
+        Map<String, Object> result = ServeBenchmark.run(url, load, ApiKey.from(args));
         System.out.println(args.string("--output", "text").equals("json") ? Json.line(result) : ServeBenchmark.format(result));
         return 0;
     }

@@ -31,13 +31,15 @@ import xllm.sched.nodes.NodeRegistration;
  */
 final class ServeCommand {
     static final String USAGE = """
-            usage: xllm serve [--model DIR|FILE.gguf] [--quantization q8_0|q4_0] [--host 127.0.0.1] [--port 8080] [--api-key KEY] [--served-model-name NAME]
+            usage: xllm serve [--model DIR|FILE.gguf] [--quantization q8_0|q4_0] [--host 127.0.0.1] [--port 8080] [--api-key-file FILE] [--served-model-name NAME]
                               [--max-num-batched-tokens 2048] [--max-num-seqs 64] [--max-waiting 1024]
                               [--no-prefix-caching] [--block-size 16] [--kv-cache-mb 512] [--threads N] [--max-body-mb 4]
                               [--workers N [--shm-dir /dev/shm/xllm-PORT]] [--state-dir /var/tmp/xllm-PORT] [--activations f32|bf16]
                               [--kv-cache-dtype f16|f32] [--speculative-config JSON] [--offline-max-batch auto|N]
                               [--roles ROLE,...] [--pd-policy static|slo [--target-ttft-ms 1000] [--target-tpot-ms 50]]
                               [--kv-idle-release-s 60] [--kv-offload-dir DIR [--kv-offload-gb 16]]
+                              [--ssl-certfile FILE --ssl-keyfile FILE [--ssl-ca-certs FILE]] [--header-timeout-s 30]
+                              [--keep-alive-timeout-s 60] [--max-connections 2048] [--log-requests]
               --workers N   a router process plus N worker processes sharing memory; each worker gets --kv-cache-mb
                             and its share of the cores (--threads, per worker)
               --roles       one per worker: prefill (computes prompts and first tokens, then hands the KV cache
@@ -51,7 +53,9 @@ final class ServeCommand {
               --kv-offload-dir  a disk tier for the prefix cache: every cached block is also written there (in the
                             background), a prompt whose prefix is there loads it instead of computing it, across
                             restarts and co-located workers; least recently used files go past --kv-offload-gb
-              --state-dir   where offline jobs (POST /v1/jobs) and their results are kept across restarts
+              --state-dir   where offline jobs (POST /v1/jobs) and their results are kept across restarts; it, --shm-dir
+                            and --kv-offload-dir are made owner-only (mode 700, files 600), and an existing one is used only
+                            if it is this user's and closed to others
               --offline-max-batch  offline work (jobs, "service_tier":"flex") decodes beside online work only in steps
                             of at most N decoding sequences; auto (the default) measures where decoding stops being
                             memory-bound. Offline prompts wait for online ones; alone, offline work runs at full speed
@@ -65,25 +69,35 @@ final class ServeCommand {
               --etcd URL    join a multi-node deployment: register this node in etcd under a lease, publish its load
                             and cached prefix blocks, and take requests from routers (xllm router); with
                             --node-name NAME (host and port by default) and --advertise-url URL (where routers reach
-                            this node; http://HOST:PORT by default)
-            """.stripTrailing() + "\n" + EtcdArgs.USAGE;
+                            this node; http://HOST:PORT by default, https with --ssl-certfile)
+            """.stripTrailing() + "\n" + ServerArgs.USAGE + "\n" + EtcdArgs.USAGE;
 
-    private static final Set<String> OPTIONS = withEtcd("--node-name", "--advertise-url", "--model", "--host", "--port", "--api-key", "--served-model-name",
-            "--max-num-batched-tokens", "--max-num-seqs", "--max-waiting", "--block-size", "--kv-cache-mb", "--threads", "--max-body-mb",
+    private static final Set<String> OPTIONS = withShared("--node-name", "--advertise-url", "--model", "--port", "--served-model-name",
+            "--max-num-batched-tokens", "--max-num-seqs", "--max-waiting", "--block-size", "--kv-cache-mb", "--threads",
             "--quantization", "--activations", "--kv-cache-dtype", "--workers", "--shm-dir", "--state-dir", "--speculative-config",
             "--offline-max-batch", "--roles", "--kv-idle-release-s", "--kv-offload-dir", "--kv-offload-gb", "--pd-policy", "--target-ttft-ms", "--target-tpot-ms");
+
+    private static final Set<String> FLAGS = withFlags("--no-prefix-caching");
 
     private ServeCommand() {
     }
 
-    private static Set<String> withEtcd(String... options) {
+    private static Set<String> withFlags(String... flags) {
+        Set<String> all = new java.util.HashSet<>(List.of(flags));
+        all.addAll(ServerArgs.FLAGS);
+        return Set.copyOf(all);
+    }
+
+    /** {@code options} and those serve shares with others: etcd's and the HTTP server's. */
+    private static Set<String> withShared(String... options) {
         Set<String> all = new java.util.HashSet<>(List.of(options));
         all.addAll(EtcdArgs.OPTIONS);
+        all.addAll(ServerArgs.OPTIONS);
         return Set.copyOf(all);
     }
 
     static int run(String[] argv) throws InterruptedException {
-        Args args = Args.parse("serve", argv, 1, OPTIONS, Set.of("--no-prefix-caching"));
+        Args args = Args.parse("serve", argv, 1, OPTIONS, FLAGS);
         Path dir = LoadedModel.resolveDirectory(args);
         int port = args.integer("--port", 8080);
         if (port < 0 || port > 65535) {
@@ -97,8 +111,7 @@ final class ServeCommand {
         // checked here, before anything starts: workers would each fail on a mistake in it, and be restarted forever
         SpeculativeConfig speculation = LoadedModel.speculativeConfig(args, dir);
         String name = args.string("--served-model-name", dir.getFileName().toString());
-        ServerOptions options = new ServerOptions(args.string("--host", "127.0.0.1"), port, args.string("--api-key", null),
-                (long) args.integer("--max-body-mb", 4) << 20, name);
+        ServerOptions options = ServerArgs.parse(args, port, name);
         // as many job requests at once as an engine runs: the scheduler keeps them to the slack online work leaves
         StoredJobs jobs = new StoredJobs(Path.of(args.string("--state-dir", "/var/tmp/xllm-" + port)), scheduler.maxNumSeqs());
         for (String o : List.of("--roles", "--pd-policy", "--target-ttft-ms", "--target-tpot-ms")) {
@@ -116,7 +129,7 @@ final class ServeCommand {
                 speculation).withKvTiers(LoadedModel.kvTiers(args)), etcd == null ? null : cached.listener());
         cached.diskTier(service::forEachBlockOnDisk);
         OpenAiServer server = OpenAiServer.start(service, parts(jobs, etcd, service).withSleep(service), options);
-        System.err.println("xllm: serving " + name + " on http://" + options.host() + ":" + server.port() + " (loading the model)");
+        System.err.println("xllm: serving " + name + " on " + options.scheme() + "://" + options.host() + ":" + server.port() + " (loading the model)");
         Registration registration = new Registration();
         CountDownLatch stopped = closeOnShutdown(registration, server, jobs, service);
         while (!service.ready() && service.loadFailure() == null) {
@@ -170,10 +183,10 @@ final class ServeCommand {
         Path shm = Path.of(args.string("--shm-dir", "/dev/shm/xllm-" + port));
         List<WorkerRole> roles = roles(args, workers);
         ClusterService service = ClusterService.start(new ClusterService.Options(shm, workers, command, dir, name, blockSize, scheduler,
-                roles, pdPolicy(args)));
+                roles, pdPolicy(args), Set.of(ApiKey.VARIABLE, EtcdArgs.PASSWORD_VARIABLE)));
         EtcdOptions etcd = EtcdArgs.parse(args);
         OpenAiServer server = OpenAiServer.start(service, parts(jobs, etcd, service).withWorkers(service), options);
-        System.err.println("xllm: serving " + name + " on http://" + options.host() + ":" + server.port() + " with " + workers
+        System.err.println("xllm: serving " + name + " on " + options.scheme() + "://" + options.host() + ":" + server.port() + " with " + workers
                 + " workers of " + threads + " threads (shared memory " + shm + ")");
         Registration registration = new Registration();
         CountDownLatch stopped = closeOnShutdown(registration, server, jobs, service);
@@ -234,7 +247,7 @@ final class ServeCommand {
                 return;
             }
             String host = options.host().equals("0.0.0.0") || options.host().equals("::") ? "127.0.0.1" : options.host();
-            String url = args.string("--advertise-url", "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port);
+            String url = args.string("--advertise-url", options.scheme() + "://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port);
             NodeRegistration.Identity identity = new NodeRegistration.Identity(args.string("--node-name", EtcdArgs.defaultName(port)),
                     url.endsWith("/") ? url.substring(0, url.length() - 1) : url, "mixed", model, blockSize, scheduler.maxNumSeqs());
             registration = NodeRegistration.start(etcd, identity, load, blocks);

@@ -1,11 +1,13 @@
 package xllm.http;
 
 import io.helidon.http.HeaderNames;
+import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.Handler;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import xllm.api.InferenceService;
 import xllm.api.ServiceException;
 import xllm.http.response.ErrorResponse;
@@ -24,6 +26,7 @@ final class GuardedHandler implements Handler {
     }
 
     private final Endpoint endpoint;
+    /** SHA-256 of the expected header: compared digest to digest, the check takes the same time whatever was sent. */
     private final byte[] expectedAuthorization;
     private final InferenceService readiness;
 
@@ -33,7 +36,7 @@ final class GuardedHandler implements Handler {
      */
     GuardedHandler(Endpoint endpoint, String apiKey, InferenceService readiness) {
         this.endpoint = endpoint;
-        this.expectedAuthorization = apiKey == null ? null : ("Bearer " + apiKey).getBytes(StandardCharsets.UTF_8);
+        this.expectedAuthorization = apiKey == null ? null : sha256("Bearer " + apiKey);
         this.readiness = readiness;
     }
 
@@ -50,6 +53,9 @@ final class GuardedHandler implements Handler {
             endpoint.handle(req, res);
         } catch (ServiceException e) {
             fail(res, e.kind().status(), e.kind().type(), e.getMessage(), e.param(), null);
+        } catch (CloseConnectionException e) {
+            // the connection broke or was closed (a request past its deadline): there is no one to answer
+            throw e;
         } catch (Exception e) {
             LOG.log(System.Logger.Level.ERROR, "request " + req.prologue() + " failed", e);
             fail(res, 500, "InternalServerError", "internal error: " + e, null, e);
@@ -58,7 +64,15 @@ final class GuardedHandler implements Handler {
 
     private boolean authorized(ServerRequest req) {
         String given = req.headers().first(HeaderNames.AUTHORIZATION).orElse("");
-        return MessageDigest.isEqual(expectedAuthorization, given.getBytes(StandardCharsets.UTF_8));
+        return MessageDigest.isEqual(expectedAuthorization, sha256(given));
+    }
+
+    private static byte[] sha256(String text) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java runtime has SHA-256", e);
+        }
     }
 
     private static void fail(ServerResponse res, int status, String type, String message, String param, Throwable cause) {

@@ -10,13 +10,18 @@ import java.util.Objects;
  * @param apiKey when not null, every {@code /v1/*} request must carry {@code Authorization: Bearer <apiKey>}
  * @param maxBodyBytes larger request bodies are refused with 413
  * @param servedModelName the model name clients must use; null means the service's own model id
+ * @param limits timeouts and the connection cap
+ * @param tls HTTPS from these files; null for plain HTTP
+ * @param logRequests whether prompts and outputs are written to the log (never by default: they are the users')
  */
-public record ServerOptions(String host, int port, String apiKey, long maxBodyBytes, String servedModelName) {
+public record ServerOptions(String host, int port, String apiKey, long maxBodyBytes, String servedModelName,
+                            ConnectionLimits limits, TlsFiles tls, boolean logRequests) {
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final long DEFAULT_MAX_BODY_BYTES = 4L << 20;
 
     public ServerOptions {
         Objects.requireNonNull(host, "host");
+        Objects.requireNonNull(limits, "limits");
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("port must be in [0, 65535], got " + port);
         }
@@ -28,24 +33,41 @@ public record ServerOptions(String host, int port, String apiKey, long maxBodyBy
         }
     }
 
-    /** Loopback, no API key, 4 MiB bodies, the service's model name. */
+    /** Loopback, plain HTTP, no API key, 4 MiB bodies, the service's model name, the default limits, no request log. */
     public static ServerOptions onPort(int port) {
-        return new ServerOptions(DEFAULT_HOST, port, null, DEFAULT_MAX_BODY_BYTES, null);
+        return new ServerOptions(DEFAULT_HOST, port, null, DEFAULT_MAX_BODY_BYTES, null, ConnectionLimits.DEFAULT, null, false);
+    }
+
+    /** {@code https} with TLS, else {@code http}. */
+    public String scheme() {
+        return tls == null ? "http" : "https";
     }
 
     public ServerOptions withHost(String value) {
-        return new ServerOptions(value, port, apiKey, maxBodyBytes, servedModelName);
+        return new ServerOptions(value, port, apiKey, maxBodyBytes, servedModelName, limits, tls, logRequests);
     }
 
     public ServerOptions withApiKey(String value) {
-        return new ServerOptions(host, port, value, maxBodyBytes, servedModelName);
+        return new ServerOptions(host, port, value, maxBodyBytes, servedModelName, limits, tls, logRequests);
     }
 
     public ServerOptions withMaxBodyBytes(long value) {
-        return new ServerOptions(host, port, apiKey, value, servedModelName);
+        return new ServerOptions(host, port, apiKey, value, servedModelName, limits, tls, logRequests);
     }
 
     public ServerOptions withServedModelName(String value) {
-        return new ServerOptions(host, port, apiKey, maxBodyBytes, value);
+        return new ServerOptions(host, port, apiKey, maxBodyBytes, value, limits, tls, logRequests);
+    }
+
+    public ServerOptions withLimits(ConnectionLimits value) {
+        return new ServerOptions(host, port, apiKey, maxBodyBytes, servedModelName, value, tls, logRequests);
+    }
+
+    public ServerOptions withTls(TlsFiles value) {
+        return new ServerOptions(host, port, apiKey, maxBodyBytes, servedModelName, limits, value, logRequests);
+    }
+
+    public ServerOptions withLogRequests(boolean value) {
+        return new ServerOptions(host, port, apiKey, maxBodyBytes, servedModelName, limits, tls, value);
     }
 }

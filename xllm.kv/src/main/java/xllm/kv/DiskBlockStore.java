@@ -24,6 +24,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongConsumer;
 import java.util.zip.CRC32C;
+import xllm.kv.files.PrivateFiles;
 
 /**
  * The disk tier of the prefix cache: full KV blocks in files named by their chained block hash, under a
@@ -98,12 +99,8 @@ public final class DiskBlockStore implements AutoCloseable {
         if (capBytes < 1) {
             throw new IllegalArgumentException("the KV offload size cap must be positive, got " + capBytes);
         }
-        Path dir = root.resolve(hex(fingerprint));
-        try {
-            Files.createDirectories(dir);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create the KV offload directory " + dir, e);
-        }
+        // owner-only, and an existing one only if it is ours: the files are prompts' KV, as private as the prompts
+        Path dir = PrivateFiles.directory(PrivateFiles.directory(root).resolve(hex(fingerprint)));
         DiskBlockStore store = new DiskBlockStore(dir, capBytes, fingerprint, layout);
         store.scan();
         store.writer.start();
@@ -240,8 +237,8 @@ public final class DiskBlockStore implements AutoCloseable {
         b.putLong(56, checksum(b));
         Path file = fileOf(key);
         Path tmp = dir.resolve(hex(key) + "." + ProcessHandle.current().pid() + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE)) {
+        Files.deleteIfExists(tmp); // left by a crashed process of the same pid
+        try (FileChannel ch = PrivateFiles.newFile(tmp)) {
             b.position(0).limit(fileBytes);
             while (b.hasRemaining()) {
                 ch.write(b);

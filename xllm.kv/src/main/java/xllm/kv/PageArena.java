@@ -6,8 +6,10 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import xllm.kv.files.PrivateFiles;
 
 /**
  * The KV memory of one engine instance: a single off-heap segment cut into blocks of {@code blockSize}
@@ -76,15 +78,19 @@ public final class PageArena implements AutoCloseable {
     }
 
     /**
-     * An arena in a new file (replacing any file there), mapped shared so that other processes can read its
-     * blocks; the file's pages are taken as blocks are first written.
+     * An arena in a new owner-only file (replacing any file there), mapped shared so that other processes of this user
+     * can read its blocks; the file's pages are taken as blocks are first written.
      */
     public static PageArena createShared(Path file, int numBlocks, int blockSize, int numLayers, int floatsPerSlot, KvDtype dtype) {
         checkDimensions(numBlocks, blockSize, numLayers, floatsPerSlot);
         long blocksBytes = (long) numBlocks * numLayers * blockSize * floatsPerSlot * dtype.bytes();
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot replace the KV arena file " + file, e);
+        }
         Arena arena = Arena.ofShared();
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+        try (FileChannel ch = PrivateFiles.newFile(file, StandardOpenOption.READ)) {
             MemorySegment mapped = ch.map(FileChannel.MapMode.READ_WRITE, 0, HEADER_BYTES + blocksBytes, arena);
             mapped.set(ValueLayout.JAVA_LONG, 8, numBlocks);
             mapped.set(ValueLayout.JAVA_LONG, 16, blockSize);

@@ -3,6 +3,7 @@ package xllm.sched;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
@@ -17,17 +18,21 @@ import java.util.stream.Stream;
 import xllm.api.JobService;
 import xllm.api.JobStatus;
 import xllm.api.ServiceException;
+import xllm.kv.files.PrivateFiles;
 
 /**
  * Offline jobs kept on disk under a state directory: {@code jobs/<id>/request-<i>.json} as submitted and
  * {@code result-<i>.json} once run, each written to a temporary name and renamed, so that a crash leaves
- * either the whole file or none. On start every request without a result is run again, under the same
- * request id, so that a router can resume it from its journal. A fixed number of job threads run the
+ * either the whole file or none. Prompts and outputs are private: the directories are owner-only (mode 700), the
+ * files too (600), and a state directory that exists already is checked at start and refused unless it is ours
+ * (one that does not is made with the first job). On start every request without a result is run again, under
+ * the same request id, so that a router can resume it from its journal. A fixed number of job threads run the
  * requests; the engines keep them to the slack that interactive traffic leaves. Thread-safe.
  */
 public final class StoredJobs implements JobService, AutoCloseable {
     private static final int MAX_REQUESTS = 10_000;
 
+    private final Path stateDir;
     private final Path jobsDir;
     private final ExecutorService pool;
     private final Set<String> started = ConcurrentHashMap.newKeySet();
@@ -35,7 +40,14 @@ public final class StoredJobs implements JobService, AutoCloseable {
 
     /** @param concurrency requests of all jobs that run at once */
     public StoredJobs(Path stateDir, int concurrency) {
+        this.stateDir = stateDir;
         this.jobsDir = stateDir.resolve("jobs");
+        if (Files.exists(stateDir, LinkOption.NOFOLLOW_LINKS)) {
+            PrivateFiles.directory(stateDir);
+            if (Files.exists(jobsDir, LinkOption.NOFOLLOW_LINKS)) {
+                PrivateFiles.directory(jobsDir);
+            }
+        }
         this.pool = Executors.newFixedThreadPool(concurrency, Thread.ofVirtual().name("xllm-job-", 0).factory());
     }
 
@@ -65,10 +77,12 @@ public final class StoredJobs implements JobService, AutoCloseable {
         String id = REQUEST_ID_PREFIX + Long.toString(System.currentTimeMillis(), 36)
                 + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
         try {
-            Files.createDirectories(jobsDir);
+            PrivateFiles.directory(stateDir);
+            PrivateFiles.directory(jobsDir);
+            // a new temporary directory is owner-only
             Path staging = Files.createTempDirectory(jobsDir, ".new-");
             for (int i = 0; i < requestBodies.size(); i++) {
-                Files.writeString(staging.resolve("request-" + i + ".json"), requestBodies.get(i));
+                PrivateFiles.write(staging.resolve("request-" + i + ".json"), requestBodies.get(i));
             }
             Files.move(staging, jobsDir.resolve(id), StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
@@ -115,11 +129,9 @@ public final class StoredJobs implements JobService, AutoCloseable {
         started.add(jobId);
         String body = runner.run(jobId + "-" + index, read(job.resolve("request-" + index + ".json")));
         try {
-            Path tmp = job.resolve(".result-" + index + ".tmp");
-            Files.writeString(tmp, body);
-            Files.move(tmp, result, StandardCopyOption.ATOMIC_MOVE);
+            PrivateFiles.write(result, body);
             if (count(job, "result-") == count(job, "request-")) {
-                Files.writeString(job.resolve("complete"), "");
+                PrivateFiles.write(job.resolve("complete"), "");
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot store a result of " + jobId, e);

@@ -9,17 +9,20 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
+import java.nio.channels.Channels;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import xllm.kv.files.PrivateFiles;
 
 /**
  * The AVX-512 matrix kernels of {@code native/} (libxllm_kernels), bound through FFM. They are used when the
@@ -143,9 +146,9 @@ final class NativeKernels {
     }
 
     /**
-     * The library from this module's resources. A loader needs a file: it is written into a directory of
-     * this process's own (owner-only, so no other user can swap it), loaded, and deleted at once, which
-     * Linux allows for a loaded library.
+     * The library from this module's resources. A loader needs a file: it is written owner-only into a new
+     * directory of this process's own (mode 700, so no other user can swap it), loaded, and deleted at once,
+     * which Linux allows for a loaded library.
      */
     private static Optional<SymbolLookup> library() throws IOException {
         String override = System.getProperty("xllm.kernels.library");
@@ -159,7 +162,9 @@ final class NativeKernels {
             Path dir = Files.createTempDirectory("xllm-kernels-");
             Path file = dir.resolve(LIBRARY);
             try {
-                Files.copy(in, file);
+                try (OutputStream out = Channels.newOutputStream(PrivateFiles.newFile(file))) {
+                    in.transferTo(out);
+                }
                 return Optional.of(SymbolLookup.libraryLookup(file, Arena.global()));
             } finally {
                 Files.deleteIfExists(file);

@@ -13,7 +13,7 @@ import xllm.http.generate.Choice;
 import xllm.http.generate.GenerationRun;
 import xllm.http.request.GenerationSpec;
 import xllm.http.request.Prompt;
-import xllm.http.request.RequestBody;
+import xllm.http.request.BodyReader;
 import xllm.http.request.RequestFields;
 import xllm.http.response.ErrorResponse;
 import xllm.http.response.Json;
@@ -33,29 +33,32 @@ public final class GenerationEndpoint {
     private final InferenceService service;
     private final ServedModel model;
     private final GenerationApi api;
-    private final long maxBodyBytes;
+    private final BodyReader bodies;
+    private final RequestLog log;
 
-    private GenerationEndpoint(InferenceService service, ServedModel model, GenerationApi api, long maxBodyBytes) {
+    private GenerationEndpoint(InferenceService service, ServedModel model, GenerationApi api, BodyReader bodies, RequestLog log) {
         this.service = service;
         this.model = model;
         this.api = api;
-        this.maxBodyBytes = maxBodyBytes;
+        this.bodies = bodies;
+        this.log = log;
     }
 
-    public static GenerationEndpoint completions(InferenceService service, ServedModel model, long maxBodyBytes) {
-        return new GenerationEndpoint(service, model, new CompletionsApi(), maxBodyBytes);
+    public static GenerationEndpoint completions(InferenceService service, ServedModel model, BodyReader bodies, RequestLog log) {
+        return new GenerationEndpoint(service, model, new CompletionsApi(), bodies, log);
     }
 
-    public static GenerationEndpoint chat(InferenceService service, ServedModel model, long maxBodyBytes) {
-        return new GenerationEndpoint(service, model, new ChatApi(), maxBodyBytes);
+    public static GenerationEndpoint chat(InferenceService service, ServedModel model, BodyReader bodies, RequestLog log) {
+        return new GenerationEndpoint(service, model, new ChatApi(), bodies, log);
     }
 
     public void handle(ServerRequest req, ServerResponse res) throws IOException {
-        RequestFields f = RequestBody.read(req, maxBodyBytes);
+        RequestFields f = bodies.read(req);
         model.check(f);
         GenerationSpec spec = GenerationSpec.parse(f, api.chat(), service);
         List<Prompt> prompts = api.prompts(f, spec, service);
         String id = api.idPrefix() + UUID.randomUUID().toString().replace("-", "");
+        log.request(id, f);
         ResponseHead head = new ResponseHead(id, System.currentTimeMillis() / 1000, model.name(), spec.serviceTier());
         try (GenerationRun run = GenerationRun.submit(service, id, prompts, spec, api.inputField())) {
             if (spec.stream()) {
@@ -77,6 +80,7 @@ public final class GenerationEndpoint {
         List<Prompt> prompts = api.prompts(f, spec, service);
         ResponseHead head = new ResponseHead(api.idPrefix() + requestId, System.currentTimeMillis() / 1000, model.name(),
                 spec.serviceTier());
+        log.request(head.id(), f);
         try (GenerationRun run = GenerationRun.submit(service, requestId, prompts, spec, api.inputField())) {
             return body(run, spec, head);
         }
@@ -97,6 +101,7 @@ public final class GenerationEndpoint {
             choices.add(api.finalChoice(choice, spec, service));
         }
         body.set("usage", UsageJson.of(run.usage()));
+        log.outputs(head.id(), run);
         return body;
     }
 
@@ -105,6 +110,7 @@ public final class GenerationEndpoint {
         try (SseStream sse = new SseStream(res)) {
             try {
                 streamChunks(run, spec, head, sse);
+                log.outputs(head.id(), run);
             } catch (RuntimeException e) {
                 LOG.log(System.Logger.Level.ERROR, "stream " + head.id() + " failed", e);
                 sse.send(ErrorResponse.body(500, "InternalServerError", "internal error: " + e, null));

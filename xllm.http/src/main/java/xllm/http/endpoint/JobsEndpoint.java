@@ -12,7 +12,7 @@ import java.util.List;
 import xllm.api.JobService;
 import xllm.api.JobStatus;
 import xllm.api.ServiceException;
-import xllm.http.request.RequestBody;
+import xllm.http.request.BodyReader;
 import xllm.http.request.RequestFields;
 import xllm.http.response.ErrorResponse;
 import xllm.http.response.Json;
@@ -29,25 +29,25 @@ public final class JobsEndpoint implements JobService.Runner {
 
     private final JobService jobs;
     private final GenerationEndpoint completions;
-    private final long maxBodyBytes;
+    private final BodyReader bodies;
 
-    public JobsEndpoint(JobService jobs, GenerationEndpoint completions, long maxBodyBytes) {
+    public JobsEndpoint(JobService jobs, GenerationEndpoint completions, BodyReader bodies) {
         this.jobs = jobs;
         this.completions = completions;
-        this.maxBodyBytes = maxBodyBytes;
+        this.bodies = bodies;
     }
 
     public void submit(ServerRequest req, ServerResponse res) throws IOException {
-        RequestFields f = RequestBody.read(req, maxBodyBytes);
+        RequestFields f = bodies.read(req);
         JsonNode requests = f.value("requests");
         RequestFields.require(requests != null && requests.isArray() && !requests.isEmpty(), "requests",
                 "requests must be a non-empty list of completion request bodies");
-        List<String> bodies = new ArrayList<>();
+        List<String> requestBodies = new ArrayList<>();
         for (JsonNode r : requests) {
             RequestFields.require(r.isObject(), "requests", "each of requests must be a completion request object");
-            bodies.add(new String(Json.bytes(r), java.nio.charset.StandardCharsets.UTF_8));
+            requestBodies.add(new String(Json.bytes(r), java.nio.charset.StandardCharsets.UTF_8));
         }
-        send(res, json(jobs.submit(bodies)));
+        send(res, json(jobs.submit(requestBodies)));
     }
 
     public void status(ServerRequest req, ServerResponse res) throws IOException {

@@ -6,7 +6,7 @@ import io.helidon.webserver.http.ServerResponse;
 import java.io.IOException;
 import java.io.OutputStream;
 import xllm.api.GenerationChannel;
-import xllm.http.request.RequestBody;
+import xllm.http.request.BodyReader;
 
 /**
  * {@code POST /internal/generate}: a router elsewhere runs one request on this node and reads its tokens
@@ -14,15 +14,15 @@ import xllm.http.request.RequestBody;
  */
 public final class NodeChannelEndpoint {
     private final GenerationChannel channel;
-    private final long maxBodyBytes;
+    private final BodyReader bodies;
 
-    public NodeChannelEndpoint(GenerationChannel channel, long maxBodyBytes) {
+    public NodeChannelEndpoint(GenerationChannel channel, BodyReader bodies) {
         this.channel = channel;
-        this.maxBodyBytes = maxBodyBytes;
+        this.bodies = bodies;
     }
 
     public void handle(ServerRequest req, ServerResponse res) throws IOException {
-        GenerationChannel.Run run = channel.open(RequestBody.readBytes(req, maxBodyBytes));
+        GenerationChannel.Run run = channel.open(bodies.readBytes(req));
         res.header(HeaderNames.CONTENT_TYPE, "application/octet-stream");
         try (OutputStream out = res.outputStream()) {
             run.writeTo(out);

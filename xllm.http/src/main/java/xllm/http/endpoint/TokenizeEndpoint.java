@@ -7,7 +7,7 @@ import io.helidon.webserver.http.ServerResponse;
 import java.io.IOException;
 import xllm.api.InferenceService;
 import xllm.http.request.Prompts;
-import xllm.http.request.RequestBody;
+import xllm.http.request.BodyReader;
 import xllm.http.request.RequestFields;
 import xllm.http.request.ToolUse;
 import xllm.http.response.Json;
@@ -16,16 +16,16 @@ import xllm.http.response.Json;
 public final class TokenizeEndpoint {
     private final InferenceService service;
     private final ServedModel model;
-    private final long maxBodyBytes;
+    private final BodyReader bodies;
 
-    public TokenizeEndpoint(InferenceService service, ServedModel model, long maxBodyBytes) {
+    public TokenizeEndpoint(InferenceService service, ServedModel model, BodyReader bodies) {
         this.service = service;
         this.model = model;
-        this.maxBodyBytes = maxBodyBytes;
+        this.bodies = bodies;
     }
 
     public void tokenize(ServerRequest req, ServerResponse res) throws IOException {
-        RequestFields f = RequestBody.read(req, maxBodyBytes);
+        RequestFields f = bodies.read(req);
         model.check(f);
         int[] ids;
         if (f.has("messages")) {
@@ -45,7 +45,7 @@ public final class TokenizeEndpoint {
     }
 
     public void detokenize(ServerRequest req, ServerResponse res) throws IOException {
-        RequestFields f = RequestBody.read(req, maxBodyBytes);
+        RequestFields f = bodies.read(req);
         model.check(f);
         RequestFields.require(f.has("tokens"), "tokens", "tokens is required");
         int[] ids = f.integers("tokens");

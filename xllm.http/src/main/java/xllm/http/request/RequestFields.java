@@ -21,6 +21,11 @@ public final class RequestFields {
         this.body = object;
     }
 
+    /** The body as received, for the request log. */
+    public JsonNode json() {
+        return body;
+    }
+
     public static ServiceException invalid(String param, String message) {
         return new ServiceException(ServiceException.Kind.INVALID_REQUEST, message, param);
     }

@@ -1,8 +1,5 @@
 package xllm.sched.cluster;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -16,6 +13,7 @@ import xllm.api.WorkerStatus;
 import xllm.engine.model.ModelConfig;
 import xllm.engine.scheduler.SchedulerConfig;
 import xllm.engine.tokenizer.Tokenizer;
+import xllm.kv.files.PrivateFiles;
 import xllm.sched.ServedText;
 import xllm.sched.ServedTextService;
 import xllm.sched.ServiceMetrics;
@@ -30,18 +28,20 @@ import xllm.sched.SpecDecodeCounts;
  */
 public final class ClusterService implements ServedTextService, WorkerPool, AutoCloseable {
     /**
-     * @param shmDir the shared-memory directory (queues, KV index, journal)
+     * @param shmDir the shared-memory directory (queues, KV index, journal), made private (mode 700) or refused
      * @param workerCommand how to run {@code xllm worker} with its model options, without id, dir and router pid
      * @param blockSize KV block size of every worker, for prefix keys
-     */
-    /**
      * @param roles each worker's role at start, one per worker
      * @param pd how prefill and decode work is placed, and whether roles follow the load
+     * @param withheldVariables environment variables of the router that workers do not inherit: its secrets (a
+     *     worker answers no client and calls no etcd)
      */
     public record Options(Path shmDir, int workers, List<String> workerCommand, Path modelDir, String servedModelName,
-                          int blockSize, SchedulerConfig scheduler, List<WorkerRole> roles, PdPolicy pd) {
+                          int blockSize, SchedulerConfig scheduler, List<WorkerRole> roles, PdPolicy pd,
+                          java.util.Set<String> withheldVariables) {
         public Options {
             java.util.Objects.requireNonNull(pd, "pd");
+            withheldVariables = java.util.Set.copyOf(withheldVariables);
             if (workers < 1 || workers > KvIndex.MAX_WORKERS) {
                 throw new IllegalArgumentException("--workers must be in 1.." + KvIndex.MAX_WORKERS + ", got " + workers);
             }
@@ -55,7 +55,7 @@ public final class ClusterService implements ServedTextService, WorkerPool, Auto
         public Options(Path shmDir, int workers, List<String> workerCommand, Path modelDir, String servedModelName,
                        int blockSize, SchedulerConfig scheduler) {
             this(shmDir, workers, workerCommand, modelDir, servedModelName, blockSize, scheduler,
-                    java.util.Collections.nCopies(workers, WorkerRole.MIXED), PdPolicy.STATIC);
+                    java.util.Collections.nCopies(workers, WorkerRole.MIXED), PdPolicy.STATIC, java.util.Set.of());
         }
     }
 
@@ -100,7 +100,8 @@ public final class ClusterService implements ServedTextService, WorkerPool, Auto
                 rolePolicy == null ? null : new SloPlacement(rolePolicy, loads));
         this.admission = new ClusterAdmission(text, links, flights, recovered, metrics, serviceMetrics, options.blockSize(),
                 options.workers() * (s.maxNumSeqs() + s.maxWaiting()));
-        this.supervisor = new WorkerSupervisor(options.workerCommand(), layout, options.workers(), router::workerDied);
+        this.supervisor = new WorkerSupervisor(options.workerCommand(), options.withheldVariables(), layout, options.workers(),
+                router::workerDied);
         this.watchdog = new HeartbeatWatchdog(links, supervisor, router, () -> closing);
         this.roleSwitcher = rolePolicy == null ? null : new RoleSwitcher(links, rolePolicy, loads, metrics, () -> closing,
                 watchdog::allAnswered);
@@ -111,12 +112,7 @@ public final class ClusterService implements ServedTextService, WorkerPool, Auto
      * back, and starts the workers; returns before they are ready ({@link #ready()}).
      */
     public static ClusterService start(Options options) {
-        ShmLayout layout = new ShmLayout(options.shmDir());
-        try {
-            Files.createDirectories(layout.dir());
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create the shared-memory directory " + layout.dir(), e);
-        }
+        ShmLayout layout = new ShmLayout(PrivateFiles.directory(options.shmDir()));
         WorkerSupervisor.endStrays(layout);
         layout.clearChannels();
         Tokenizer tokenizer = Tokenizer.forModel(options.modelDir());

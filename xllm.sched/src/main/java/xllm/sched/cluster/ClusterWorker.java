@@ -12,6 +12,7 @@ import xllm.api.ServiceException;
 import xllm.api.Usage;
 import xllm.engine.scheduler.KvImport;
 import xllm.kv.PageArena;
+import xllm.kv.files.PrivateFiles;
 import xllm.sched.EngineService;
 
 /**
@@ -37,7 +38,8 @@ public final class ClusterWorker {
     }
 
     public static void run(Options options) {
-        ShmLayout layout = new ShmLayout(options.dir());
+        // the router made it; a worker still checks that it is private before it writes there
+        ShmLayout layout = new ShmLayout(PrivateFiles.directory(options.dir()));
         try (SharedQueue requests = SharedQueue.open(layout.requests(options.id()));
              SharedQueue events = SharedQueue.open(layout.events(options.id()));
              KvIndex index = KvIndex.open(layout.kvIndex())) {

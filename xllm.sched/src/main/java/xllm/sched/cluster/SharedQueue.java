@@ -8,6 +8,7 @@ import net.openhft.chronicle.queue.ExcerptAppender;
 import net.openhft.chronicle.queue.ExcerptTailer;
 import net.openhft.chronicle.queue.RollCycles;
 import net.openhft.chronicle.wire.DocumentContext;
+import xllm.kv.files.PrivateFiles;
 
 /**
  * One Chronicle queue in the shared-memory directory: documents of raw bytes, written by any thread of any
@@ -24,7 +25,9 @@ final class SharedQueue implements AutoCloseable {
         this.appenders = ThreadLocal.withInitial(queue::createAppender);
     }
 
+    /** Opens the queue in {@code dir}, made private first; Chronicle's own files there follow the process's umask. */
     static SharedQueue open(Path dir) {
+        PrivateFiles.directory(dir);
         return new SharedQueue(ChronicleQueue.singleBuilder(dir).blockSize(BLOCK_SIZE).rollCycle(RollCycles.FAST_DAILY).build());
     }
 

@@ -6,8 +6,10 @@ import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntConsumer;
+import xllm.kv.files.PrivateFiles;
 
 /**
  * Starts the worker processes, notices when one ends (exit, crash, kill -9) and starts it again, and
@@ -19,6 +21,7 @@ final class WorkerSupervisor implements AutoCloseable {
     private static final long QUICK_DEATH_MILLIS = 2_000;
 
     private final List<String> command;
+    private final Set<String> withheldVariables;
     private final ShmLayout layout;
     private final IntConsumer onDeath;
     private final Process[] processes;
@@ -26,10 +29,12 @@ final class WorkerSupervisor implements AutoCloseable {
 
     /**
      * @param command how to run {@code xllm worker} with its model options, without the per-worker ones
+     * @param withheldVariables environment variables of this process the workers do not get
      * @param onDeath told the worker's id once its process has ended, before the restart
      */
-    WorkerSupervisor(List<String> command, ShmLayout layout, int workers, IntConsumer onDeath) {
+    WorkerSupervisor(List<String> command, Set<String> withheldVariables, ShmLayout layout, int workers, IntConsumer onDeath) {
         this.command = List.copyOf(command);
+        this.withheldVariables = Set.copyOf(withheldVariables);
         this.layout = layout;
         this.onDeath = onDeath;
         this.processes = new Process[workers];
@@ -64,8 +69,9 @@ final class WorkerSupervisor implements AutoCloseable {
         args.addAll(List.of("--id", Integer.toString(worker), "--dir", layout.dir().toString(),
                 "--router-pid", Long.toString(ProcessHandle.current().pid())));
         try {
-            Process p = new ProcessBuilder(args).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.INHERIT).start();
+            ProcessBuilder builder = new ProcessBuilder(args).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.INHERIT);
+            builder.environment().keySet().removeAll(withheldVariables);
+            Process p = builder.start();
             processes[worker] = p;
             writePids();
             p.onExit().thenRun(() -> ended(worker, p));
@@ -112,7 +118,7 @@ final class WorkerSupervisor implements AutoCloseable {
                 pids.append(p.pid()).append('\n');
             }
         }
-        Files.writeString(layout.workerPids(), pids);
+        PrivateFiles.write(layout.workerPids(), pids.toString());
     }
 
     @Override

@@ -43,8 +43,10 @@ public final class NodeRouterService implements ServedTextService, NodePool, Aut
      * @param routerName unique among the routers; names this router in the master key
      * @param apiKey sent to the nodes, or null when they need none
      * @param maxQueued requests the router holds at most
+     * @param nodeTls how nodes whose URL is https are trusted; null for the JDK's trusted CAs
      */
-    public record Options(EtcdOptions etcd, String routerName, Path modelDir, String servedModelName, String apiKey, int maxQueued) {
+    public record Options(EtcdOptions etcd, String routerName, Path modelDir, String servedModelName, String apiKey, int maxQueued,
+                          javax.net.ssl.SSLContext nodeTls) {
     }
 
     /** A request and where it runs now. */
@@ -81,7 +83,11 @@ public final class NodeRouterService implements ServedTextService, NodePool, Aut
                 options.servedModelName(), Instant.now().getEpochSecond());
         this.metrics = new ServiceMetrics(options.servedModelName());
         this.client = options.etcd().connect();
-        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
+        HttpClient.Builder toNodes = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2));
+        if (options.nodeTls() != null) {
+            toNodes.sslContext(options.nodeTls());
+        }
+        this.http = toNodes.build();
         NodeKeys keys = new NodeKeys(options.etcd().namespace());
         this.directory = new NodeDirectory(client, keys, http, options.servedModelName(), new NodeDirectory.Listener() {
             @Override

@@ -7,19 +7,28 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.util.OptionalLong;
 import xllm.api.ServiceException;
+import xllm.http.connection.RequestDeadlines;
 import xllm.http.response.Json;
 
-/** Reads a request's JSON body, refusing one over the size limit before it is buffered. */
-public final class RequestBody {
-    private RequestBody() {
+/**
+ * Reads a request's JSON body, refusing one over the size limit before it is buffered, and tells the request's
+ * deadline once the body is in (a body that does not arrive in time closes the connection). Thread-safe.
+ */
+public final class BodyReader {
+    private final long maxBytes;
+    private final RequestDeadlines deadlines;
+
+    public BodyReader(long maxBytes, RequestDeadlines deadlines) {
+        this.maxBytes = maxBytes;
+        this.deadlines = deadlines;
     }
 
-    public static RequestFields read(ServerRequest req, long maxBytes) throws IOException {
-        return parse(readBytes(req, maxBytes));
+    public RequestFields read(ServerRequest req) throws IOException {
+        return parse(readBytes(req));
     }
 
-    /** The raw body, refused with 413 beyond {@code maxBytes}. */
-    public static byte[] readBytes(ServerRequest req, long maxBytes) throws IOException {
+    /** The raw body, refused with 413 beyond the limit. */
+    public byte[] readBytes(ServerRequest req) throws IOException {
         OptionalLong declared = req.headers().contentLength();
         if (declared.isPresent() && declared.getAsLong() > maxBytes) {
             throw tooLarge(declared.getAsLong() + " bytes", maxBytes);
@@ -28,6 +37,7 @@ public final class RequestBody {
         try (InputStream in = req.content().inputStream()) {
             bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
         }
+        deadlines.bodyRead();
         if (bytes.length > maxBytes) {
             throw tooLarge("over " + maxBytes + " bytes", maxBytes);
         }
