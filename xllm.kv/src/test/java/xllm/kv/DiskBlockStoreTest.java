@@ -185,9 +185,20 @@ class DiskBlockStoreTest {
     }
 
     @Test
+    void aDirectoryOpenToOthersIsRefused() throws IOException {
+        try (PageArena arena = arena()) {
+            Files.createDirectories(root.resolve(DiskBlockStore.hex(FINGERPRINT)),
+                    java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x")));
+            xllm.kv.files.PrivatePathException e = org.junit.jupiter.api.Assertions.assertThrows(xllm.kv.files.PrivatePathException.class,
+                    () -> DiskBlockStore.open(root, 1 << 20, FINGERPRINT, arena));
+            assertTrue(e.getMessage().contains("mode 755"), e.getMessage());
+        }
+    }
+
+    @Test
     void leftoverTemporaryFilesAreRemovedOnOpening() throws IOException {
         try (PageArena arena = arena()) {
-            Path dir = Files.createDirectories(root.resolve(DiskBlockStore.hex(FINGERPRINT)));
+            Path dir = xllm.kv.files.PrivateFiles.directory(root.resolve(DiskBlockStore.hex(FINGERPRINT)));
             Path tmp = Files.writeString(dir.resolve(DiskBlockStore.hex(5) + ".77.tmp"), "half a block");
             try (DiskBlockStore store = DiskBlockStore.open(root, 1 << 20, FINGERPRINT, arena)) {
                 assertFalse(Files.exists(tmp));
