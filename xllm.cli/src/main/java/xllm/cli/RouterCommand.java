@@ -49,10 +49,7 @@ final class RouterCommand {
             throw new UsageException("router needs --etcd URL (where the nodes register)");
         }
         Path dir = LoadedModel.resolveDirectory(args);
-        int port = args.integer("--port", 8080);
-        if (port < 0 || port > 65535) {
-            throw new UsageException("--port must be in 0..65535, got " + port);
-        }
+        int port = ServerArgs.port(args);
         String name = args.string("--served-model-name", dir.getFileName().toString());
         ServerOptions options = ServerArgs.parse(args, port, name);
         NodeRouterService service = NodeRouterService.start(new NodeRouterService.Options(etcd,

@@ -99,10 +99,7 @@ final class ServeCommand {
     static int run(String[] argv) throws InterruptedException {
         Args args = Args.parse("serve", argv, 1, OPTIONS, FLAGS);
         Path dir = LoadedModel.resolveDirectory(args);
-        int port = args.integer("--port", 8080);
-        if (port < 0 || port > 65535) {
-            throw new UsageException("--port must be in 0..65535, got " + port);
-        }
+        int port = ServerArgs.port(args);
         int blockSize = args.integer("--block-size", 16);
         if (blockSize < 1 || blockSize > 1024) {
             throw new UsageException("--block-size must be in 1..1024, got " + blockSize);
@@ -119,10 +116,10 @@ final class ServeCommand {
                 throw new UsageException(o + " needs --workers N (roles belong to worker processes)");
             }
         }
-        if (args.has("--workers")) {
-            return serveWithWorkers(args, argv, dir, name, port, blockSize, scheduler, options, jobs);
-        }
         EtcdOptions etcd = EtcdArgs.parse(args);
+        if (args.has("--workers")) {
+            return serveWithWorkers(args, argv, dir, name, port, blockSize, scheduler, options, jobs, etcd);
+        }
         EngineCachedBlocks cached = new EngineCachedBlocks();
         EngineService service = EngineService.startLoading(new EngineService.Options(dir, LoadedModel.quantization(args), LoadedModel.activations(args), name,
                 GenerateCommand.threads(args), GenerateCommand.kvBytes(args), LoadedModel.kvDtype(args), blockSize, scheduler,
@@ -170,7 +167,7 @@ final class ServeCommand {
 
     /** The router: HTTP here, the engines in {@code --workers} processes started with this command's model options. */
     private static int serveWithWorkers(Args args, String[] argv, Path dir, String name, int port, int blockSize,
-            SchedulerConfig scheduler, ServerOptions options, StoredJobs jobs) throws InterruptedException {
+            SchedulerConfig scheduler, ServerOptions options, StoredJobs jobs, EtcdOptions etcd) throws InterruptedException {
         int workers = args.integer("--workers", 1);
         if (workers < 1 || workers > 16) {
             throw new UsageException("--workers must be in 1..16, got " + workers);
@@ -184,7 +181,6 @@ final class ServeCommand {
         List<WorkerRole> roles = roles(args, workers);
         ClusterService service = ClusterService.start(new ClusterService.Options(shm, workers, command, dir, name, blockSize, scheduler,
                 roles, pdPolicy(args), Set.of(ApiKey.VARIABLE, EtcdArgs.PASSWORD_VARIABLE)));
-        EtcdOptions etcd = EtcdArgs.parse(args);
         OpenAiServer server = OpenAiServer.start(service, parts(jobs, etcd, service).withWorkers(service), options);
         System.err.println("xllm: serving " + name + " on " + options.scheme() + "://" + options.host() + ":" + server.port() + " with " + workers
                 + " workers of " + threads + " threads (shared memory " + shm + ")");

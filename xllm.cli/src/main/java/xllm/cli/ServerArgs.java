@@ -31,6 +31,15 @@ final class ServerArgs {
     private ServerArgs() {
     }
 
+    /** {@code --port}, 8080 by default. */
+    static int port(Args args) {
+        int port = args.integer("--port", 8080);
+        if (port < 0 || port > 65535) {
+            throw new UsageException("--port must be in 0..65535, got " + port);
+        }
+        return port;
+    }
+
     static ServerOptions parse(Args args, int port, String servedModelName) {
         try {
             ConnectionLimits defaults = ConnectionLimits.DEFAULT;

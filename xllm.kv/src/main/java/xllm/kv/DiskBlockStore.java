@@ -44,6 +44,8 @@ public final class DiskBlockStore implements AutoCloseable {
     private static final long MAGIC = 0x784c4c4d4b564231L; // "xLLMKVB1"
     private static final int HEADER_BYTES = 64;
     private static final String SUFFIX = ".kvb";
+    /** A file being written: {@code <hash>.<writer's pid>.tmp}. */
+    private static final String TMP_SUFFIX = ".tmp";
     /** How much memory the staging buffers take at most; at least a few blocks either way. */
     private static final long STAGING_BYTES = 64L << 20;
 
@@ -236,7 +238,7 @@ public final class DiskBlockStore implements AutoCloseable {
         }
         b.putLong(56, checksum(b));
         Path file = fileOf(key);
-        Path tmp = dir.resolve(hex(key) + "." + ProcessHandle.current().pid() + ".tmp");
+        Path tmp = dir.resolve(hex(key) + "." + ProcessHandle.current().pid() + TMP_SUFFIX);
         Files.deleteIfExists(tmp); // left by a crashed process of the same pid
         try (FileChannel ch = PrivateFiles.newFile(tmp)) {
             b.position(0).limit(fileBytes);
@@ -276,20 +278,28 @@ public final class DiskBlockStore implements AutoCloseable {
                 break;
             }
             Files.deleteIfExists(e.file());
-            onDisk.remove(keyOf(e.file()));
+            Long key = keyOf(e.file());
+            if (key != null) {
+                onDisk.remove(key);
+            }
             total -= e.bytes();
         }
         diskBytes.set(total);
     }
 
-    /** Learns what an earlier run (or a co-located worker) left: keys and sizes; removes stale temporary files. */
+    /**
+     * Learns what an earlier run (or a co-located worker) left: keys and sizes. Removes the temporary files of
+     * processes that are gone; those of a live worker sharing the directory are its writes in progress.
+     */
     private void scan() {
         long total = 0;
         try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
             for (Path f : files) {
                 String name = f.getFileName().toString();
-                if (name.endsWith(".tmp")) {
-                    Files.deleteIfExists(f);
+                if (name.endsWith(TMP_SUFFIX)) {
+                    if (!writerAlive(name)) {
+                        Files.deleteIfExists(f);
+                    }
                 } else if (name.endsWith(SUFFIX)) {
                     Long key = keyOf(f);
                     if (key != null) {
@@ -337,13 +347,20 @@ public final class DiskBlockStore implements AutoCloseable {
         return diskBytes.get();
     }
 
-    /** Where the files of this fingerprint are. */
-    public Path directory() {
-        return dir;
-    }
 
     private Path fileOf(long key) {
         return dir.resolve(hex(key) + SUFFIX);
+    }
+
+    /** Whether the process that names itself in a temporary file's name ({@code <hash>.<pid>.tmp}) still runs. */
+    private static boolean writerAlive(String tmpName) {
+        String[] parts = tmpName.split("\\.");
+        try {
+            long pid = Long.parseLong(parts.length == 3 ? parts[1] : "");
+            return pid != ProcessHandle.current().pid() && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+        } catch (NumberFormatException e) {
+            return false;
+        }
     }
 
     private static Long keyOf(Path file) {

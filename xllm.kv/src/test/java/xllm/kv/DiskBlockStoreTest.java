@@ -196,12 +196,16 @@ class DiskBlockStoreTest {
     }
 
     @Test
-    void leftoverTemporaryFilesAreRemovedOnOpening() throws IOException {
+    void leftoverTemporaryFilesOfGoneProcessesAreRemovedOnOpening() throws IOException {
         try (PageArena arena = arena()) {
             Path dir = xllm.kv.files.PrivateFiles.directory(root.resolve(DiskBlockStore.hex(FINGERPRINT)));
-            Path tmp = Files.writeString(dir.resolve(DiskBlockStore.hex(5) + ".77.tmp"), "half a block");
+            // a pid above Linux's largest names a process that is gone
+            Path stale = Files.writeString(dir.resolve(DiskBlockStore.hex(5) + ".2147483646.tmp"), "half a block");
+            long live = ProcessHandle.current().parent().orElseThrow().pid();
+            Path inProgress = Files.writeString(dir.resolve(DiskBlockStore.hex(6) + "." + live + ".tmp"), "a co-located writer's block");
             try (DiskBlockStore store = DiskBlockStore.open(root, 1 << 20, FINGERPRINT, arena)) {
-                assertFalse(Files.exists(tmp));
+                assertFalse(Files.exists(stale));
+                assertTrue(Files.exists(inProgress), "a live process's write in progress is left to it");
             }
         }
     }

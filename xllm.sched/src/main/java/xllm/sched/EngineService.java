@@ -36,6 +36,8 @@ import xllm.kv.DiskBlockStore;
  * (context and queue limits) and hands them to the engine loop. Thread-safe.
  */
 public final class EngineService implements ServedTextService, SleepMode, AutoCloseable {
+    private static final String ASLEEP = "the server is asleep; POST /wake_up first";
+
     /**
      * How to build the engine. {@code kvCacheDtype} null: the most compact the model supports here (see
      * {@link ModelRunner#compactKv}).
@@ -87,8 +89,10 @@ public final class EngineService implements ServedTextService, SleepMode, AutoCl
     private volatile boolean sleeping;
     private final java.util.concurrent.locks.ReentrantReadWriteLock lifecycle = new java.util.concurrent.locks.ReentrantReadWriteLock();
 
-    /** @param speculation null when the engine does not speculate */
-    /** @param disk the disk tier of the prefix cache; null without one */
+    /**
+     * @param speculation null when the engine does not speculate
+     * @param disk the disk tier of the prefix cache; null without one
+     */
     private record Loaded(ServedText text, CausalLM model, ComputePool pool, ModelRunner runner, Speculation speculation, EngineLoop loop,
                           EngineCore core, DiskBlockStore disk) {
     }
@@ -201,7 +205,7 @@ public final class EngineService implements ServedTextService, SleepMode, AutoCl
     private Loaded require() {
         Loaded l = loaded;
         if (l == null || sleeping) {
-            throw new ServiceException(ServiceException.Kind.UNAVAILABLE, sleeping ? "the server is asleep; POST /wake_up first"
+            throw new ServiceException(ServiceException.Kind.UNAVAILABLE, sleeping ? ASLEEP
                     : loadFailure != null ? "model failed to load: " + loadFailure.getMessage() : "model is still loading", null);
         }
         return l;
@@ -220,12 +224,8 @@ public final class EngineService implements ServedTextService, SleepMode, AutoCl
 
     @Override
     public String notReadyReason() {
-        return sleeping ? "the server is asleep; POST /wake_up first" : ServedTextService.super.notReadyReason();
+        return sleeping ? ASLEEP : ServedTextService.super.notReadyReason();
     }
-
-
-
-
 
     @Override
     public void submit(GenerateRequest request, TokenSink sink) {

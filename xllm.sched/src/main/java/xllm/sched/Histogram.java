@@ -33,8 +33,7 @@ public final class Histogram {
     /** @param labels Prometheus labels without braces ({@code a="b",c="d"}), or empty */
     public void render(StringBuilder out, String labels) {
         String sep = labels.isEmpty() ? "" : ",";
-        out.append("# HELP ").append(name).append(' ').append(help).append('\n');
-        out.append("# TYPE ").append(name).append(" histogram\n");
+        PrometheusText.family(out, name, "histogram", help);
         for (int i = 0; i < bounds.length; i++) {
             out.append(name).append("_bucket{").append(labels).append(sep).append("le=\"").append(bounds[i]).append("\"} ")
                     .append(counts.get(i)).append('\n');

@@ -153,8 +153,7 @@ public final class ServiceMetrics implements RequestMetrics {
                 offlinePreemptions.sum());
         counter(out, "vllm:prompt_tokens", "Number of prefill tokens processed.", promptTokens.sum());
         counter(out, "vllm:generation_tokens", "Number of generation tokens processed.", generationTokens.sum());
-        out.append("# HELP vllm:request_success_total Count of successfully processed requests.\n");
-        out.append("# TYPE vllm:request_success_total counter\n");
+        PrometheusText.family(out, "vllm:request_success_total", "counter", "Count of successfully processed requests.");
         for (FinishReason r : FinishReason.values()) {
             out.append("vllm:request_success_total{").append(labels).append(",finished_reason=\"").append(r.wireName())
                     .append("\"} ").append(success[r.ordinal()].sum()).append('\n');
@@ -163,8 +162,7 @@ public final class ServiceMetrics implements RequestMetrics {
         counter(out, "vllm:spec_decode_num_drafts", "Number of spec decoding drafts.", spec.drafts());
         counter(out, "vllm:spec_decode_num_draft_tokens", "Number of draft tokens.", spec.draftTokens());
         counter(out, "vllm:spec_decode_num_accepted_tokens", "Number of accepted tokens.", spec.acceptedTokens());
-        out.append("# HELP vllm:spec_decode_num_accepted_tokens_per_pos_total Accepted tokens per draft position.\n");
-        out.append("# TYPE vllm:spec_decode_num_accepted_tokens_per_pos_total counter\n");
+        PrometheusText.family(out, "vllm:spec_decode_num_accepted_tokens_per_pos_total", "counter", "Accepted tokens per draft position.");
         for (int i = 0; i < spec.acceptedAtPosition().length; i++) {
             out.append("vllm:spec_decode_num_accepted_tokens_per_pos_total{").append(labels).append(",position=\"").append(i)
                     .append("\"} ").append(spec.acceptedAtPosition()[i]).append('\n');
@@ -177,14 +175,12 @@ public final class ServiceMetrics implements RequestMetrics {
     }
 
     private void gauge(StringBuilder out, String name, String help, double value) {
-        out.append("# HELP ").append(name).append(' ').append(help).append('\n');
-        out.append("# TYPE ").append(name).append(" gauge\n");
+        PrometheusText.family(out, name, "gauge", help);
         out.append(name).append('{').append(labels).append("} ").append(value).append('\n');
     }
 
     private void counter(StringBuilder out, String name, String help, long value) {
-        out.append("# HELP ").append(name).append("_total ").append(help).append('\n');
-        out.append("# TYPE ").append(name).append("_total counter\n");
+        PrometheusText.family(out, name + "_total", "counter", help);
         out.append(name).append("_total{").append(labels).append("} ").append(value).append('\n');
     }
 }

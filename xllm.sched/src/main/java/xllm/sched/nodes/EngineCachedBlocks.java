@@ -11,13 +11,6 @@ import xllm.sched.cluster.KvIndexFeed;
  * disk tier's blocks come from {@link #diskTier}.
  */
 public final class EngineCachedBlocks implements CachedBlocks {
-    private volatile java.util.function.Consumer<LongConsumer> onDisk = action -> { };
-
-    /** Where the disk tier's blocks come from: {@code source} calls its argument with each of them. */
-    public void diskTier(java.util.function.Consumer<LongConsumer> source) {
-        this.onDisk = source;
-    }
-
     /** Touched only by the draining thread. */
     private final LongHashSet blocks = new LongHashSet();
     private final KvIndexFeed feed = new KvIndexFeed(new KvIndexFeed.Target() {
@@ -31,6 +24,12 @@ public final class EngineCachedBlocks implements CachedBlocks {
             blocks.remove(key);
         }
     });
+    private volatile java.util.function.Consumer<LongConsumer> onDisk = action -> { };
+
+    /** Where the disk tier's blocks come from: {@code source} calls its argument with each of them. */
+    public void diskTier(java.util.function.Consumer<LongConsumer> source) {
+        this.onDisk = source;
+    }
 
     /** What the engine tells of its cache. */
     public BlockAllocator.CacheListener listener() {

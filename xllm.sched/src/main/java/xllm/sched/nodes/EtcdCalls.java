@@ -9,6 +9,8 @@ import java.util.concurrent.TimeoutException;
 /** How this package waits on etcd and reads its failures: every call bounded, so a dead etcd never hangs a thread. */
 final class EtcdCalls {
     static final long TIMEOUT_MILLIS = 2000;
+    /** Operations in one transaction: well under etcd's default limit of 128. */
+    static final int OPS_PER_TXN = 100;
 
     private EtcdCalls() {
     }

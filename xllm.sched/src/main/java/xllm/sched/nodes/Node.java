@@ -32,6 +32,11 @@ final class Node {
         this.slot = slot;
     }
 
+    /** Its load as routing weighs it: what it published, or what this router has on it when that is more (it publishes once a second). */
+    int loadSeen() {
+        return Math.max(load, assigned.get());
+    }
+
     boolean alive() {
         return registered && answering && url != null;
     }

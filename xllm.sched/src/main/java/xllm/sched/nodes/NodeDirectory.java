@@ -64,7 +64,7 @@ final class NodeDirectory implements AutoCloseable {
     private final Listener listener;
     private final String servedModel;
     private final ConcurrentHashMap<String, Node> byName = new ConcurrentHashMap<>();
-    private final Node[] bySlot = new Node[MAX_NODES];
+    /** Slots handed out so far; guarded by {@code byName}. */
     private int slots;
     /** Block hash to the nodes caching it, one bit per slot; guarded by itself. */
     private final Long2LongHashMap cache = new Long2LongHashMap(0);
@@ -103,13 +103,13 @@ final class NodeDirectory implements AutoCloseable {
         return out;
     }
 
-    /** A stream to {@code node} broke: it takes no requests until a probe says it answers again. */
+    /** A probe or a stream to {@code node} failed: it takes no requests until a probe says it answers again. */
     void suspect(Node node) {
+        if (node.failingSinceNanos == 0) {
+            node.failingSinceNanos = System.nanoTime();
+        }
         if (node.answering) {
             node.answering = false;
-            if (node.failingSinceNanos == 0) {
-                node.failingSinceNanos = System.nanoTime();
-            }
             System.err.println("xllm: node " + node.name + " stopped answering");
             listener.nodeDown(node);
         }
@@ -127,20 +127,6 @@ final class NodeDirectory implements AutoCloseable {
         });
     }
 
-    /** Prefix blocks the index lists for {@code node}. */
-    int cachedBlocks(Node node) {
-        long bit = 1L << node.slot;
-        int count = 0;
-        synchronized (cache) {
-            Long2LongHashMap.ValueIterator it = cache.values().iterator();
-            while (it.hasNext()) {
-                if ((it.nextValue() & bit) != 0) {
-                    count++;
-                }
-            }
-        }
-        return count;
-    }
 
     // ---- membership and load ----
 
@@ -308,9 +294,6 @@ final class NodeDirectory implements AutoCloseable {
                     }
                 }
             } else {
-                if (n.failingSinceNanos == 0) {
-                    n.failingSinceNanos = System.nanoTime();
-                }
                 suspect(n);
             }
         }
@@ -336,14 +319,14 @@ final class NodeDirectory implements AutoCloseable {
             List<Long> blocks = new ArrayList<>();
             long bit = 1L << n.slot;
             synchronized (cache) {
-                cache.forEach((hash, holders) -> {
+                cache.forEachLong((hash, holders) -> {
                     if ((holders & bit) != 0) {
                         blocks.add(hash);
                     }
                 });
             }
-            for (int i = 0; i < blocks.size(); i += 100) {
-                Op[] batch = blocks.subList(i, Math.min(blocks.size(), i + 100)).stream()
+            for (int i = 0; i < blocks.size(); i += EtcdCalls.OPS_PER_TXN) {
+                Op[] batch = blocks.subList(i, Math.min(blocks.size(), i + EtcdCalls.OPS_PER_TXN)).stream()
                         .map(h -> Op.delete(keys.cache(h, n.name), DeleteOption.DEFAULT)).toArray(Op[]::new);
                 EtcdCalls.await(kv.txn().Then(batch).commit());
             }
@@ -360,14 +343,13 @@ final class NodeDirectory implements AutoCloseable {
         if (n != null) {
             return n;
         }
-        synchronized (bySlot) {
+        synchronized (byName) {
             n = byName.get(name);
             if (n == null) {
                 if (slots == MAX_NODES) {
                     return null;
                 }
-                n = new Node(name, slots);
-                bySlot[slots++] = n;
+                n = new Node(name, slots++);
                 byName.put(name, n);
             }
             return n;
@@ -392,7 +374,6 @@ final class NodeDirectory implements AutoCloseable {
             }
         }
     }
-
 
     @Override
     public void close() {

@@ -24,8 +24,6 @@ import org.agrona.collections.Long2LongHashMap;
  */
 public final class NodeRegistration extends LeasedLoop {
     static final long TTL_SECONDS = 3;
-    /** Well under etcd's default limit of 128 operations per transaction. */
-    private static final int OPS_PER_TXN = 100;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final long NONE = 0;
     private static final long MEMORY = 1;
@@ -111,59 +109,50 @@ public final class NodeRegistration extends LeasedLoop {
         System.err.println("xllm: registered in etcd as " + identity.name() + " (incarnation " + incarnation + ")");
     }
 
-    /** Writes what the cache gained, lost or moved between tiers since the last publication. */
+    /**
+     * Writes what the cache gained, lost or moved between tiers since the last publication: the changes are
+     * found first, then committed in transactions of at most {@link EtcdCalls#OPS_PER_TXN}, each counted as
+     * published once it commits.
+     */
     private void publishCache() throws ExecutionException, InterruptedException, TimeoutException {
         current.clear();
         blocks.forEachOnDisk(key -> current.put(key, DISK));
         blocks.forEach(key -> current.put(key, MEMORY)); // a block in both tiers is in memory
-        List<Op> ops = new ArrayList<>();
         Long2LongHashMap changes = new Long2LongHashMap(NONE);
+        current.forEachLong((key, tier) -> {
+            if (published.get(key) != tier) {
+                changes.put(key, tier);
+            }
+        });
+        published.forEachLong((key, tier) -> {
+            if (current.get(key) == NONE) {
+                changes.put(key, GONE);
+            }
+        });
         PutOption put = leased();
-        Long2LongHashMap.EntryIterator it = current.entrySet().iterator();
+        List<Op> ops = new ArrayList<>();
+        List<long[]> batch = new ArrayList<>();
+        Long2LongHashMap.EntryIterator it = changes.entrySet().iterator();
         while (it.hasNext()) {
             it.next();
             long key = it.getLongKey();
             long tier = it.getLongValue();
-            if (published.get(key) != tier) {
-                ops.add(Op.put(keys.cache(key, identity.name()), EtcdOptions.bytes(tier == MEMORY ? "memory" : "disk"), put));
-                changes.put(key, tier);
-                flushIfFull(ops, changes);
+            ops.add(tier == GONE ? Op.delete(keys.cache(key, identity.name()), DeleteOption.DEFAULT)
+                    : Op.put(keys.cache(key, identity.name()), EtcdOptions.bytes(tier == MEMORY ? "memory" : "disk"), put));
+            batch.add(new long[] {key, tier});
+            if (ops.size() == EtcdCalls.OPS_PER_TXN || !it.hasNext()) {
+                EtcdCalls.await(kv.txn().Then(ops.toArray(Op[]::new)).commit());
+                for (long[] change : batch) {
+                    if (change[1] == GONE) {
+                        published.remove(change[0]);
+                    } else {
+                        published.put(change[0], change[1]);
+                    }
+                }
+                ops.clear();
+                batch.clear();
             }
         }
-        it = published.entrySet().iterator();
-        while (it.hasNext()) {
-            it.next();
-            long key = it.getLongKey();
-            if (current.get(key) == NONE) {
-                ops.add(Op.delete(keys.cache(key, identity.name()), DeleteOption.DEFAULT));
-                changes.put(key, GONE);
-                flushIfFull(ops, changes);
-            }
-        }
-        flush(ops, changes);
-    }
-
-    private void flushIfFull(List<Op> ops, Long2LongHashMap changes) throws ExecutionException, InterruptedException, TimeoutException {
-        if (ops.size() >= OPS_PER_TXN) {
-            flush(ops, changes);
-        }
-    }
-
-    /** Commits {@code ops} in one transaction, then counts {@code changes} (key to tier, or gone) as published. */
-    private void flush(List<Op> ops, Long2LongHashMap changes) throws ExecutionException, InterruptedException, TimeoutException {
-        if (ops.isEmpty()) {
-            return;
-        }
-        EtcdCalls.await(kv.txn().Then(ops.toArray(Op[]::new)).commit());
-        changes.forEach((key, tier) -> {
-            if (tier == GONE) {
-                published.remove(key);
-            } else {
-                published.put(key, tier);
-            }
-        });
-        ops.clear();
-        changes.clear();
     }
 
     private PutOption leased() {

@@ -23,6 +23,7 @@ import xllm.api.Usage;
 import xllm.engine.model.ModelConfig;
 import xllm.engine.tokenizer.Tokenizer;
 import xllm.sched.Admission;
+import xllm.sched.PrometheusText;
 import xllm.sched.ServedText;
 import xllm.sched.ServedTextService;
 import xllm.sched.ServiceMetrics;
@@ -156,10 +157,10 @@ public final class NodeRouterService implements ServedTextService, NodePool, Aut
     /** Puts a request on the best live node and starts streaming from it, or parks it until a node answers. */
     private void place(Routed routed) {
         Flight flight = routed.flight;
-        int[] matched = null;
         int attempt;
         int[] emitted;
         Node target;
+        NodeCall call;
         synchronized (placement) {
             List<Node> live = directory.alive();
             if (live.isEmpty()) {
@@ -168,18 +169,18 @@ public final class NodeRouterService implements ServedTextService, NodePool, Aut
                 return;
             }
             int blockSize = live.getFirst().blockSize;
-            matched = directory.matchedBlocks(flight.request.promptIds(), blockSize);
+            int[] matched = directory.matchedBlocks(flight.request.promptIds(), blockSize);
             target = choose(live, matched, blockSize <= 0 ? 0 : (flight.request.promptLength() - 1) / blockSize);
             attempt = attempts.incrementAndGet();
             emitted = flight.assign(attempt);
             if (emitted == null) {
                 return;
             }
+            call = new NodeCall(http, target, options.apiKey());
             routed.node = target;
-            routed.call = new NodeCall(http, target, options.apiKey());
+            routed.call = call;
             target.assigned.incrementAndGet();
         }
-        NodeCall call = routed.call;
         Thread.ofVirtual().name("xllm-node-call").start(() -> stream(routed, target, call, attempt, emitted));
     }
 
@@ -187,7 +188,7 @@ public final class NodeRouterService implements ServedTextService, NodePool, Aut
         List<PrefixAwareRouting.Candidate> candidates = new ArrayList<>(live.size());
         int capacity = 1;
         for (Node n : live) {
-            candidates.add(new PrefixAwareRouting.Candidate(n.slot, matched[n.slot], n.kvUsage, Math.max(n.load, n.assigned.get())));
+            candidates.add(new PrefixAwareRouting.Candidate(n.slot, matched[n.slot], n.kvUsage, n.loadSeen()));
             capacity = Math.max(capacity, n.capacity);
         }
         PrefixAwareRouting.Route route = PrefixAwareRouting.choose(candidates, promptBlocks, capacity);
@@ -267,7 +268,7 @@ public final class NodeRouterService implements ServedTextService, NodePool, Aut
         List<NodeStatus> out = new ArrayList<>();
         for (Node n : directory.all()) {
             if (n.url != null) {
-                out.add(new NodeStatus(n.name, n.url, n.role, n.alive(), Math.max(n.load, n.assigned.get())));
+                out.add(new NodeStatus(n.name, n.url, n.role, n.alive(), n.loadSeen()));
             }
         }
         out.sort(java.util.Comparator.comparing(NodeStatus::name));
@@ -302,19 +303,12 @@ public final class NodeRouterService implements ServedTextService, NodePool, Aut
     @Override
     public String metricsText() {
         StringBuilder out = new StringBuilder(metrics.render());
-        out.append("# HELP xllm:router_routed_total Requests placed on a node, by whether a cached prefix decided it.\n")
-                .append("# TYPE xllm:router_routed_total counter\n")
-                .append("xllm:router_routed_total{by=\"prefix\"} ").append(prefixRouted.sum()).append('\n')
-                .append("xllm:router_routed_total{by=\"load\"} ").append(loadRouted.sum()).append('\n')
-                .append("# HELP xllm:router_resumed_total Requests moved to another node after theirs failed.\n")
-                .append("# TYPE xllm:router_resumed_total counter\n")
-                .append("xllm:router_resumed_total ").append(resumed.sum()).append('\n')
-                .append("# HELP xllm:router_nodes_alive Nodes registered and answering.\n")
-                .append("# TYPE xllm:router_nodes_alive gauge\n")
-                .append("xllm:router_nodes_alive ").append(directory.alive().size()).append('\n')
-                .append("# HELP xllm:router_is_master Whether this router holds the master duties.\n")
-                .append("# TYPE xllm:router_is_master gauge\n")
-                .append("xllm:router_is_master ").append(master() ? 1 : 0).append('\n');
+        PrometheusText.family(out, "xllm:router_routed_total", "counter", "Requests placed on a node, by whether a cached prefix decided it.");
+        PrometheusText.sample(out, "xllm:router_routed_total", "by=\"prefix\"", prefixRouted.sum());
+        PrometheusText.sample(out, "xllm:router_routed_total", "by=\"load\"", loadRouted.sum());
+        PrometheusText.counter(out, "xllm:router_resumed_total", "Requests moved to another node after theirs failed.", resumed.sum());
+        PrometheusText.gauge(out, "xllm:router_nodes_alive", "Nodes registered and answering.", directory.alive().size());
+        PrometheusText.gauge(out, "xllm:router_is_master", "Whether this router holds the master duties.", master() ? 1 : 0);
         return out.toString();
     }
 
