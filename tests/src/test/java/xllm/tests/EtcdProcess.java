@@ -36,7 +36,7 @@ final class EtcdProcess implements AutoCloseable {
 
     static EtcdProcess start() throws IOException, InterruptedException {
         if (!Files.isExecutable(BINARY)) {
-            throw new IllegalStateException(BINARY + " is missing: install it with apt-get install -y etcd-server (.ci/run does)");
+            throw new IllegalStateException(BINARY + " is missing: install it with apt-get install -y etcd-server (./xllm test does, as root)");
         }
         Path dir = Files.createTempDirectory("xllm-etcd");
         EtcdProcess etcd = new EtcdProcess(ServerProcess.freePort(), ServerProcess.freePort(), dir.resolve("data"), dir.resolve("etcd.log"));

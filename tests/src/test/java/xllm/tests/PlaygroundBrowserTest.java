@@ -32,7 +32,7 @@ class PlaygroundBrowserTest {
     @BeforeAll
     static void browserToolsAreInstalled() throws InterruptedException {
         if (!Files.isExecutable(CHROMIUM)) {
-            fail(CHROMIUM + " is missing: install it with apt-get install -y chromium (.ci/run does)");
+            fail(CHROMIUM + " is missing: install it with apt-get install -y chromium (./xllm test does, as root)");
         }
         String version = "";
         try {
@@ -41,14 +41,14 @@ class PlaygroundBrowserTest {
                 version = new String(node.getInputStream().readAllBytes()).trim();
             }
         } catch (IOException e) {
-            fail("node is missing: install Node.js 20 or later (.ci/run does): " + e.getMessage());
+            fail("node is missing: install Node.js 20 or later (./xllm test does, as root): " + e.getMessage());
         }
         // playwright-core asks for Node.js 20 or later; node --version prints v<major>.<minor>.<patch>
         if (!version.matches("v(2\\d|[3-9]\\d|\\d{3,})\\..*")) {
             fail("Node.js 20 or later is needed for playwright-core, found '" + version + "'");
         }
         if (!Files.isRegularFile(browserDir().resolve("node_modules/playwright-core/package.json"))) {
-            fail("playwright-core is missing: run npm ci --prefix tests/browser (.ci/run does)");
+            fail("playwright-core is missing: run npm ci --prefix tests/browser (./xllm test does)");
         }
     }
 
