@@ -19,11 +19,19 @@ import xllm.engine.weights.SafetensorsWriter;
  * of a given tokenizer, for benchmarks at realistic sizes.
  */
 final class SynthCommand {
-    static final String USAGE = "usage: xllm synth --shape qwen2.5-0.5b|qwen2.5-1.5b|llama-3.2-1b --tokenizer DIR --out DIR [--dtype bf16|f32] [--seed S]";
+    static final String USAGE = "usage: xllm synth --shape qwen2.5-0.5b|qwen2.5-1.5b|llama-3.2-1b|qwen3-moe-small --tokenizer DIR --out DIR [--dtype bf16|f32] [--seed S]";
 
-    /** The dimensions of a published model family member. */
+    /** The dimensions of a published model family member; experts 0 for a dense model. */
     private record Shape(String modelType, int hidden, int intermediate, int layers, int heads, int kvHeads, int headDim,
-                         boolean qkvBias, double ropeTheta, boolean llama3Rope, int maxPositions) {
+                         boolean qkvBias, double ropeTheta, boolean llama3Rope, int maxPositions, Experts experts) {
+        Shape(String modelType, int hidden, int intermediate, int layers, int heads, int kvHeads, int headDim,
+              boolean qkvBias, double ropeTheta, boolean llama3Rope, int maxPositions) {
+            this(modelType, hidden, intermediate, layers, heads, kvHeads, headDim, qkvBias, ropeTheta, llama3Rope, maxPositions, null);
+        }
+    }
+
+    /** A Qwen3-MoE layer's mixture: {@code count} experts of {@code intermediate}, {@code active} per token. */
+    private record Experts(int count, int intermediate, int active) {
     }
 
     private SynthCommand() {
@@ -34,7 +42,11 @@ final class SynthCommand {
             case "qwen2.5-0.5b" -> new Shape("qwen2", 896, 4864, 24, 14, 2, 64, true, 1_000_000, false, 32768);
             case "qwen2.5-1.5b" -> new Shape("qwen2", 1536, 8960, 28, 12, 2, 128, true, 1_000_000, false, 32768);
             case "llama-3.2-1b" -> new Shape("llama", 2048, 8192, 16, 32, 8, 64, false, 500_000, true, 131072);
-            default -> throw new UsageException("--shape must be qwen2.5-0.5b, qwen2.5-1.5b or llama-3.2-1b, got \"" + name + "\"");
+            // Qwen3-30B-A3B's layer at a third of its width and a quarter of its depth and experts
+            case "qwen3-moe-small" -> new Shape("qwen3_moe", 1024, 3072, 12, 16, 4, 128, false, 1_000_000, false, 32768,
+                    new Experts(64, 512, 8));
+            default -> throw new UsageException("--shape must be qwen2.5-0.5b, qwen2.5-1.5b, llama-3.2-1b or qwen3-moe-small, got \""
+                    + name + "\"");
         };
     }
 
@@ -95,20 +107,39 @@ final class SynthCommand {
                 specs.add(new SafetensorsWriter.Spec(p + "self_attn.k_proj.bias", dtype, new long[] {kv}));
                 specs.add(new SafetensorsWriter.Spec(p + "self_attn.v_proj.bias", dtype, new long[] {kv}));
             }
+            if (s.modelType().startsWith("qwen3")) {
+                specs.add(new SafetensorsWriter.Spec(p + "self_attn.q_norm.weight", dtype, new long[] {s.headDim()}));
+                specs.add(new SafetensorsWriter.Spec(p + "self_attn.k_norm.weight", dtype, new long[] {s.headDim()}));
+            }
             specs.add(new SafetensorsWriter.Spec(p + "self_attn.o_proj.weight", dtype, new long[] {s.hidden(), q}));
             specs.add(new SafetensorsWriter.Spec(p + "post_attention_layernorm.weight", dtype, new long[] {s.hidden()}));
-            specs.add(new SafetensorsWriter.Spec(p + "mlp.gate_proj.weight", dtype, new long[] {s.intermediate(), s.hidden()}));
-            specs.add(new SafetensorsWriter.Spec(p + "mlp.up_proj.weight", dtype, new long[] {s.intermediate(), s.hidden()}));
-            specs.add(new SafetensorsWriter.Spec(p + "mlp.down_proj.weight", dtype, new long[] {s.hidden(), s.intermediate()}));
+            if (s.experts() == null) {
+                mlp(specs, p + "mlp.", s.intermediate(), s.hidden(), dtype);
+            } else {
+                specs.add(new SafetensorsWriter.Spec(p + "mlp.gate.weight", dtype, new long[] {s.experts().count(), s.hidden()}));
+                for (int e = 0; e < s.experts().count(); e++) {
+                    mlp(specs, p + "mlp.experts." + e + ".", s.experts().intermediate(), s.hidden(), dtype);
+                }
+            }
         }
         specs.add(new SafetensorsWriter.Spec("model.norm.weight", dtype, new long[] {s.hidden()}));
         return specs;
     }
 
+    private static void mlp(List<SafetensorsWriter.Spec> specs, String prefix, int inner, int hidden, DType dtype) {
+        specs.add(new SafetensorsWriter.Spec(prefix + "gate_proj.weight", dtype, new long[] {inner, hidden}));
+        specs.add(new SafetensorsWriter.Spec(prefix + "up_proj.weight", dtype, new long[] {inner, hidden}));
+        specs.add(new SafetensorsWriter.Spec(prefix + "down_proj.weight", dtype, new long[] {hidden, inner}));
+    }
+
     private static void writeConfig(Path out, Shape s, int vocab, DType dtype) throws IOException {
         ObjectMapper json = new ObjectMapper();
         ObjectNode c = json.createObjectNode();
-        c.putArray("architectures").add(s.modelType().equals("llama") ? "LlamaForCausalLM" : "Qwen2ForCausalLM");
+        c.putArray("architectures").add(switch (s.modelType()) {
+            case "llama" -> "LlamaForCausalLM";
+            case "qwen3_moe" -> "Qwen3MoeForCausalLM";
+            default -> "Qwen2ForCausalLM";
+        });
         c.put("model_type", s.modelType());
         c.put("hidden_size", s.hidden());
         c.put("intermediate_size", s.intermediate());
@@ -128,6 +159,13 @@ final class SynthCommand {
             r.put("original_max_position_embeddings", 8192);
         }
         c.put("max_position_embeddings", s.maxPositions());
+        if (s.experts() != null) {
+            c.put("num_experts", s.experts().count());
+            c.put("num_experts_per_tok", s.experts().active());
+            c.put("moe_intermediate_size", s.experts().intermediate());
+            c.put("norm_topk_prob", true);
+            c.put("decoder_sparse_step", 1);
+        }
         c.put("tie_word_embeddings", true);
         c.put("torch_dtype", dtype == DType.BF16 ? "bfloat16" : "float32");
         c.put("bos_token_id", 0);

@@ -6,21 +6,32 @@ import java.util.List;
 import xllm.engine.weights.GgufFile;
 import xllm.engine.weights.ModelFileException;
 
-/** The Hugging Face config a GGUF file's metadata describes (llama, qwen2, qwen3 architectures). */
+/** The Hugging Face config a GGUF file's metadata describes (llama, qwen2, qwen3 and qwen3moe architectures). */
 final class GgufConfig {
     private GgufConfig() {
     }
 
     static ModelConfig from(GgufFile gguf) {
         String arch = gguf.string("general.architecture");
-        if (!List.of("llama", "qwen2", "qwen3").contains(arch)) {
-            throw new ModelFileException(gguf.path(), "unsupported GGUF architecture \"" + arch + "\" (supported: llama, qwen2, qwen3)");
+        if (!List.of("llama", "qwen2", "qwen3", "qwen3moe").contains(arch)) {
+            throw new ModelFileException(gguf.path(), "unsupported GGUF architecture \"" + arch + "\" (supported: llama, qwen2, qwen3, qwen3moe)");
         }
         ObjectMapper json = new ObjectMapper();
         ObjectNode c = json.createObjectNode();
-        c.put("model_type", arch);
         c.put("hidden_size", integer(gguf, arch + ".embedding_length"));
-        c.put("intermediate_size", integer(gguf, arch + ".feed_forward_length"));
+        if (arch.equals("qwen3moe")) {
+            c.put("model_type", "qwen3_moe");
+            c.put("num_experts", integer(gguf, arch + ".expert_count"));
+            c.put("num_experts_per_tok", integer(gguf, arch + ".expert_used_count"));
+            c.put("moe_intermediate_size", integer(gguf, arch + ".expert_feed_forward_length"));
+            // llama.cpp's qwen3moe graph always renormalizes the chosen experts' weights, as Qwen3-MoE models ask
+            c.put("norm_topk_prob", true);
+            c.put("intermediate_size", gguf.number(arch + ".feed_forward_length").map(Number::intValue)
+                    .orElse(integer(gguf, arch + ".expert_feed_forward_length")));
+        } else {
+            c.put("model_type", arch);
+            c.put("intermediate_size", integer(gguf, arch + ".feed_forward_length"));
+        }
         c.put("num_hidden_layers", integer(gguf, arch + ".block_count"));
         c.put("num_attention_heads", integer(gguf, arch + ".attention.head_count"));
         c.put("num_key_value_heads", gguf.number(arch + ".attention.head_count_kv").map(Number::intValue)

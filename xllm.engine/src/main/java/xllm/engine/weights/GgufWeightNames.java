@@ -8,6 +8,8 @@ import java.util.regex.Pattern;
 /** A GGUF file seen through Hugging Face tensor names, so the same model builders load both formats. */
 public final class GgufWeightNames implements WeightSource {
     private static final Pattern LAYER = Pattern.compile("model\\.layers\\.(\\d+)\\.(.+)");
+    /** An expert's matrix, which GGUF stores as entry {@code expert} of one 3-D tensor per layer and projection. */
+    private static final Pattern EXPERT = Pattern.compile("model\\.layers\\.(\\d+)\\.mlp\\.experts\\.(\\d{1,9})\\.(gate|up|down)_proj\\.weight");
 
     private final GgufFile file;
 
@@ -21,6 +23,13 @@ public final class GgufWeightNames implements WeightSource {
 
     @Override
     public Optional<Tensor> find(String hfName) {
+        Matcher expert = EXPERT.matcher(hfName);
+        if (expert.matches()) {
+            int index = Integer.parseInt(expert.group(2));
+            return file.find("blk." + expert.group(1) + ".ffn_" + expert.group(3) + "_exps.weight")
+                    .filter(stack -> stack.rank() == 3 && index < stack.shape()[0])
+                    .map(stack -> stack.slice(hfName, index));
+        }
         String name = ggufName(hfName);
         return name == null ? Optional.empty() : file.find(name);
     }
@@ -56,6 +65,7 @@ public final class GgufWeightNames implements WeightSource {
             case "mlp.gate_proj.weight" -> "ffn_gate.weight";
             case "mlp.up_proj.weight" -> "ffn_up.weight";
             case "mlp.down_proj.weight" -> "ffn_down.weight";
+            case "mlp.gate.weight" -> "ffn_gate_inp.weight";
             default -> null;
         };
         return part == null ? null : "blk." + m.group(1) + "." + part;

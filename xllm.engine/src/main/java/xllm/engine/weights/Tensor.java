@@ -29,6 +29,18 @@ public record Tensor(String name, DType dtype, long[] shape, MemorySegment data)
         return Math.toIntExact(shape[i]);
     }
 
+    /**
+     * Entry {@code index} of the first dimension, in place: one expert of a 3-D stack of experts. Every entry
+     * holds whole rows (whole blocks for block-quantized types), so the bytes divide evenly.
+     */
+    public Tensor slice(String sliceName, int index) {
+        if (rank() < 2 || index < 0 || index >= shape[0]) {
+            throw new IllegalArgumentException(name + " " + Arrays.toString(shape) + " has no entry " + index);
+        }
+        long bytes = data.byteSize() / shape[0];
+        return new Tensor(sliceName, dtype, Arrays.copyOfRange(shape, 1, shape.length), data.asSlice(index * bytes, bytes));
+    }
+
     /** Element {@code index} decoded to float. */
     public float get(long index) {
         return switch (dtype) {

@@ -50,6 +50,29 @@ class GgufAndQuantizationTest {
         }
     }
 
+    /**
+     * The Qwen3-MoE fixture written by benchmarks/llama-cpp/safetensors_to_gguf.py in llama.cpp's qwen3moe layout
+     * (each layer's experts stacked into one 3-D tensor per projection, the router as ffn_gate_inp) gives the
+     * Hugging Face reference's logits and greedy continuation.
+     */
+    @Test
+    void qwen3MoeGgufWithStackedExpertsMatchesTheReference() {
+        JsonNode golden = Golden.read(TestData.fixture("arch/qwen3_moe/golden.json"));
+        try (CausalLM model = ModelLoader.load(TestData.fixture("gguf/qwen3_moe-f32.gguf"))) {
+            assertEquals("qwen3_moe", model.config().modelType());
+            for (JsonNode c : golden.get("cases")) {
+                int[] prompt = Golden.ints(c.get("prompt_ids"));
+                int[] expected = Golden.ints(c.get("greedy_ids"));
+                assertArrayEquals(expected, greedy(model, prompt, expected.length));
+                try (ComputePool pool = new ComputePool(2); ModelRunner runner = new ModelRunner(model, pool, 64, 16)) {
+                    float[] logits = new PromptSteps(runner).logits(prompt, 0, prompt.length);
+                    double error = Golden.relativeError(logits, 0, Golden.floats(c.get("logits").get(prompt.length - 1)));
+                    assertTrue(error < 1e-4, "relative error " + error);
+                }
+            }
+        }
+    }
+
     @Test
     void ggufConfigReadAloneIsTheConfigTheModelIsBuiltWith() {
         Path file = TestData.model("gguf/pycoder-22m-q8_0.gguf");
