@@ -112,6 +112,24 @@ public final class BlockAllocator {
         return n;
     }
 
+    /**
+     * Evicts every cached block no sequence holds (the listener hears of each), making them free blocks whose
+     * pages {@link #takeReleasable} can give back; returns how many. Blocks in use keep their keys.
+     */
+    public int evictUnused() {
+        int n = 0;
+        while (lruHead != NONE) {
+            int block = lruHead;
+            unlink(block);
+            blockOfKey.remove(keys[block]);
+            listener.evicted(keys[block]);
+            keys[block] = 0;
+            freeStack[freeCount++] = block;
+            n++;
+        }
+        return n;
+    }
+
     /** One more holder of an allocated block. */
     public void retain(int block) {
         if (refCounts[block] <= 0) {

@@ -129,4 +129,37 @@ class BlockAllocatorTest {
         assertEquals(used, into[0]);
         assertEquals(cached, a.acquireCached(42, tokens, 0), "the cached block is still found");
     }
+
+    @Test
+    void evictingTheUnusedCacheFreesItsBlocksAndKeepsThoseInUse() {
+        BlockAllocator a = new BlockAllocator(4, 2);
+        java.util.List<Long> evicted = new java.util.ArrayList<>();
+        a.listener(new BlockAllocator.CacheListener() {
+            @Override
+            public void stored(long key) {
+            }
+
+            @Override
+            public void evicted(long key) {
+                evicted.add(key);
+            }
+        });
+        int[] tokens = {1, 2, 3, 4};
+        int idle = a.allocate();
+        int held = a.allocate();
+        a.register(idle, 7, tokens, 0);
+        a.register(held, 8, tokens, 2);
+        a.release(idle);
+        assertEquals(1, a.evictUnused());
+        assertEquals(java.util.List.of(7L), evicted);
+        assertEquals(-1, a.acquireCached(7, tokens, 0), "an evicted block is no longer found");
+        int[] into = new int[4];
+        assertEquals(1, a.takeReleasable(into), "its pages can be given back");
+        assertEquals(idle, into[0]);
+        a.release(held);
+        assertEquals(held, a.acquireCached(8, tokens, 2), "a block in use kept its key");
+        assertEquals(0, a.evictUnused(), "nor is it evicted while held");
+        a.release(held);
+        assertEquals(1, a.evictUnused(), "once unused it is");
+    }
 }

@@ -3,6 +3,7 @@ package xllm.sched;
 import com.lmax.disruptor.EventPoller;
 import com.lmax.disruptor.RingBuffer;
 import com.lmax.disruptor.YieldingWaitStrategy;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.locks.LockSupport;
 import xllm.api.GenerateRequest;
 import xllm.api.TokenSink;
@@ -53,8 +54,9 @@ final class EngineLoop implements AutoCloseable {
                 core.abort(event.abortId);
             } else if (event.releaseId != null) {
                 core.releaseHandoff(event.releaseId);
-            } else if (event.warmedUp) {
+            } else if (event.warmedUp != null) {
                 core.warmedUp();
+                event.warmedUp.countDown();
             }
             event.clear();
             return true;
@@ -96,10 +98,15 @@ final class EngineLoop implements AutoCloseable {
         LockSupport.unpark(thread);
     }
 
-    /** Tells the engine, on its thread, that its warm-up is over. */
-    void warmedUp() {
-        ring.publishEvent((event, seq) -> event.warmedUp = true);
+    /**
+     * Tells the engine, on its thread, that its warm-up is over, and returns once it has dropped what the
+     * warm-up left (so that none of it reaches a listener that goes live next).
+     */
+    void warmedUp() throws InterruptedException {
+        CountDownLatch taken = new CountDownLatch(1);
+        ring.publishEvent((event, seq) -> event.warmedUp = taken);
         LockSupport.unpark(thread);
+        taken.await();
     }
 
     int running() {

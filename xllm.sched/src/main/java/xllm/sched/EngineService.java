@@ -80,7 +80,8 @@ public final class EngineService implements ServedTextService, SleepMode, AutoCl
 
     private final Options options;
     private final BlockAllocator.CacheListener cacheListener;
-    private final boolean profile;
+    /** How {@link WarmUp} runs before the service reports ready. */
+    private final WarmUp.Mode warmUp;
     private final ServiceMetrics metrics;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final long created = Instant.now().getEpochSecond();
@@ -97,10 +98,9 @@ public final class EngineService implements ServedTextService, SleepMode, AutoCl
                           EngineCore core, DiskBlockStore disk) {
     }
 
-    /** @param profile run {@link WarmUp} before reporting ready */
-    private EngineService(Options options, BlockAllocator.CacheListener cacheListener, boolean profile) {
+    private EngineService(Options options, BlockAllocator.CacheListener cacheListener, WarmUp.Mode warmUp) {
         this.options = options;
-        this.profile = profile;
+        this.warmUp = warmUp;
         this.cacheListener = cacheListener;
         this.metrics = new ServiceMetrics(options.servedModelName());
     }
@@ -112,17 +112,18 @@ public final class EngineService implements ServedTextService, SleepMode, AutoCl
 
     /**
      * Starts loading in the background and returns at once; {@code cacheListener} (null for none) hears on the
-     * engine thread of every prefix block the instance caches or evicts once it serves.
+     * engine thread of every prefix block the instance caches or evicts once it serves. The service turns ready
+     * after {@link WarmUp}, so the first requests it takes find compiled code, as later ones do.
      */
     public static EngineService startLoading(Options options, BlockAllocator.CacheListener cacheListener) {
-        EngineService service = new EngineService(options, cacheListener, false);
+        EngineService service = new EngineService(options, cacheListener, WarmUp.Mode.COMPILE);
         Thread.ofPlatform().name("xllm-model-loader").start(service::load);
         return service;
     }
 
     /** Loads on the calling thread; returns a ready service or throws. */
     public static EngineService load(Options options) {
-        EngineService service = new EngineService(options, null, false);
+        EngineService service = new EngineService(options, null, WarmUp.Mode.NONE);
         service.load();
         if (service.loadFailure != null) {
             throw service.loadFailure;
@@ -136,7 +137,7 @@ public final class EngineService implements ServedTextService, SleepMode, AutoCl
      * {@link #takeStepTimes} starts with prefill and decode times; returns a ready service or throws.
      */
     public static EngineService load(Options options, BlockAllocator.CacheListener cacheListener) {
-        EngineService service = new EngineService(options, cacheListener, true);
+        EngineService service = new EngineService(options, cacheListener, WarmUp.Mode.PROFILE);
         service.load();
         if (service.loadFailure != null) {
             throw service.loadFailure;
@@ -161,14 +162,14 @@ public final class EngineService implements ServedTextService, SleepMode, AutoCl
             core.enableStructuredOutputs(VocabularyTrie.of(tokenizer, text.eosTokenIds(), runner.vocabSize()));
             DiskBlockStore disk = openDiskTier(runner);
             if (disk != null) {
-                disk.pause(profile); // warm-up prompts are made up: none is written, none is looked up
+                disk.pause(warmUp != WarmUp.Mode.NONE); // warm-up prompts are made up: none is written, none is looked up
                 core.offloadTo(disk);
             }
             EngineLoop loop = new EngineLoop("xllm-engine-0", core, options.kvTiers().idleReleaseMillis());
             metrics.gauges(loop::running, loop::waiting, loop::kvUsage);
             loop.start();
-            if (profile) {
-                if (!WarmUp.run(loop, metrics.stepTimes(), model.config().vocabSize(), model.config().maxPositions())) {
+            if (warmUp != WarmUp.Mode.NONE) {
+                if (!WarmUp.run(warmUp, loop, metrics.stepTimes(), model.config().vocabSize(), model.config().maxPositions())) {
                     System.err.println("xllm: warm-up did not finish; serving cold");
                 }
                 loop.warmedUp();

@@ -1,5 +1,6 @@
 package xllm.sched;
 
+import java.util.concurrent.CountDownLatch;
 import xllm.api.GenerateRequest;
 import xllm.api.TokenSink;
 import xllm.engine.scheduler.KvHandoff;
@@ -19,7 +20,8 @@ final class IngressEvent {
     String releaseId;
     long arrivalNanos;
     /** Set to tell the engine its warm-up is over. */
-    boolean warmedUp;
+    /** Set for the end of warm-up: counted down once the engine has taken it. */
+    CountDownLatch warmedUp;
 
     void clear() {
         request = null;
@@ -29,6 +31,6 @@ final class IngressEvent {
         handoff = null;
         kvImport = null;
         releaseId = null;
-        warmedUp = false;
+        warmedUp = null;
     }
 }

@@ -11,13 +11,24 @@ import xllm.api.TokenSink;
 import xllm.api.Usage;
 
 /**
- * What a worker's engine runs before it answers its router: a few prompts of growing length alone and a few
- * batches of short generations, twice. The second pass runs on warm kernels, and its step times are what the
- * router's latency predictors start from (prefill times by prompt length, decode times by batch size); the
- * first pass's steps, on a cold compiler, would mislead them. The prompts are random token ids; what they leave in the prefix cache is evicted
- * first like any cold block. Nothing of it reaches the request metrics ({@link Warming}).
+ * What an engine runs before it reports ready: a few prompts of growing length alone and a few batches of short
+ * generations, so that the JIT has compiled the kernels of every shape before the first request. A worker's
+ * engine runs them twice ({@link Mode#PROFILE}): the second pass runs on warm kernels, and its step times are what
+ * the router's latency predictors start from (prefill times by prompt length, decode times by batch size); the
+ * first pass's steps, on a cold compiler, would mislead them. The prompts are random token ids; what they leave
+ * in the prefix cache is evicted first like any cold block. Nothing of it reaches the request metrics ({@link Warming}).
  */
 final class WarmUp {
+    /** How much warm-up an engine runs before it reports ready. */
+    enum Mode {
+        /** None: the engine is used cold (in-process use, tests of the loading itself). */
+        NONE,
+        /** One pass, for compiled code. */
+        COMPILE,
+        /** Two passes, keeping the second one's step times for the router. */
+        PROFILE
+    }
+
     private static final int[] PROMPT_LENGTHS = {16, 64, 256};
     private static final int[] BATCHES = {1, 4, 8};
     private static final int DECODE_STEPS = 6;
@@ -28,15 +39,16 @@ final class WarmUp {
     }
 
     /**
-     * Runs both passes through {@code loop}, leaving in {@code steps} only the second one's step times.
+     * Runs the passes of {@code mode} through {@code loop}, leaving in {@code steps} only the step times of a
+     * second pass.
      *
      * @return false when the engine did not finish them in time (it is then used cold)
      */
-    static boolean run(EngineLoop loop, StepTimes steps, int vocab, int context) throws InterruptedException {
+    static boolean run(Mode mode, EngineLoop loop, StepTimes steps, int vocab, int context) throws InterruptedException {
         SplittableRandom random = new SplittableRandom(SEED);
         boolean done = pass(loop, random, vocab, context);
         steps.take();
-        return done && pass(loop, random, vocab, context);
+        return done && (mode != Mode.PROFILE || pass(loop, random, vocab, context));
     }
 
     private static boolean pass(EngineLoop loop, SplittableRandom random, int vocab, int context) throws InterruptedException {

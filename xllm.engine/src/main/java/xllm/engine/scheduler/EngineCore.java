@@ -109,12 +109,15 @@ public final class EngineCore {
 
     /**
      * The engine's warm-up is over: what it measured while the JIT was compiling (the speculation policy's
-     * costs) is forgotten, to be learned again from served steps.
+     * costs) is forgotten, to be learned again from served steps, and what its made-up prompts left in the prefix
+     * cache is dropped and its memory given back, so that a server starts with an empty cache and no KV resident.
      */
     public void warmedUp() {
         if (speculation != null) {
             speculation.policy().forgetCosts();
         }
+        kv.evictUnused();
+        releaseIdleMemory();
     }
 
     /**

@@ -47,6 +47,11 @@ final class KvMemory {
     }
 
     /** Free blocks written since their pages were last given back, ascending, in {@link #releasable()}; returns how many. */
+    /** Drops the prefix cache's unused blocks (see {@link BlockAllocator#evictUnused}). */
+    int evictUnused() {
+        return allocator.evictUnused();
+    }
+
     int takeReleasable() {
         return allocator.takeReleasable(releasable);
     }
