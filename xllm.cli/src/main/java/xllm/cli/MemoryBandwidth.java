@@ -2,13 +2,18 @@ package xllm.cli;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.Set;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 import xllm.engine.kernel.ComputePool;
 
 /**
- * {@code xllm bench membw}: this machine's memory copy bandwidth (bytes read plus written per second)
- * with one copying thread per core, the ceiling a memory-bound decode step is measured against.
+ * {@code xllm bench membw}: this machine's memory bandwidth with one thread per core: copying (bytes read plus
+ * written per second) and reading alone (summing floats), the ceiling a memory-bound decode step, which reads
+ * its weights and writes little, is measured against.
  */
 final class MemoryBandwidth {
     private MemoryBandwidth() {
@@ -20,7 +25,7 @@ final class MemoryBandwidth {
         try (Arena arena = Arena.ofShared(); ComputePool pool = new ComputePool(GenerateCommand.threads(args))) {
             MemorySegment src = arena.allocate(bytes, 4096);
             MemorySegment dst = arena.allocate(bytes, 4096);
-            src.fill((byte) 1);
+            src.fill((byte) 0x3F); // floats of 0.75: no subnormals to slow the sums down
             dst.fill((byte) 2);
             int chunks = pool.threads();
             long chunk = bytes / chunks;
@@ -37,7 +42,40 @@ final class MemoryBandwidth {
             Arrays.sort(gbps);
             System.out.printf("copy bandwidth: %.1f GB/s (median of %d copies of %d MB, %d threads; read + write)%n",
                     gbps[gbps.length / 2], gbps.length, bytes >> 20, pool.threads());
+            double[] read = new double[gbps.length];
+            float[] sums = new float[chunks];
+            for (int run = 0; run < read.length; run++) {
+                long start = System.nanoTime();
+                pool.parallelFor(chunks, 1, (from, to, worker) -> {
+                    for (int c = from; c < to; c++) {
+                        sums[c] += sum(src, c * chunk, chunk);
+                    }
+                });
+                read[run] = (double) bytes / (System.nanoTime() - start);
+            }
+            Arrays.sort(read);
+            System.out.printf("read bandwidth: %.1f GB/s (median of %d passes over %d MB, %d threads; checksum %.0f)%n",
+                    read[read.length / 2], read.length, bytes >> 20, pool.threads(), sums[0]);
         }
         return 0;
+    }
+
+    private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
+
+    /** The floats of {@code bytes} bytes from {@code offset}, summed over four vectors so the loads overlap. */
+    private static float sum(MemorySegment m, long offset, long bytes) {
+        long step = FLOATS.vectorByteSize();
+        FloatVector a = FloatVector.zero(FLOATS);
+        FloatVector b = a;
+        FloatVector c = a;
+        FloatVector d = a;
+        long end = offset + bytes - 4 * step;
+        for (long i = offset; i <= end; i += 4 * step) {
+            a = a.add(FloatVector.fromMemorySegment(FLOATS, m, i, ByteOrder.nativeOrder()));
+            b = b.add(FloatVector.fromMemorySegment(FLOATS, m, i + step, ByteOrder.nativeOrder()));
+            c = c.add(FloatVector.fromMemorySegment(FLOATS, m, i + 2 * step, ByteOrder.nativeOrder()));
+            d = d.add(FloatVector.fromMemorySegment(FLOATS, m, i + 3 * step, ByteOrder.nativeOrder()));
+        }
+        return a.add(b).add(c).add(d).reduceLanes(VectorOperators.ADD);
     }
 }

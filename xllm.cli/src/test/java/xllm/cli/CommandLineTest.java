@@ -69,7 +69,7 @@ class CommandLineTest {
     void benchmarksPrintTheirFigures() throws Exception {
         Run membw = run("bench", "membw", "--mb", "16");
         assertEquals(0, membw.status(), membw.err());
-        assertTrue(membw.out().matches("(?s)copy bandwidth: [0-9.]+ GB/s.*"), membw.out());
+        assertTrue(membw.out().matches("(?s)copy bandwidth: [0-9.]+ GB/s.*\nread bandwidth: [0-9.]+ GB/s.*"), membw.out());
         Path model = root.resolve("models/pycoder-draft-4m");
         Run offline = run("bench", "offline", "--model", model.toString(),
                 "--batch", "1,4", "--prompt-len", "32", "--gen-len", "8", "--repeats", "1", "--output", "json");
