@@ -71,7 +71,7 @@ public final class Gemm {
 
         @Override
         public void run(int start, int end, int worker) {
-            format.pack(x, xOffset, start, end, cols, packed);
+            format.pack(NativeKernels.active(), x, xOffset, start, end, cols, packed);
         }
 
         /** Packs on the pool, or on the calling thread alone when {@code pool} is null. */
@@ -80,7 +80,7 @@ public final class Gemm {
             if (f == ActivationFormat.FLOAT) {
                 return;
             }
-            long bytes = f.packedBytes(tokens, cols);
+            long bytes = f.packedBytes(NativeKernels.active(), tokens, cols);
             if (packed.byteSize() < bytes) {
                 // grows to the largest step seen, then stays
                 packed = Arena.ofAuto().allocate(Math.max(bytes, packed.byteSize() * 2), 64);
@@ -100,7 +100,10 @@ public final class Gemm {
     private Gemm() {
     }
 
-    /** Which kernels multiply: "native (...)" or "Vector API (why the native ones are not in use)". */
+    /**
+     * Which kernels multiply: "native AVX2 for AMD Zen 3 (family 25, model 1): ..." (the library and the CPU target it
+     * is configured for) or "Vector API (why the native ones are not in use)".
+     */
     public static String kernels() {
         return NativeKernels.description();
     }
