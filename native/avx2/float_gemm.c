@@ -16,6 +16,14 @@
 // ---------------------------------------------------------------------------------------------------------
 static inline int padded16(int cols) { return (cols + 15) & ~15; }
 
+// The tile for more than one token (see bf16_tile)
+#ifndef BF16_ROWS
+#define BF16_ROWS 4
+#endif
+#ifndef BF16_TOKENS
+#define BF16_TOKENS 2
+#endif
+
 int64_t xllm_bf16_packed_bytes(int tokens, int cols) { return (int64_t)tokens * padded16(cols) * 4; }
 
 ALWAYS_INLINE __m256 round_bf16(__m256 v) {
@@ -53,6 +61,8 @@ ALWAYS_INLINE __m256i load16_bf16(const uint16_t *row, int k, int cols) {
     return _mm256_loadu_si256((const __m256i *)tail);
 }
 
+// R rows x T tokens: per group of 16, the tokens' activations are loaded into registers once, then each row's
+// weights are widened once and multiplied against all of them (16 registers: 2T activations, 2 weights, R*T sums).
 ALWAYS_INLINE void bf16_tile(const int R, const int T, const uint16_t *w, int cols, const float *xp, int width, int r, int t,
                              float *out, int64_t out_stride, int prefetch) {
     __m256 acc[8][4];
@@ -62,14 +72,18 @@ ALWAYS_INLINE void bf16_tile(const int R, const int T, const uint16_t *w, int co
     for (int k = 0; k < width; k += 16) {
         if (prefetch && (k & 31) == 0)
             for (int i = 0; i < R; i++) _mm_prefetch((const char *)(w + (int64_t)(r + i + xllm_prefetch_rows) * cols + k), _MM_HINT_T0);
+        __m256 xe[4], xo[4];
+        for (int j = 0; j < T; j++) {
+            xe[j] = _mm256_loadu_ps(xp + (int64_t)(t + j) * width + k);
+            xo[j] = _mm256_loadu_ps(xp + (int64_t)(t + j) * width + k + 8);
+        }
         for (int i = 0; i < R; i++) {
             const __m256i wv = load16_bf16(w + (int64_t)(r + i) * cols, k, cols);
             const __m256 even = _mm256_castsi256_ps(_mm256_slli_epi32(wv, 16));
             const __m256 odd = _mm256_castsi256_ps(_mm256_and_si256(wv, high));
             for (int j = 0; j < T; j++) {
-                const float *x = xp + (int64_t)(t + j) * width + k;
-                acc[i][j] = _mm256_fmadd_ps(even, _mm256_loadu_ps(x), acc[i][j]);
-                acc[i][j] = _mm256_fmadd_ps(odd, _mm256_loadu_ps(x + 8), acc[i][j]);
+                acc[i][j] = _mm256_fmadd_ps(even, xe[j], acc[i][j]);
+                acc[i][j] = _mm256_fmadd_ps(odd, xo[j], acc[i][j]);
             }
         }
     }
@@ -83,7 +97,7 @@ void xllm_bf16_gemm(const uint16_t *w, int cols, const float *xp, int tokens, fl
     const int width = padded16(cols);
     const int prefetch = tokens <= PREFETCH_MAX_TOKENS && xllm_prefetch_rows > 0;
 #define BF16_TILE(R, T, r, t) bf16_tile(R, T, w, cols, xp, width, r, t, out, out_stride, prefetch)
-    TILED(BF16_TILE, 4, 3, (int64_t)width * 4);
+    TILED(BF16_TILE, BF16_ROWS, BF16_TOKENS, (int64_t)width * 4);
 #undef BF16_TILE
 }
 
@@ -120,13 +134,14 @@ ALWAYS_INLINE void f32_tile(const int bf16, const int R, const int T, const void
         if (prefetch && (k * e & 63) == 0)
             for (int i = 0; i < R; i++) _mm_prefetch(bytes + ((int64_t)(r + i + xllm_prefetch_rows) * cols + k) * e, _MM_HINT_T0);
         const __m256i m = first_lanes(cols - k);
+        __m256 xv[4];
+        for (int j = 0; j < T; j++) {
+            const float *xk = x + (int64_t)(t + j) * cols + k;
+            xv[j] = k + 8 <= cols ? _mm256_loadu_ps(xk) : _mm256_maskload_ps(xk, m);
+        }
         for (int i = 0; i < R; i++) {
             const __m256 wv = load_weights(bf16, w, r + i, k, cols);
-            for (int j = 0; j < T; j++) {
-                const float *xk = x + (int64_t)(t + j) * cols + k;
-                const __m256 xv = k + 8 <= cols ? _mm256_loadu_ps(xk) : _mm256_maskload_ps(xk, m);
-                acc[i][j] = _mm256_fmadd_ps(wv, xv, acc[i][j]);
-            }
+            for (int j = 0; j < T; j++) acc[i][j] = _mm256_fmadd_ps(wv, xv[j], acc[i][j]);
         }
     }
     for (int i = 0; i < R; i++)

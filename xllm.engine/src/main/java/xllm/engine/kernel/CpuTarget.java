@@ -19,18 +19,25 @@ public record CpuTarget(String microarchitecture, int family, int model, Isa isa
     /** The instruction sets with kernels of their own; each native one is a library of the same symbols. */
     public enum Isa {
         /** AVX-512 F/BW/VL with VNNI, BF16, VBMI and GFNI (libxllm_kernels.so: native/avx512). */
-        AVX512("AVX-512", "libxllm_kernels.so"),
+        AVX512("AVX-512", "libxllm_kernels.so", 16),
         /** AVX2 with FMA and F16C (libxllm_kernels_avx2.so: native/avx2). */
-        AVX2("AVX2", "libxllm_kernels_avx2.so"),
+        AVX2("AVX2", "libxllm_kernels_avx2.so", 8),
         /** The Java Vector API kernels. */
-        VECTOR_API("Vector API", null);
+        VECTOR_API("Vector API", null, 0);
 
         private final String label;
         private final String library;
+        private final int panelRows;
 
-        Isa(String label, String library) {
+        Isa(String label, String library, int panelRows) {
             this.label = label;
             this.library = library;
+            this.panelRows = panelRows;
+        }
+
+        /** Rows per panel of its quantized kernels (native/panels.h). */
+        int panelRows() {
+            return panelRows;
         }
 
         public String label() {
@@ -81,14 +88,15 @@ public record CpuTarget(String microarchitecture, int family, int model, Isa isa
     /**
      * The parameters per target. AVX-512 (Zen 4, whose 512-bit operations run as two halves, Zen 5 and Intel, at
      * full width): 8 rows and 2 panels of 16 per decode tile, prefetching 8 rows ahead; the same for all of them
-     * until measured otherwise (the decode tiles are bound by memory, not by the vector units' width). AVX2:
-     * 8 rows per float decode tile (8 accumulators keep both FMA units busy within 16 registers) and 4 panels of
-     * 8 rows per quantized one, prefetching 8 rows ahead.
+     * until measured otherwise (the decode tiles are bound by memory, not by the vector units' width). AVX2 (measured
+     * on Zen 3): 8 rows per float decode tile (8 accumulators keep both FMA units busy within 16 registers) and one
+     * panel of 8 rows per quantized one (two or four spill registers, Q8_0 losing a quarter of its speed),
+     * prefetching 8 rows ahead.
      */
     private static CpuTarget forIsa(String microarchitecture, int family, int model, Isa isa) {
         return switch (isa) {
             case AVX512 -> new CpuTarget(microarchitecture, family, model, isa, 8, 2, 8);
-            case AVX2 -> new CpuTarget(microarchitecture, family, model, isa, 8, 4, 8);
+            case AVX2 -> new CpuTarget(microarchitecture, family, model, isa, 8, 1, 8);
             case VECTOR_API -> new CpuTarget(microarchitecture, family, model, isa, 0, 0, 0);
         };
     }
@@ -135,10 +143,10 @@ public record CpuTarget(String microarchitecture, int family, int model, Isa isa
         return "x86-64";
     }
 
-    /** e.g. "native AVX2 for AMD Zen 3 (family 25, model 1): decode tile 8 rows, prefetch 8 rows". */
+    /** e.g. "native AVX2 for AMD Zen 3 (family 25, model 1): decode tile 8 rows (quantized: 8), prefetch 8 rows". */
     String describe() {
         String cpu = family < 0 ? microarchitecture : microarchitecture + " (family " + family + ", model " + model + ")";
-        return "native " + isa.label() + " for " + cpu + ": decode tile " + decodeRows + " rows (quantized: " + decodePanels
-                + " panels), prefetch " + prefetchRows + " rows";
+        return "native " + isa.label() + " for " + cpu + ": decode tile " + decodeRows + " rows (quantized: " + decodePanels * isa.panelRows()
+                + "), prefetch " + prefetchRows + " rows";
     }
 }
