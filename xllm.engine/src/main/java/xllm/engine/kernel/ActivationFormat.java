@@ -15,19 +15,20 @@ public enum ActivationFormat {
     /** Rounded to bf16, for BF16 weights when the activations may be rounded too. */
     BF16;
 
-    long packedBytes(int tokens, int cols) {
+    /** Bytes of {@code tokens} packed for {@code kernels} (each library packs in its own layout). */
+    long packedBytes(NativeKernels kernels, int tokens, int cols) {
         return switch (this) {
             case FLOAT -> 0;
-            case Q8_BLOCKS -> NativeKernels.q8PackedBytes(tokens, cols);
-            case BF16 -> NativeKernels.bf16PackedBytes(tokens, cols);
+            case Q8_BLOCKS -> kernels.q8PackedBytes(tokens, cols);
+            case BF16 -> kernels.bf16PackedBytes(tokens, cols);
         };
     }
 
-    void pack(float[] x, int xOffset, int start, int end, int cols, MemorySegment packed) {
+    void pack(NativeKernels kernels, float[] x, int xOffset, int start, int end, int cols, MemorySegment packed) {
         switch (this) {
             case FLOAT -> throw new IllegalStateException("float activations are not packed");
-            case Q8_BLOCKS -> NativeKernels.packQ8(x, xOffset, start, end, cols, packed);
-            case BF16 -> NativeKernels.packBf16(x, xOffset, start, end, cols, packed);
+            case Q8_BLOCKS -> kernels.packQ8(x, xOffset, start, end, cols, packed);
+            case BF16 -> kernels.packBf16(x, xOffset, start, end, cols, packed);
         }
     }
 }

@@ -13,7 +13,7 @@ import xllm.engine.weights.Tensor;
 
 /**
  * BF16 weights as stored, multiplied as {@link ActivationPrecision} says: against activations rounded to
- * bf16 with the native {@code vdpbf16ps} kernel, or against float activations, each weight vector widened
+ * bf16 with the native kernels ({@code vdpbf16ps} on AVX-512, widened to float and FMA on AVX2), or against float activations, each weight vector widened
  * inside the kernel (natively where the native kernels run, else in the register tile of {@link VectorTiledMatrix}).
  */
 public final class Bf16Matrix extends VectorTiledMatrix {
@@ -24,10 +24,18 @@ public final class Bf16Matrix extends VectorTiledMatrix {
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED;
 
     private final boolean roundActivations;
+    /** The native kernels multiplying, or null for the Vector API ones. */
+    private final NativeKernels kernels;
 
     Bf16Matrix(Tensor t, boolean roundActivations) {
+        this(t, roundActivations, NativeKernels.active());
+    }
+
+    /** With {@code kernels} (null: the Vector API ones). */
+    Bf16Matrix(Tensor t, boolean roundActivations, NativeKernels kernels) {
         super(t, 2);
-        this.roundActivations = roundActivations && NativeKernels.available();
+        this.kernels = kernels;
+        this.roundActivations = roundActivations && kernels != null;
     }
 
     @Override
@@ -37,7 +45,7 @@ public final class Bf16Matrix extends VectorTiledMatrix {
 
     @Override
     public void multiplyPacked(MemorySegment packed, int tokens, float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
-        NativeKernels.bf16Gemm(data, cols, packed, tokens, out, outOffset, outStride, rowStart, rowEnd);
+        kernels.bf16Gemm(data, cols, packed, tokens, out, outOffset, outStride, rowStart, rowEnd);
     }
 
     @Override
@@ -63,8 +71,8 @@ public final class Bf16Matrix extends VectorTiledMatrix {
 
     @Override
     public void multiply(float[] x, int xOffset, int tokens, float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
-        if (NativeKernels.available()) {
-            NativeKernels.bf16F32Gemm(data, cols, x, xOffset, tokens, out, outOffset, outStride, rowStart, rowEnd);
+        if (kernels != null) {
+            kernels.bf16F32Gemm(data, cols, x, xOffset, tokens, out, outOffset, outStride, rowStart, rowEnd);
         } else {
             multiplyTiled(x, xOffset, tokens, out, outOffset, outStride, rowStart, rowEnd);
         }

@@ -11,8 +11,17 @@ public final class F32Matrix extends VectorTiledMatrix {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
+    /** The native kernels multiplying, or null for the Vector API ones. */
+    private final NativeKernels kernels;
+
     F32Matrix(Tensor t) {
+        this(t, NativeKernels.active());
+    }
+
+    /** With {@code kernels} (null: the Vector API ones). */
+    F32Matrix(Tensor t, NativeKernels kernels) {
         super(t, Float.BYTES);
+        this.kernels = kernels;
     }
 
     @Override
@@ -32,8 +41,8 @@ public final class F32Matrix extends VectorTiledMatrix {
 
     @Override
     public void multiply(float[] x, int xOffset, int tokens, float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
-        if (NativeKernels.available()) {
-            NativeKernels.f32Gemm(data, cols, x, xOffset, tokens, out, outOffset, outStride, rowStart, rowEnd);
+        if (kernels != null) {
+            kernels.f32Gemm(data, cols, x, xOffset, tokens, out, outOffset, outStride, rowStart, rowEnd);
         } else {
             multiplyTiled(x, xOffset, tokens, out, outOffset, outStride, rowStart, rowEnd);
         }

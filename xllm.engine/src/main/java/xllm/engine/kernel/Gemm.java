@@ -15,6 +15,7 @@ public final class Gemm {
     private static final int ROW_GRAIN = 16;
     /** Tokens per unit when activations are packed in parallel; fewer tokens are packed by the caller alone. */
     private static final int PACK_GRAIN = 8;
+    private static final long SERIAL_WEIGHTS = Long.getLong("xllm.gemm.serialWeights", 0);
     private static final ThreadLocal<Task> TASK = ThreadLocal.withInitial(Task::new);
 
     /** The arguments of the multiplication in flight; read by the pool's threads during parallelFor. */
@@ -71,7 +72,7 @@ public final class Gemm {
 
         @Override
         public void run(int start, int end, int worker) {
-            format.pack(x, xOffset, start, end, cols, packed);
+            format.pack(NativeKernels.active(), x, xOffset, start, end, cols, packed);
         }
 
         /** Packs on the pool, or on the calling thread alone when {@code pool} is null. */
@@ -80,7 +81,7 @@ public final class Gemm {
             if (f == ActivationFormat.FLOAT) {
                 return;
             }
-            long bytes = f.packedBytes(tokens, cols);
+            long bytes = f.packedBytes(NativeKernels.active(), tokens, cols);
             if (packed.byteSize() < bytes) {
                 // grows to the largest step seen, then stays
                 packed = Arena.ofAuto().allocate(Math.max(bytes, packed.byteSize() * 2), 64);
@@ -100,7 +101,10 @@ public final class Gemm {
     private Gemm() {
     }
 
-    /** Which kernels multiply: "native (...)" or "Vector API (why the native ones are not in use)". */
+    /**
+     * Which kernels multiply: "native AVX2 for AMD Zen 3 (family 25, model 1): ..." (the library and the CPU target it
+     * is configured for) or "Vector API (why the native ones are not in use)".
+     */
     public static String kernels() {
         return NativeKernels.description();
     }
@@ -187,7 +191,7 @@ public final class Gemm {
         task.tokens = tokens;
         try {
             task.packer.pack(pool, first.activationFormat(), x, xOffset, tokens, first.cols());
-            if (pool == null) {
+            if (pool == null || tokens == 1 && (long) rows * first.cols() <= SERIAL_WEIGHTS) {
                 task.run(0, rows, 0);
             } else {
                 pool.parallelFor(rows, ROW_GRAIN, task);

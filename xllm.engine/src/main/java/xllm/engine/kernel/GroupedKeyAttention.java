@@ -91,7 +91,7 @@ public final class GroupedKeyAttention {
         int kvDim = kvHeads * headDim;
         if (runsNatively(headDim)) {
             long layerOffset = arena.slotOffset(0, layer, 0);
-            NativeKernels.attend(kv, arena.dtype() == KvDtype.F16, blocks, arena.slotOffset(1, layer, 0) - layerOffset,
+            NativeKernels.active().attend(kv, arena.dtype() == KvDtype.F16, blocks, arena.slotOffset(1, layer, 0) - layerOffset,
                     layerOffset, blockSize, contextLength, kvDim, headDim, kvHead, heads, q, qOffset, scale, scores,
                     scoresStride(contextLength, blockSize), out, outOffset);
             return;

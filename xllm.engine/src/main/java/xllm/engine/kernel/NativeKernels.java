@@ -20,35 +20,30 @@ import java.nio.channels.Channels;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import xllm.kv.files.PrivateFiles;
 
 /**
- * The AVX-512 matrix kernels of {@code native/} (libxllm_kernels), bound through FFM. They are used when the
- * library is in this module (built with the project when gcc is there), the CPU has AVX-512 with VNNI, VBMI
- * and BF16, and GFNI (Zen 4, Sapphire Rapids and later), and {@code -Dxllm.kernels=java} has not asked for the Vector API kernels. The calls are
- * {@linkplain Linker.Option#critical critical}: short, no thread-state change, heap arrays passed in place.
+ * The native matrix kernels of {@code native/}, bound through FFM: one library per instruction set, all with the
+ * same symbols and semantics (libxllm_kernels.so for AVX-512 VNNI, VBMI, BF16 and GFNI; libxllm_kernels_avx2.so
+ * for AVX2, FMA and F16C), each an instance of this class. Which one the engine uses ({@link #active()}) is chosen
+ * by what the CPU is ({@link CpuTarget}, from CPUID through the library's baseline-built cpu_features.c), and the
+ * library is configured with that target's parameters before any kernel runs. {@code -Dxllm.kernels=java} asks for
+ * the Vector API kernels instead, {@code -Dxllm.kernels=avx2} for the AVX2 library on an AVX-512 machine. The hot
+ * calls are {@linkplain Linker.Option#critical critical}: short, no thread-state change, heap arrays passed in
+ * place.
  */
 final class NativeKernels {
-    private static final int FEATURE_AVX512 = 1;
-    private static final int FEATURE_VNNI = 2;
-    private static final int FEATURE_BF16 = 4;
-    private static final int FEATURE_VBMI = 8;
-    private static final int FEATURE_GFNI = 16;
-    private static final String LIBRARY = "libxllm_kernels.so";
-
     /** Query heads one native attention call takes at most. */
     static final int ATTEND_HEADS = 4;
 
     private static final Linker LINKER = Linker.nativeLinker();
-    /** The library's symbols, or why the native kernels are not in use. */
-    private static final Loaded LOADED = load();
-    /** Kernels that could not be bound (a library older than this code): then none of them is used. */
-    private static final List<String> UNBOUND = new ArrayList<>();
 
-    // The kernels, with their C signatures. Arrays and matrices are pointers (heap arrays passed in place, or mapped
-    // weights); offsets and strides count floats.
+    // The kernels' C signatures. Arrays and matrices are pointers (heap arrays passed in place, or mapped weights);
+    // offsets and strides count floats.
     /** pack(x, xOffset, xStride, tokenStart, tokenEnd, cols, packed) */
     private static final FunctionDescriptor PACK = ofVoid(ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
     /** packedBytes(tokens, cols) */
@@ -58,204 +53,302 @@ final class NativeKernels {
     /** gemm(weights, cols, x, xOffset, tokens, out, outOffset, outStride, rowStart, rowEnd) */
     private static final FunctionDescriptor FLOAT_GEMM =
             ofVoid(ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT);
-    private static final MethodHandle PACK_Q8 = critical("xllm_pack_q8", PACK);
-    private static final MethodHandle PACK_BF16 = critical("xllm_pack_bf16", PACK);
-    private static final MethodHandle Q8_PACKED_BYTES = critical("xllm_q8_packed_bytes", PACKED_BYTES);
-    private static final MethodHandle BF16_PACKED_BYTES = critical("xllm_bf16_packed_bytes", PACKED_BYTES);
-    private static final MethodHandle Q8_GEMM = critical("xllm_q8_gemm", PACKED_GEMM);
-    private static final MethodHandle Q4_GEMM = critical("xllm_q4_gemm", PACKED_GEMM);
-    private static final MethodHandle BF16_GEMM = critical("xllm_bf16_gemm", PACKED_GEMM);
-    private static final MethodHandle F32_GEMM = critical("xllm_f32_gemm", FLOAT_GEMM);
-    private static final MethodHandle BF16_F32_GEMM = critical("xllm_bf16_f32_gemm", FLOAT_GEMM);
-    // panelBytes(q4, rows, cols); repack(q4, src, rowBytes, rows, cols, rowStart, rowEnd, dst): at load, so not critical
-    private static final MethodHandle PANEL_BYTES = atLoad("xllm_panel_bytes", of(JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle REPACK = atLoad("xllm_repack", ofVoid(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
-    // attend(kv, f16, blocks, blockStride, layerOffset, blockSize, context, kvDim, headDim, kvHead, heads, q, qOffset, scale,
-    //        scores, scoresStride, out, outOffset)
-    private static final MethodHandle ATTEND = critical("xllm_attend", ofVoid(ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT,
-            JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_FLOAT, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG));
-    // siluMul(gate, gateOffset, up, upOffset, n)
-    private static final MethodHandle SILU_MUL = critical("xllm_silu_mul", ofVoid(ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG));
-    // rmsNorm(x, xOffset, weight, eps, out, outOffset, n)
-    private static final MethodHandle RMS_NORM = critical("xllm_rms_norm", ofVoid(ADDRESS, JAVA_LONG, ADDRESS, JAVA_FLOAT, ADDRESS, JAVA_LONG, JAVA_LONG));
-    // add(y, yOffset, x, xOffset, n)
-    private static final MethodHandle ADD = critical("xllm_add", ofVoid(ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG));
 
-    /** Why the native kernels are not in use, or null when they are; declared after the table, which it checks. */
-    private static final String UNAVAILABLE = LOADED.unavailable() != null ? LOADED.unavailable()
-            : UNBOUND.isEmpty() ? null : "loading " + LIBRARY + " failed: " + String.join("; ", UNBOUND);
-
-    /** The library's symbols when they are to be used; else null symbols and the reason. */
-    private record Loaded(SymbolLookup symbols, String unavailable) {
+    /** What this CPU is and which library, if any, the engine uses on it; or why none. */
+    private record Selection(CpuTarget target, NativeKernels kernels, int features, String unavailable) {
     }
 
-    private static Loaded load() {
-        if ("java".equals(System.getProperty("xllm.kernels"))) {
-            return new Loaded(null, "-Dxllm.kernels=java");
-        }
-        try {
-            Optional<SymbolLookup> lookup = library();
-            if (lookup.isEmpty()) {
-                return new Loaded(null, LIBRARY + " is not built");
-            }
-            MethodHandle features = LINKER.downcallHandle(lookup.get().findOrThrow("xllm_cpu_features"), of(JAVA_INT));
-            int f = (int) features.invokeExact();
-            int needed = FEATURE_AVX512 | FEATURE_VNNI | FEATURE_BF16 | FEATURE_VBMI | FEATURE_GFNI;
-            if ((f & needed) != needed) {
-                return new Loaded(null, "the CPU lacks AVX-512 VNNI, VBMI, BF16 or GFNI");
-            }
-            return new Loaded(lookup.get(), null);
-        } catch (Throwable e) {
-            return new Loaded(null, "loading " + LIBRARY + " failed: " + e);
-        }
+    private static final Selection SELECTION = select();
+
+    private final CpuTarget target;
+    private final MethodHandle packQ8;
+    private final MethodHandle packBf16;
+    private final MethodHandle q8PackedBytes;
+    private final MethodHandle bf16PackedBytes;
+    private final MethodHandle q8Gemm;
+    private final MethodHandle q4Gemm;
+    private final MethodHandle bf16Gemm;
+    private final MethodHandle f32Gemm;
+    private final MethodHandle bf16F32Gemm;
+    /** panelBytes(q4, rows, cols); at load, so not critical */
+    private final MethodHandle panelBytes;
+    /** repack(q4, src, rowBytes, rows, cols, rowStart, rowEnd, dst); at load, so not critical */
+    private final MethodHandle repack;
+    /**
+     * attend(kv, f16, blocks, blockStride, layerOffset, blockSize, context, kvDim, headDim, kvHead, heads, q, qOffset,
+     * scale, scores, scoresStride, out, outOffset)
+     */
+    private final MethodHandle attend;
+    /** siluMul(gate, gateOffset, up, upOffset, n) */
+    private final MethodHandle siluMul;
+    /** rmsNorm(x, xOffset, weight, eps, out, outOffset, n) */
+    private final MethodHandle rmsNorm;
+    /** add(y, yOffset, x, xOffset, n) */
+    private final MethodHandle add;
+
+    /** Binds every kernel of {@code symbols} and configures the library for {@code target}; fails if any is missing. */
+    private NativeKernels(SymbolLookup symbols, CpuTarget target) throws Throwable {
+        this.target = target;
+        packQ8 = critical(symbols, "xllm_pack_q8", PACK);
+        packBf16 = critical(symbols, "xllm_pack_bf16", PACK);
+        q8PackedBytes = critical(symbols, "xllm_q8_packed_bytes", PACKED_BYTES);
+        bf16PackedBytes = critical(symbols, "xllm_bf16_packed_bytes", PACKED_BYTES);
+        q8Gemm = critical(symbols, "xllm_q8_gemm", PACKED_GEMM);
+        q4Gemm = critical(symbols, "xllm_q4_gemm", PACKED_GEMM);
+        bf16Gemm = critical(symbols, "xllm_bf16_gemm", PACKED_GEMM);
+        f32Gemm = critical(symbols, "xllm_f32_gemm", FLOAT_GEMM);
+        bf16F32Gemm = critical(symbols, "xllm_bf16_f32_gemm", FLOAT_GEMM);
+        panelBytes = LINKER.downcallHandle(symbols.findOrThrow("xllm_panel_bytes"), of(JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT));
+        repack = LINKER.downcallHandle(symbols.findOrThrow("xllm_repack"),
+                ofVoid(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
+        attend = critical(symbols, "xllm_attend", ofVoid(ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT,
+                JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_FLOAT, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG));
+        siluMul = critical(symbols, "xllm_silu_mul", ofVoid(ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG));
+        rmsNorm = critical(symbols, "xllm_rms_norm", ofVoid(ADDRESS, JAVA_LONG, ADDRESS, JAVA_FLOAT, ADDRESS, JAVA_LONG, JAVA_LONG));
+        add = critical(symbols, "xllm_add", ofVoid(ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG));
+        MethodHandle configure = LINKER.downcallHandle(symbols.findOrThrow("xllm_configure"), ofVoid(JAVA_INT, JAVA_INT, JAVA_INT));
+        configure.invokeExact(target.decodeRows(), target.decodePanels(), target.prefetchRows());
     }
 
     /** A kernel of the step's hot path: short, no thread-state change, heap arrays passed in place. */
-    private static MethodHandle critical(String name, FunctionDescriptor signature) {
-        return bind(name, signature, Linker.Option.critical(true));
-    }
-
-    /** A call made while loading weights, long enough that it should not hold up a safepoint. */
-    private static MethodHandle atLoad(String name, FunctionDescriptor signature) {
-        return bind(name, signature);
-    }
-
-    /** The downcall to {@code name}, or null when the library is not in use or it fails to bind (noted in {@link #UNBOUND}). */
-    private static MethodHandle bind(String name, FunctionDescriptor signature, Linker.Option... options) {
-        if (LOADED.symbols() == null) {
-            return null;
-        }
-        try {
-            return LINKER.downcallHandle(LOADED.symbols().findOrThrow(name), signature, options);
-        } catch (RuntimeException e) {
-            UNBOUND.add(e.toString());
-            return null;
-        }
-    }
-
-    private NativeKernels() {
-    }
-
-    static boolean available() {
-        return UNAVAILABLE == null;
-    }
-
-    /** "native (AVX-512 VNNI/BF16)" or why the Vector API kernels run instead. */
-    static String description() {
-        return available() ? "native (AVX-512 VNNI, VBMI, BF16, GFNI)" : "Vector API (" + UNAVAILABLE + ")";
+    private static MethodHandle critical(SymbolLookup symbols, String name, FunctionDescriptor signature) {
+        return LINKER.downcallHandle(symbols.findOrThrow(name), signature, Linker.Option.critical(true));
     }
 
     /**
-     * The library from this module's resources. A loader needs a file: it is written owner-only into a new
-     * directory of this process's own (mode 700, so no other user can swap it), loaded, and deleted at once,
-     * which Linux allows for a loaded library.
+     * This CPU's target and its library: the library's own choice unless {@code -Dxllm.kernels} says java, avx2 or
+     * avx512; the Vector API kernels where no library is built or none runs here.
      */
-    private static Optional<SymbolLookup> library() throws IOException {
-        String override = System.getProperty("xllm.kernels.library");
-        if (override != null) {
-            return Optional.of(SymbolLookup.libraryLookup(Path.of(override), Arena.global()));
+    private static Selection select() {
+        String choice = System.getProperty("xllm.kernels", "");
+        if ("java".equals(choice)) {
+            return new Selection(null, null, 0, "-Dxllm.kernels=java");
         }
-        try (InputStream in = NativeKernels.class.getResourceAsStream(LIBRARY)) {
-            if (in == null) {
-                return Optional.empty();
+        if (!choice.isEmpty() && !"avx2".equals(choice) && !"avx512".equals(choice)) {
+            return new Selection(null, null, 0, "-Dxllm.kernels=" + choice + " is none of java, avx2, avx512");
+        }
+        try {
+            // any library answers what the CPU is: cpu_features.c is built for baseline x86-64
+            Optional<SymbolLookup> probe = Libraries.lookup(CpuTarget.Isa.AVX2);
+            if (probe.isEmpty()) {
+                probe = Libraries.lookup(CpuTarget.Isa.AVX512);
             }
-            Path dir = Files.createTempDirectory("xllm-kernels-");
-            Path file = dir.resolve(LIBRARY);
-            try {
-                try (OutputStream out = Channels.newOutputStream(PrivateFiles.newFile(file))) {
-                    in.transferTo(out);
+            if (probe.isEmpty()) {
+                return new Selection(null, null, 0, "libxllm_kernels is not built");
+            }
+            SymbolLookup cpu = probe.get();
+            int features = (int) LINKER.downcallHandle(cpu.findOrThrow("xllm_cpu_features"), of(JAVA_INT)).invokeExact();
+            int vendor = (int) LINKER.downcallHandle(cpu.findOrThrow("xllm_cpu_vendor"), of(JAVA_INT)).invokeExact();
+            int familyModel = (int) LINKER.downcallHandle(cpu.findOrThrow("xllm_cpu_family_model"), of(JAVA_INT)).invokeExact();
+            int family = familyModel < 0 ? -1 : familyModel >> 8;
+            CpuTarget target = CpuTarget.of(vendor, family, familyModel & 0xFF, features);
+            if (!choice.isEmpty()) {
+                CpuTarget.Isa forced = "avx2".equals(choice) ? CpuTarget.Isa.AVX2 : CpuTarget.Isa.AVX512;
+                if (!CpuTarget.runs(features, forced)) {
+                    return new Selection(target, null, features, "-Dxllm.kernels=" + choice + ", but " + target.microarchitecture()
+                            + " lacks " + (forced == CpuTarget.Isa.AVX2 ? "AVX2, FMA or F16C" : "AVX-512 VNNI, VBMI, BF16 or GFNI"));
                 }
-                return Optional.of(SymbolLookup.libraryLookup(file, Arena.global()));
-            } finally {
-                Files.deleteIfExists(file);
-                Files.delete(dir);
+                target = target.withIsa(forced);
+            }
+            if (target.isa() == CpuTarget.Isa.VECTOR_API) {
+                return new Selection(target, null, features, target.microarchitecture() + " lacks AVX-512 VNNI/VBMI/BF16/GFNI and AVX2/FMA/F16C");
+            }
+            return load(target, features);
+        } catch (Throwable e) {
+            return new Selection(null, null, 0, "loading the native kernels failed: " + e);
+        }
+    }
+
+    private static Selection load(CpuTarget target, int features) {
+        String file = target.isa().library();
+        try {
+            Optional<SymbolLookup> symbols = Libraries.lookup(target.isa());
+            if (symbols.isEmpty()) {
+                return new Selection(target, null, features, file + " is not built");
+            }
+            return new Selection(target, new NativeKernels(symbols.get(), target), features, null);
+        } catch (Throwable e) {
+            return new Selection(target, null, features, "loading " + file + " failed: " + e);
+        }
+    }
+
+    /** The kernels the engine uses, or null where the Vector API kernels run. */
+    static NativeKernels active() {
+        return SELECTION.kernels();
+    }
+
+    static boolean available() {
+        return SELECTION.kernels() != null;
+    }
+
+    /**
+     * Every native library this CPU can run, each configured for it (the active one among them): for tests, which
+     * hold every path to the same expectations.
+     */
+    static List<NativeKernels> runnable() {
+        List<NativeKernels> all = new ArrayList<>();
+        CpuTarget cpu = SELECTION.target();
+        if (cpu == null) {
+            return all;
+        }
+        for (CpuTarget.Isa isa : CpuTarget.Isa.values()) {
+            if (isa == CpuTarget.Isa.VECTOR_API || !CpuTarget.runs(SELECTION.features(), isa)) {
+                continue;
+            }
+            if (active() != null && active().target.isa() == isa) {
+                all.add(active());
+                continue;
+            }
+            Selection s = load(cpu.withIsa(isa), SELECTION.features());
+            if (s.kernels() == null) {
+                throw new IllegalStateException(s.unavailable());
+            }
+            all.add(s.kernels());
+        }
+        return all;
+    }
+
+    /** e.g. "native AVX2 for AMD Zen 3 (family 25, model 1): decode tile 8 rows, ...", or why the Vector API kernels run. */
+    static String description() {
+        return available() ? active().target.describe() : "Vector API (" + SELECTION.unavailable() + ")";
+    }
+
+    CpuTarget target() {
+        return target;
+    }
+
+    @Override
+    public String toString() {
+        return target.isa().label();
+    }
+
+    /**
+     * The libraries from this module's resources (or {@code -Dxllm.kernels.library}, a path, for the chosen one). A
+     * loader needs a file: it is written owner-only into a new directory of this process's own (mode 700, so no
+     * other user can swap it), loaded, and deleted at once, which Linux allows for a loaded library. Each load is
+     * library of its own.
+     */
+    private static final class Libraries {
+        private static final Map<CpuTarget.Isa, Optional<SymbolLookup>> LOADED = new EnumMap<>(CpuTarget.Isa.class);
+
+        /** The library of {@code isa}, loaded once per process. */
+        static synchronized Optional<SymbolLookup> lookup(CpuTarget.Isa isa) throws IOException {
+            Optional<SymbolLookup> loaded = LOADED.get(isa);
+            if (loaded == null) {
+                loaded = load(isa);
+                LOADED.put(isa, loaded);
+            }
+            return loaded;
+        }
+
+        private static Optional<SymbolLookup> load(CpuTarget.Isa isa) throws IOException {
+            String override = System.getProperty("xllm.kernels.library");
+            if (override != null) {
+                return Optional.of(SymbolLookup.libraryLookup(Path.of(override), Arena.global()));
+            }
+            String name = isa.library();
+            try (InputStream in = NativeKernels.class.getResourceAsStream(name)) {
+                if (in == null) {
+                    return Optional.empty();
+                }
+                Path dir = Files.createTempDirectory("xllm-kernels-");
+                Path file = dir.resolve(name);
+                try {
+                    try (OutputStream out = Channels.newOutputStream(PrivateFiles.newFile(file))) {
+                        in.transferTo(out);
+                    }
+                    return Optional.of(SymbolLookup.libraryLookup(file, Arena.global()));
+                } finally {
+                    Files.deleteIfExists(file);
+                    Files.delete(dir);
+                }
             }
         }
     }
 
-    static long q8PackedBytes(int tokens, int cols) {
+    long q8PackedBytes(int tokens, int cols) {
         try {
-            return (long) Q8_PACKED_BYTES.invokeExact(tokens, cols);
+            return (long) q8PackedBytes.invokeExact(tokens, cols);
         } catch (Throwable e) {
             throw rethrow(e);
         }
     }
 
-    static long bf16PackedBytes(int tokens, int cols) {
+    long bf16PackedBytes(int tokens, int cols) {
         try {
-            return (long) BF16_PACKED_BYTES.invokeExact(tokens, cols);
+            return (long) bf16PackedBytes.invokeExact(tokens, cols);
         } catch (Throwable e) {
             throw rethrow(e);
         }
     }
 
     /** Tokens {@code [start, end)} of {@code x[xOffset + t*cols ...]} quantized to int8 blocks into {@code packed}. */
-    static void packQ8(float[] x, int xOffset, int start, int end, int cols, MemorySegment packed) {
+    void packQ8(float[] x, int xOffset, int start, int end, int cols, MemorySegment packed) {
         try {
-            PACK_Q8.invokeExact(MemorySegment.ofArray(x), (long) xOffset, (long) cols, start, end, cols, packed);
+            packQ8.invokeExact(MemorySegment.ofArray(x), (long) xOffset, (long) cols, start, end, cols, packed);
         } catch (Throwable e) {
             throw rethrow(e);
         }
     }
 
     /** Tokens {@code [start, end)} of {@code x[xOffset + t*cols ...]} rounded to bf16 into {@code packed}. */
-    static void packBf16(float[] x, int xOffset, int start, int end, int cols, MemorySegment packed) {
+    void packBf16(float[] x, int xOffset, int start, int end, int cols, MemorySegment packed) {
         try {
-            PACK_BF16.invokeExact(MemorySegment.ofArray(x), (long) xOffset, (long) cols, start, end, cols, packed);
+            packBf16.invokeExact(MemorySegment.ofArray(x), (long) xOffset, (long) cols, start, end, cols, packed);
         } catch (Throwable e) {
             throw rethrow(e);
         }
     }
 
-    /** Bytes of a Q8_0 or Q4_0 matrix repacked into panels of 16 rows (see quant_panels.c). */
-    static long panelBytes(boolean q4, int rows, int cols) {
+    /** Bytes of a Q8_0 or Q4_0 matrix repacked into this library's panels (see native/panels.h). */
+    long panelBytes(boolean q4, int rows, int cols) {
         try {
-            return (long) PANEL_BYTES.invokeExact(q4 ? 1 : 0, rows, cols);
+            return (long) panelBytes.invokeExact(q4 ? 1 : 0, rows, cols);
         } catch (Throwable e) {
             throw rethrow(e);
         }
     }
 
-    /** Rows {@code [rowStart, rowEnd)} (a multiple of 16 from the start) of GGUF blocks {@code w} into {@code panels}. */
-    static void repack(boolean q4, MemorySegment w, long rowBytes, int rows, int cols, int rowStart, int rowEnd, MemorySegment panels) {
+    /** Rows {@code [rowStart, rowEnd)} (from a multiple of 16) of GGUF blocks {@code w} into {@code panels}. */
+    void repack(boolean q4, MemorySegment w, long rowBytes, int rows, int cols, int rowStart, int rowEnd, MemorySegment panels) {
         try {
-            REPACK.invokeExact(q4 ? 1 : 0, w, rowBytes, rows, cols, rowStart, rowEnd, panels);
+            repack.invokeExact(q4 ? 1 : 0, w, rowBytes, rows, cols, rowStart, rowEnd, panels);
         } catch (Throwable e) {
             throw rethrow(e);
         }
     }
 
-    static void quantizedGemm(boolean q4, MemorySegment panels, int cols, MemorySegment packed, int tokens,
+    void quantizedGemm(boolean q4, MemorySegment panels, int cols, MemorySegment packed, int tokens,
                               float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
         try {
             if (q4) {
-                Q4_GEMM.invokeExact(panels, cols, packed, tokens, MemorySegment.ofArray(out), (long) outOffset, (long) outStride, rowStart, rowEnd);
+                q4Gemm.invokeExact(panels, cols, packed, tokens, MemorySegment.ofArray(out), (long) outOffset, (long) outStride, rowStart, rowEnd);
             } else {
-                Q8_GEMM.invokeExact(panels, cols, packed, tokens, MemorySegment.ofArray(out), (long) outOffset, (long) outStride, rowStart, rowEnd);
+                q8Gemm.invokeExact(panels, cols, packed, tokens, MemorySegment.ofArray(out), (long) outOffset, (long) outStride, rowStart, rowEnd);
             }
         } catch (Throwable e) {
             throw rethrow(e);
         }
     }
 
-    static void bf16Gemm(MemorySegment w, int cols, MemorySegment packed, int tokens, float[] out, int outOffset, int outStride,
+    void bf16Gemm(MemorySegment w, int cols, MemorySegment packed, int tokens, float[] out, int outOffset, int outStride,
                          int rowStart, int rowEnd) {
         try {
-            BF16_GEMM.invokeExact(w, cols, packed, tokens, MemorySegment.ofArray(out), (long) outOffset, (long) outStride, rowStart, rowEnd);
+            bf16Gemm.invokeExact(w, cols, packed, tokens, MemorySegment.ofArray(out), (long) outOffset, (long) outStride, rowStart, rowEnd);
         } catch (Throwable e) {
             throw rethrow(e);
         }
     }
 
-    static void f32Gemm(MemorySegment w, int cols, float[] x, int xOffset, int tokens, float[] out, int outOffset, int outStride,
+    void f32Gemm(MemorySegment w, int cols, float[] x, int xOffset, int tokens, float[] out, int outOffset, int outStride,
                         int rowStart, int rowEnd) {
-        floatGemm(F32_GEMM, w, cols, x, xOffset, tokens, out, outOffset, outStride, rowStart, rowEnd);
+        floatGemm(f32Gemm, w, cols, x, xOffset, tokens, out, outOffset, outStride, rowStart, rowEnd);
     }
 
     /** BF16 weights against float activations read in place, as {@link #f32Gemm}. */
-    static void bf16F32Gemm(MemorySegment w, int cols, float[] x, int xOffset, int tokens, float[] out, int outOffset, int outStride,
+    void bf16F32Gemm(MemorySegment w, int cols, float[] x, int xOffset, int tokens, float[] out, int outOffset, int outStride,
                             int rowStart, int rowEnd) {
-        floatGemm(BF16_F32_GEMM, w, cols, x, xOffset, tokens, out, outOffset, outStride, rowStart, rowEnd);
+        floatGemm(bf16F32Gemm, w, cols, x, xOffset, tokens, out, outOffset, outStride, rowStart, rowEnd);
     }
 
     private static void floatGemm(MethodHandle kernel, MemorySegment w, int cols, float[] x, int xOffset, int tokens, float[] out,
@@ -273,14 +366,14 @@ final class NativeKernels {
      * {@code out}, over a sequence's paged blocks (see attention.c); {@code scores} holds a row of
      * {@code scoresStride} floats per head. The cache holds f16 elements when {@code f16}, else floats.
      */
-    static void attend(MemorySegment kv, boolean f16, int[] blocks, long blockStride, long layerOffset, int blockSize, int context, int kvDim,
+    void attend(MemorySegment kv, boolean f16, int[] blocks, long blockStride, long layerOffset, int blockSize, int context, int kvDim,
                        int headDim, int kvHead, int heads, float[] q, int qOffset, float scale, float[] scores, int scoresStride,
                        float[] out, int outOffset) {
         if (heads < 1 || heads > ATTEND_HEADS) {
             throw new IllegalArgumentException("attention takes 1 to " + ATTEND_HEADS + " heads per call, got " + heads);
         }
         try {
-            ATTEND.invokeExact(kv, f16 ? 1 : 0, MemorySegment.ofArray(blocks), blockStride, layerOffset, blockSize, context, kvDim, headDim, kvHead,
+            attend.invokeExact(kv, f16 ? 1 : 0, MemorySegment.ofArray(blocks), blockStride, layerOffset, blockSize, context, kvDim, headDim, kvHead,
                     heads, MemorySegment.ofArray(q), (long) qOffset, scale, MemorySegment.ofArray(scores), (long) scoresStride,
                     MemorySegment.ofArray(out), (long) outOffset);
         } catch (Throwable e) {
@@ -289,18 +382,18 @@ final class NativeKernels {
     }
 
     /** {@code gate[i] = silu(gate[i]) * up[i]} over {@code [offset, offset + n)} of both (see elementwise.c). */
-    static void siluMul(float[] gate, float[] up, int offset, int n) {
+    void siluMul(float[] gate, float[] up, int offset, int n) {
         try {
-            SILU_MUL.invokeExact(MemorySegment.ofArray(gate), (long) offset, MemorySegment.ofArray(up), (long) offset, (long) n);
+            siluMul.invokeExact(MemorySegment.ofArray(gate), (long) offset, MemorySegment.ofArray(up), (long) offset, (long) n);
         } catch (Throwable e) {
             throw rethrow(e);
         }
     }
 
     /** {@code out[o..o+n) = x[i..i+n) / rms(x) * weight} (see elementwise.c). */
-    static void rmsNorm(float[] x, int xOffset, float[] weight, float eps, float[] out, int outOffset, int n) {
+    void rmsNorm(float[] x, int xOffset, float[] weight, float eps, float[] out, int outOffset, int n) {
         try {
-            RMS_NORM.invokeExact(MemorySegment.ofArray(x), (long) xOffset, MemorySegment.ofArray(weight), eps, MemorySegment.ofArray(out),
+            rmsNorm.invokeExact(MemorySegment.ofArray(x), (long) xOffset, MemorySegment.ofArray(weight), eps, MemorySegment.ofArray(out),
                     (long) outOffset, (long) n);
         } catch (Throwable e) {
             throw rethrow(e);
@@ -308,9 +401,9 @@ final class NativeKernels {
     }
 
     /** {@code y[yOffset + i] += x[xOffset + i]} for {@code i < n}. */
-    static void add(float[] y, int yOffset, float[] x, int xOffset, int n) {
+    void add(float[] y, int yOffset, float[] x, int xOffset, int n) {
         try {
-            ADD.invokeExact(MemorySegment.ofArray(y), (long) yOffset, MemorySegment.ofArray(x), (long) xOffset, (long) n);
+            add.invokeExact(MemorySegment.ofArray(y), (long) yOffset, MemorySegment.ofArray(x), (long) xOffset, (long) n);
         } catch (Throwable e) {
             throw rethrow(e);
         }

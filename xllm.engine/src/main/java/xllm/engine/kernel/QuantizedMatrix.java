@@ -13,7 +13,8 @@ import xllm.engine.weights.Tensor;
 
 /**
  * GGUF block-quantized weights (Q8_0, Q4_0). With the native kernels the blocks are repacked at load into
- * panels of 16 rows and multiplied against activations quantized to int8 blocks with VNNI; otherwise (the
+ * panels of rows (16 for AVX-512, 8 for AVX2) and multiplied against activations quantized to int8 blocks with
+ * integer dot products (VNNI, or AVX2's vpmaddubsw); otherwise (the
  * Vector API path below) each 32-element block is widened in registers once per row and tile and dotted
  * against up to four float tokens. Every path adds a block's scaled partial dot in the same order, so a
  * token's result does not depend on the batch it runs in.
@@ -33,10 +34,17 @@ public final class QuantizedMatrix implements WeightMatrix {
     private final long rowBytes;
     private final BlockDecoder decoder;
     private final boolean q8;
-    /** The native kernels' copy of the weights, in panels of 16 rows; null for the Vector API kernels. */
+    /** The native kernels multiplying, or null for the Vector API ones. */
+    private final NativeKernels kernels;
+    /** The native kernels' copy of the weights, in their panels; null for the Vector API kernels. */
     private final MemorySegment panels;
 
     QuantizedMatrix(Tensor t) {
+        this(t, NativeKernels.active());
+    }
+
+    /** With {@code kernels} (null: the Vector API ones). */
+    QuantizedMatrix(Tensor t, NativeKernels kernels) {
         this.data = t.data();
         this.dtype = t.dtype();
         this.rows = t.dim(0);
@@ -45,7 +53,8 @@ public final class QuantizedMatrix implements WeightMatrix {
         this.rowBytes = (long) blocksPerRow * dtype.bytesPerBlock();
         this.decoder = dtype == DType.Q8_0 ? new Q8Decoder(data) : new Q4Decoder(data);
         this.q8 = dtype == DType.Q8_0;
-        this.panels = NativeKernels.available() ? repack() : null;
+        this.kernels = kernels;
+        this.panels = kernels != null ? repack() : null;
     }
 
     /**
@@ -54,8 +63,8 @@ public final class QuantizedMatrix implements WeightMatrix {
      * their pages are handed back to the page cache once read.
      */
     private MemorySegment repack() {
-        MemorySegment out = Arena.ofAuto().allocate(NativeKernels.panelBytes(!q8, rows, cols), 64);
-        NativeKernels.repack(!q8, data, rowBytes, rows, cols, 0, rows, out);
+        MemorySegment out = Arena.ofAuto().allocate(kernels.panelBytes(!q8, rows, cols), 64);
+        kernels.repack(!q8, data, rowBytes, rows, cols, 0, rows, out);
         if (data.isMapped()) {
             data.unload();
         }
@@ -76,7 +85,7 @@ public final class QuantizedMatrix implements WeightMatrix {
         return dtype;
     }
 
-    /** With the native kernels, activations are quantized to int8 blocks (as llama.cpp does) for VNNI dot products. */
+    /** With the native kernels, activations are quantized to int8 blocks (as llama.cpp does) for integer dot products. */
     @Override
     public ActivationFormat activationFormat() {
         if (panels == null) {
@@ -87,7 +96,7 @@ public final class QuantizedMatrix implements WeightMatrix {
 
     @Override
     public void multiplyPacked(MemorySegment packed, int tokens, float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
-        NativeKernels.quantizedGemm(!q8, panels, cols, packed, tokens, out, outOffset, outStride, rowStart, rowEnd);
+        kernels.quantizedGemm(!q8, panels, cols, packed, tokens, out, outOffset, outStride, rowStart, rowEnd);
     }
 
     @Override

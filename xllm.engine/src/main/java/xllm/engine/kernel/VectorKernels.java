@@ -46,7 +46,7 @@ public final class VectorKernels {
         java.util.Objects.checkFromIndexSize(outOffset, n, out.length);
         java.util.Objects.checkFromIndexSize(0, n, weight.length);
         if (NativeKernels.available()) {
-            NativeKernels.rmsNorm(x, xOffset, weight, eps, out, outOffset, n);
+            NativeKernels.active().rmsNorm(x, xOffset, weight, eps, out, outOffset, n);
             return;
         }
         float sumSq = dot(x, xOffset, x, xOffset, n);
@@ -96,7 +96,7 @@ public final class VectorKernels {
         java.util.Objects.checkFromIndexSize(yOffset, n, y.length);
         java.util.Objects.checkFromIndexSize(xOffset, n, x.length);
         if (NativeKernels.available()) {
-            NativeKernels.add(y, yOffset, x, xOffset, n);
+            NativeKernels.active().add(y, yOffset, x, xOffset, n);
             return;
         }
         int k = 0;
@@ -133,7 +133,7 @@ public final class VectorKernels {
     public static void siluMul(float[] gate, float[] up, int offset, int n) {
         java.util.Objects.checkFromIndexSize(offset, n, Math.min(gate.length, up.length));
         if (NativeKernels.available()) {
-            NativeKernels.siluMul(gate, up, offset, n);
+            NativeKernels.active().siluMul(gate, up, offset, n);
             return;
         }
         int i = offset;

@@ -1,7 +1,7 @@
 // Q8_0 and Q4_0 weights against activations quantized to int8 blocks, with AVX-512 VNNI.
 //
-// At load the GGUF blocks are repacked into panels of 16 rows (the last panel padded with zero rows): per
-// panel and 32-element block, the 16 rows' fp16 scales (32 bytes), then the weights as unsigned bytes
+// At load the GGUF blocks are repacked into panels of 16 rows (panels.h; the last panel padded with zero rows):
+// per panel and 32-element block, the 16 rows' fp16 scales (32 bytes), then the weights as unsigned bytes
 // arranged so that one vpdpbusd multiplies 4 consecutive elements of all 16 rows at once (row i in 32-bit
 // lane i) against 4 activations broadcast to every lane:
 //  - Q8_0: 8 vectors of 64 bytes; byte 4i+c of vector g is w[i][4g+c] + 128;
@@ -11,11 +11,9 @@
 // vector per 16 rows and block, where row-major kernels spend it per row. Every (row, token) result takes
 // the same operations whatever tile it falls in, so a token's logits do not depend on its batch.
 
-#include "kernels.h"
+#include "simd.h"
+#include "../panels.h"
 
-#define QK 32
-#define Q8_BLOCK 34 // fp16 scale + 32 int8
-#define Q4_BLOCK 18 // fp16 scale + 16 bytes of nibbles
 #define PANEL 16
 #define Q8_PANEL_BLOCK (32 + 512)
 #define Q4_PANEL_BLOCK (32 + 256)
@@ -24,37 +22,12 @@
 
 int64_t xllm_q8_packed_bytes(int tokens, int cols) { return (int64_t)tokens * (cols / QK) * PACKED_BLOCK; }
 
-int64_t xllm_panel_bytes(int q4, int rows, int cols) {
-    return (int64_t)((rows + PANEL - 1) / PANEL) * (cols / QK) * (q4 ? Q4_PANEL_BLOCK : Q8_PANEL_BLOCK);
-}
+int64_t xllm_panel_bytes(int q4, int rows, int cols) { return panels_bytes(q4, PANEL, rows, cols); }
 
-// Rows [row_start, row_end) of a GGUF Q8_0 / Q4_0 matrix into panels; row_start is a multiple of 16.
+// Rows [row_start, row_end) of a GGUF Q8_0 / Q4_0 matrix into panels (panels.h: 16 rows, Q8_0 unsigned, scales
+// inline); row_start is a multiple of 16.
 void xllm_repack(int q4, const uint8_t *src, int64_t row_bytes, int rows, int cols, int row_start, int row_end, uint8_t *dst) {
-    const int blocks = cols / QK;
-    const int panel_block = q4 ? Q4_PANEL_BLOCK : Q8_PANEL_BLOCK;
-    const int src_block = q4 ? Q4_BLOCK : Q8_BLOCK;
-    for (int p0 = row_start; p0 < row_end; p0 += PANEL) {
-        uint8_t *panel = dst + (int64_t)(p0 / PANEL) * blocks * panel_block;
-        for (int b = 0; b < blocks; b++) {
-            uint8_t *out = panel + (int64_t)b * panel_block;
-            memset(out, 0, panel_block);
-            for (int i = 0; i < PANEL && p0 + i < rows; i++) {
-                const uint8_t *blk = src + (int64_t)(p0 + i) * row_bytes + (int64_t)b * src_block;
-                memcpy(out + 2 * i, blk, 2);
-                for (int k = 0; k < QK; k++) {
-                    if (q4) {
-                        if (k < 16) {
-                            int m = k / 4, c = k % 4;
-                            out[32 + 64 * m + 4 * i + c] = blk[2 + k]; // both nibbles: k (low) and k + 16 (high)
-                        }
-                    } else {
-                        int g = k / 4, c = k % 4;
-                        out[32 + 64 * g + 4 * i + c] = (uint8_t)(blk[2 + k] ^ 0x80);
-                    }
-                }
-            }
-        }
-    }
+    repack_panels(q4, PANEL, 0x80, 0, src, row_bytes, rows, cols, row_start, row_end, dst);
 }
 
 // Activations quantized per 32-element block to int8 (round to nearest even) with the scale rounded to
@@ -99,7 +72,7 @@ static inline __m512 broadcastf(const uint8_t *p) {
 
 // P panels (16 rows each, starting at panel index pi) x T tokens (from t): per block, the panels' weight
 // vectors are loaded (and Q4_0's nibbles split) once and used for every token. With prefetch, the same block
-// of the next P panels is fetched meanwhile (see PREFETCH_ROWS).
+// of the next P panels is fetched meanwhile (see PREFETCH_MAX_TOKENS).
 ALWAYS_INLINE void panel_tile(const int q4, const int P, const int T, const uint8_t *panels, int blocks, const uint8_t *xp,
                               int pi, int t, float *out, int64_t out_stride, int row_start, int row_end, int prefetch) {
     const int panel_block = q4 ? Q4_PANEL_BLOCK : Q8_PANEL_BLOCK;
@@ -161,7 +134,8 @@ ALWAYS_INLINE void panel_gemm(const int q4, const uint8_t *panels, int cols, con
     const int prefetch = tokens <= PREFETCH_MAX_TOKENS;
     if (tokens == 1) {
         int pi = first;
-        for (; pi + 2 <= last; pi += 2) panel_tile(q4, 2, 1, panels, blocks, xp, pi, 0, out, out_stride, row_start, row_end, prefetch);
+        if (xllm_decode_panels >= 2)
+            for (; pi + 2 <= last; pi += 2) panel_tile(q4, 2, 1, panels, blocks, xp, pi, 0, out, out_stride, row_start, row_end, prefetch);
         for (; pi < last; pi++) panel_tile(q4, 1, 1, panels, blocks, xp, pi, 0, out, out_stride, row_start, row_end, prefetch);
         return;
     }

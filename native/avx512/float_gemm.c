@@ -1,6 +1,6 @@
 // Float matrix kernels (BF16 and F32 weights) for x86-64 with AVX-512, called from xllm.engine through Panama
 // FFM once xllm_cpu_features (cpu_features.c, built without these instructions) has said the CPU has them;
-// the quantized ones are in quant_panels.c.
+// the quantized ones are in quant_panels.c. (avx2/ holds the same kernels for CPUs without AVX-512.)
 //
 // Weight rows are read as stored; bf16 activations are packed once per multiplication by xllm_pack_bf16;
 // results go to out[t * out_stride + r] for the rows [row_start, row_end) of a call, so the pool's threads
@@ -9,7 +9,7 @@
 // Every (row, token) result is computed by the same sequence of operations whatever tile it falls in, so a
 // sequence's logits do not depend on the batch it runs in.
 
-#include "kernels.h"
+#include "simd.h"
 
 // ---------------------------------------------------------------------------------------------------------
 // BF16 weights x bf16 activations with vdpbf16ps (pairs of products summed into float lanes). Activations
@@ -44,7 +44,7 @@ ALWAYS_INLINE void bf16_tile(const int R, const int T, const uint16_t *w, int co
     for (int k = 0; k < width; k += 32) {
         __m512i wv[8];
         if (prefetch)
-            for (int i = 0; i < R; i++) _mm_prefetch((const char *)(w + (int64_t)(r + i + PREFETCH_ROWS) * cols + k), _MM_HINT_T0);
+            for (int i = 0; i < R; i++) _mm_prefetch((const char *)(w + (int64_t)(r + i + xllm_prefetch_rows) * cols + k), _MM_HINT_T0);
         if (k < full) {
             for (int i = 0; i < R; i++) wv[i] = _mm512_loadu_si512(w + (int64_t)(r + i) * cols + k);
         } else {
@@ -64,9 +64,9 @@ void xllm_bf16_gemm(const uint16_t *w, int cols, const uint16_t *xp, int tokens,
                     int64_t out_stride, int row_start, int row_end) {
     out += out_offset;
     const int width = padded32(cols);
-    const int prefetch = tokens <= PREFETCH_MAX_TOKENS;
+    const int prefetch = tokens <= PREFETCH_MAX_TOKENS && xllm_prefetch_rows > 0;
 #define BF16_TILE(R, T, r, t) bf16_tile(R, T, w, cols, xp, width, r, t, out, out_stride, prefetch)
-    TILED(BF16_TILE, 8, (int64_t)width * 2);
+    TILED(BF16_TILE, 4, 4, (int64_t)width * 2);
 #undef BF16_TILE
 }
 
@@ -94,7 +94,7 @@ ALWAYS_INLINE void f32_tile(const int bf16, const int R, const int T, const void
         const __mmask16 m = first_lanes(cols - k);
         __m512 wv[8];
         if (prefetch)
-            for (int i = 0; i < R; i++) _mm_prefetch(bytes + ((int64_t)(r + i + PREFETCH_ROWS) * cols + k) * e, _MM_HINT_T0);
+            for (int i = 0; i < R; i++) _mm_prefetch(bytes + ((int64_t)(r + i + xllm_prefetch_rows) * cols + k) * e, _MM_HINT_T0);
         for (int i = 0; i < R; i++) wv[i] = load_weights(bf16, w, (int64_t)(r + i) * cols + k, m);
         for (int j = 0; j < T; j++) {
             __m512 xv = _mm512_maskz_loadu_ps(m, x + (int64_t)(t + j) * cols + k);
@@ -109,9 +109,9 @@ ALWAYS_INLINE void float_gemm(const int bf16, const void *w, int cols, const flo
                               int64_t out_offset, int64_t out_stride, int row_start, int row_end) {
     x += x_offset;
     out += out_offset;
-    const int prefetch = tokens <= PREFETCH_MAX_TOKENS;
+    const int prefetch = tokens <= PREFETCH_MAX_TOKENS && xllm_prefetch_rows > 0;
 #define F32_TILE(R, T, r, t) f32_tile(bf16, R, T, w, cols, x, r, t, out, out_stride, prefetch)
-    TILED(F32_TILE, 8, (int64_t)cols * 4);
+    TILED(F32_TILE, 4, 4, (int64_t)cols * 4);
 #undef F32_TILE
 }
 

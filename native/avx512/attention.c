@@ -3,7 +3,7 @@
 // of 16 positions), then the values as [slot][kvHead][dim], as f32 or f16 elements. One call attends up to four
 // query heads of one token that share a KV head.
 
-#include "kernels.h"
+#include "simd.h"
 
 // Sixteen elements of the cache as floats: f16 (converted) or f32.
 ALWAYS_INLINE __m512 load16(const int f16, const uint8_t *p) {

@@ -1,6 +1,6 @@
 // Element-wise kernels over the engine's heap float arrays, for the work between matrix multiplications.
 
-#include "kernels.h"
+#include "simd.h"
 
 // gate[i] = silu(gate[i]) * up[i] = gate[i] / (1 + e^-gate[i]) * up[i] for i < n: the SwiGLU activation.
 void xllm_silu_mul(float *gate, int64_t gate_offset, const float *up, int64_t up_offset, int64_t n) {
