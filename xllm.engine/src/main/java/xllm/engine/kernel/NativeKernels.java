@@ -186,6 +186,15 @@ final class NativeKernels {
      * hold every path to the same expectations.
      */
     static List<NativeKernels> runnable() {
+        return AllLibraries.ALL;
+    }
+
+    /** {@link #runnable()}, bound once. */
+    private static final class AllLibraries {
+        static final List<NativeKernels> ALL = List.copyOf(bindAll());
+    }
+
+    private static List<NativeKernels> bindAll() {
         List<NativeKernels> all = new ArrayList<>();
         CpuTarget cpu = SELECTION.target();
         if (cpu == null) {
