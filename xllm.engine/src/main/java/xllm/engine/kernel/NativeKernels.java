@@ -153,7 +153,7 @@ final class NativeKernels {
             if (target.isa() == CpuTarget.Isa.VECTOR_API) {
                 return new Selection(target, null, features, target.microarchitecture() + " lacks AVX-512 VNNI/VBMI/BF16/GFNI and AVX2/FMA/F16C");
             }
-            return load(target, features);
+            return load(target.withOverrides(), features);
         } catch (Throwable e) {
             return new Selection(null, null, 0, "loading the native kernels failed: " + e);
         }
