@@ -80,6 +80,15 @@ public record CpuTarget(String microarchitecture, int family, int model, Isa isa
         };
     }
 
+    /**
+     * This target with its parameters overridden where {@code -Dxllm.kernels.decodeRows}, {@code .decodePanels} or
+     * {@code .prefetchRows} are set: for measuring another CPU's best values.
+     */
+    CpuTarget withOverrides() {
+        return new CpuTarget(microarchitecture, family, model, isa, Integer.getInteger("xllm.kernels.decodeRows", decodeRows),
+                Integer.getInteger("xllm.kernels.decodePanels", decodePanels), Integer.getInteger("xllm.kernels.prefetchRows", prefetchRows));
+    }
+
     /** This CPU running {@code other}'s kernels instead (e.g. AVX2 on an AVX-512 machine), with their parameters. */
     CpuTarget withIsa(Isa other) {
         return forIsa(microarchitecture, family, model, other);

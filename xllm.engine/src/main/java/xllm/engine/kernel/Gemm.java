@@ -15,7 +15,6 @@ public final class Gemm {
     private static final int ROW_GRAIN = 16;
     /** Tokens per unit when activations are packed in parallel; fewer tokens are packed by the caller alone. */
     private static final int PACK_GRAIN = 8;
-    private static final long SERIAL_WEIGHTS = Long.getLong("xllm.gemm.serialWeights", 0);
     private static final ThreadLocal<Task> TASK = ThreadLocal.withInitial(Task::new);
 
     /** The arguments of the multiplication in flight; read by the pool's threads during parallelFor. */
@@ -191,7 +190,7 @@ public final class Gemm {
         task.tokens = tokens;
         try {
             task.packer.pack(pool, first.activationFormat(), x, xOffset, tokens, first.cols());
-            if (pool == null || tokens == 1 && (long) rows * first.cols() <= SERIAL_WEIGHTS) {
+            if (pool == null) {
                 task.run(0, rows, 0);
             } else {
                 pool.parallelFor(rows, ROW_GRAIN, task);

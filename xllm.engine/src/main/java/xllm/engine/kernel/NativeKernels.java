@@ -153,7 +153,7 @@ final class NativeKernels {
             if (target.isa() == CpuTarget.Isa.VECTOR_API) {
                 return new Selection(target, null, features, target.microarchitecture() + " lacks AVX-512 VNNI/VBMI/BF16/GFNI and AVX2/FMA/F16C");
             }
-            return load(target, features);
+            return load(target.withOverrides(), features);
         } catch (Throwable e) {
             return new Selection(null, null, 0, "loading the native kernels failed: " + e);
         }
@@ -186,6 +186,15 @@ final class NativeKernels {
      * hold every path to the same expectations.
      */
     static List<NativeKernels> runnable() {
+        return AllLibraries.ALL;
+    }
+
+    /** {@link #runnable()}, bound once. */
+    private static final class AllLibraries {
+        static final List<NativeKernels> ALL = List.copyOf(bindAll());
+    }
+
+    private static List<NativeKernels> bindAll() {
         List<NativeKernels> all = new ArrayList<>();
         CpuTarget cpu = SELECTION.target();
         if (cpu == null) {
