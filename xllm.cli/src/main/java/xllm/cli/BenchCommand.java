@@ -52,7 +52,9 @@ final class BenchCommand {
                                     [--api-key-file FILE] [--output text|json]   (or the key in XLLM_API_KEY)
                      with SLOs: goodput and the share of requests meeting both (slo_attainment, %); with
                      --offline-prompts: one offline job (POST /v1/jobs) beside the online load, and its tokens/s
-                   xllm bench membw [--mb 512]
+                   xllm bench membw [--mb 512] [--threads N]
+                   xllm bench peak [--ms 300] [--threads N]
+                     the machine's ceilings: fp32 FMA, bf16 dot and int8 dot throughput, one thread and all of them
                    xllm bench grammar [--model DIR] (--schema FILE | --regex RE | --grammar FILE.gbnf) [--walks 20] [--tokens 256] [--seed 1]
                      compile time and per-token mask time p50/p99 over the model's vocabulary
                    xllm bench moe --model DIR [--slots N]""";
@@ -67,6 +69,9 @@ final class BenchCommand {
     static int run(String[] argv) throws java.io.IOException {
         if (argv.length >= 2 && argv[1].equals("membw")) {
             return MemoryBandwidth.run(argv);
+        }
+        if (argv.length >= 2 && argv[1].equals("peak")) {
+            return PeakRates.run(argv);
         }
         if (argv.length >= 2 && argv[1].equals("moe")) {
             Args args = Args.parse("bench moe", argv, 2, Set.of("--model", "--slots"), Set.of());
@@ -85,7 +90,7 @@ final class BenchCommand {
             return ServeBenchCommand.run(argv);
         }
         if (argv.length < 2 || !argv[1].equals("offline")) {
-            throw new UsageException("bench needs a mode: bench offline | bench serve | bench membw | bench moe | bench grammar");
+            throw new UsageException("bench needs a mode: bench offline | bench serve | bench membw | bench peak | bench moe | bench grammar");
         }
         Args args = Args.parse("bench offline", argv, 2,
                 Set.of("--model", "--batch", "--prompt-len", "--gen-len", "--repeats", "--threads", "--output", "--kv-cache-mb",

@@ -70,6 +70,10 @@ class CommandLineTest {
         Run membw = run("bench", "membw", "--mb", "16");
         assertEquals(0, membw.status(), membw.err());
         assertTrue(membw.out().matches("(?s)copy bandwidth: [0-9.]+ GB/s.*\nread bandwidth: [0-9.]+ GB/s.*"), membw.out());
+        Run peak = run("bench", "peak", "--ms", "20");
+        // where a native library runs, the FMA ceiling of its vector width is measured; else the command says why not
+        assertTrue(peak.status() == 0 ? peak.out().matches("(?s)kernels: native .*\nfp32 FMA, [0-9]+-bit .* [0-9.]+ GFLOP/s on 1 thread, +[0-9.]+ GFLOP/s on [0-9]+ threads\n.*")
+                : peak.out().contains("no native kernel library runs on this CPU"), peak.out());
         Path model = root.resolve("models/pycoder-draft-4m");
         Run offline = run("bench", "offline", "--model", model.toString(),
                 "--batch", "1,4", "--prompt-len", "32", "--gen-len", "8", "--repeats", "1", "--output", "json");

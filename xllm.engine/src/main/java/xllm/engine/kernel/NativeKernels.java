@@ -35,8 +35,14 @@ import xllm.kv.files.PrivateFiles;
  * the Vector API kernels instead, {@code -Dxllm.kernels=avx2} for the AVX2 library on an AVX-512 machine. The hot
  * calls are {@linkplain Linker.Option#critical critical}: short, no thread-state change, heap arrays passed in
  * place.
+ *
+ * <p>A record, as is {@link Handles}: the JIT trusts a record's final fields, so the active library's handles,
+ * read through a static final ({@code ACTIVE}), are constants (see the hot calls).
+ *
+ * @param target the CPU and parameters the library is configured for
+ * @param h the library's kernels
  */
-final class NativeKernels {
+record NativeKernels(CpuTarget target, Handles h) {
     /** Query heads one native attention call takes at most. */
     static final int ATTEND_HEADS = 4;
 
@@ -59,55 +65,48 @@ final class NativeKernels {
     }
 
     private static final Selection SELECTION = select();
-
-    private final CpuTarget target;
-    private final MethodHandle packQ8;
-    private final MethodHandle packBf16;
-    private final MethodHandle q8PackedBytes;
-    private final MethodHandle bf16PackedBytes;
-    private final MethodHandle q8Gemm;
-    private final MethodHandle q4Gemm;
-    private final MethodHandle bf16Gemm;
-    private final MethodHandle f32Gemm;
-    private final MethodHandle bf16F32Gemm;
-    /** panelBytes(q4, rows, cols); at load, so not critical */
-    private final MethodHandle panelBytes;
-    /** repack(q4, src, rowBytes, rows, cols, rowStart, rowEnd, dst); at load, so not critical */
-    private final MethodHandle repack;
     /**
-     * attend(kv, f16, blocks, blockStride, layerOffset, blockSize, context, kvDim, headDim, kvHead, heads, q, qOffset,
-     * scale, scores, scoresStride, out, outOffset)
+     * The active library, or null. Every hot call takes its handles from here when it is that library: a static
+     * final record whose record fields are trusted, so the JIT sees constant handles, inlines the downcall and
+     * never allocates the heap segments wrapping the arrays, even where the call is compiled on its own.
      */
-    private final MethodHandle attend;
-    /** siluMul(gate, gateOffset, up, upOffset, n) */
-    private final MethodHandle siluMul;
-    /** rmsNorm(x, xOffset, weight, eps, out, outOffset, n) */
-    private final MethodHandle rmsNorm;
-    /** add(y, yOffset, x, xOffset, n) */
-    private final MethodHandle add;
+    private static final NativeKernels ACTIVE = SELECTION.kernels();
+
+    /**
+     * One library's kernels. panelBytes(q4, rows, cols) and repack(q4, src, rowBytes, rows, cols, rowStart, rowEnd,
+     * dst) run at load, so they are not critical; attend(kv, f16, blocks, blockStride, layerOffset, blockSize, context,
+     * kvDim, headDim, kvHead, heads, q, qOffset, scale, scores, scoresStride, out, outOffset); siluMul(gate,
+     * gateOffset, up, upOffset, n); rmsNorm(x, xOffset, weight, eps, out, outOffset, n); add(y, yOffset, x, xOffset, n).
+     */
+    record Handles(MethodHandle packQ8, MethodHandle packBf16, MethodHandle q8PackedBytes, MethodHandle bf16PackedBytes,
+                   MethodHandle q8Gemm, MethodHandle q4Gemm, MethodHandle bf16Gemm, MethodHandle f32Gemm, MethodHandle bf16F32Gemm,
+                   MethodHandle panelBytes, MethodHandle repack, MethodHandle attend, MethodHandle siluMul, MethodHandle rmsNorm,
+                   MethodHandle add) {
+    }
 
     /** Binds every kernel of {@code symbols} and configures the library for {@code target}; fails if any is missing. */
-    private NativeKernels(SymbolLookup symbols, CpuTarget target) throws Throwable {
-        this.target = target;
-        packQ8 = critical(symbols, "xllm_pack_q8", PACK);
-        packBf16 = critical(symbols, "xllm_pack_bf16", PACK);
-        q8PackedBytes = critical(symbols, "xllm_q8_packed_bytes", PACKED_BYTES);
-        bf16PackedBytes = critical(symbols, "xllm_bf16_packed_bytes", PACKED_BYTES);
-        q8Gemm = critical(symbols, "xllm_q8_gemm", PACKED_GEMM);
-        q4Gemm = critical(symbols, "xllm_q4_gemm", PACKED_GEMM);
-        bf16Gemm = critical(symbols, "xllm_bf16_gemm", PACKED_GEMM);
-        f32Gemm = critical(symbols, "xllm_f32_gemm", FLOAT_GEMM);
-        bf16F32Gemm = critical(symbols, "xllm_bf16_f32_gemm", FLOAT_GEMM);
-        panelBytes = LINKER.downcallHandle(symbols.findOrThrow("xllm_panel_bytes"), of(JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT));
-        repack = LINKER.downcallHandle(symbols.findOrThrow("xllm_repack"),
-                ofVoid(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
-        attend = critical(symbols, "xllm_attend", ofVoid(ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT,
-                JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_FLOAT, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG));
-        siluMul = critical(symbols, "xllm_silu_mul", ofVoid(ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG));
-        rmsNorm = critical(symbols, "xllm_rms_norm", ofVoid(ADDRESS, JAVA_LONG, ADDRESS, JAVA_FLOAT, ADDRESS, JAVA_LONG, JAVA_LONG));
-        add = critical(symbols, "xllm_add", ofVoid(ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG));
+    private static NativeKernels bind(SymbolLookup symbols, CpuTarget target) throws Throwable {
+        Handles h = new Handles(
+                critical(symbols, "xllm_pack_q8", PACK),
+                critical(symbols, "xllm_pack_bf16", PACK),
+                critical(symbols, "xllm_q8_packed_bytes", PACKED_BYTES),
+                critical(symbols, "xllm_bf16_packed_bytes", PACKED_BYTES),
+                critical(symbols, "xllm_q8_gemm", PACKED_GEMM),
+                critical(symbols, "xllm_q4_gemm", PACKED_GEMM),
+                critical(symbols, "xllm_bf16_gemm", PACKED_GEMM),
+                critical(symbols, "xllm_f32_gemm", FLOAT_GEMM),
+                critical(symbols, "xllm_bf16_f32_gemm", FLOAT_GEMM),
+                LINKER.downcallHandle(symbols.findOrThrow("xllm_panel_bytes"), of(JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT)),
+                LINKER.downcallHandle(symbols.findOrThrow("xllm_repack"),
+                        ofVoid(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS)),
+                critical(symbols, "xllm_attend", ofVoid(ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT,
+                        JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_FLOAT, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG)),
+                critical(symbols, "xllm_silu_mul", ofVoid(ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG)),
+                critical(symbols, "xllm_rms_norm", ofVoid(ADDRESS, JAVA_LONG, ADDRESS, JAVA_FLOAT, ADDRESS, JAVA_LONG, JAVA_LONG)),
+                critical(symbols, "xllm_add", ofVoid(ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG)));
         MethodHandle configure = LINKER.downcallHandle(symbols.findOrThrow("xllm_configure"), ofVoid(JAVA_INT, JAVA_INT, JAVA_INT));
         configure.invokeExact(target.decodeRows(), target.decodePanels(), target.prefetchRows());
+        return new NativeKernels(target, h);
     }
 
     /** A kernel of the step's hot path: short, no thread-state change, heap arrays passed in place. */
@@ -166,7 +165,7 @@ final class NativeKernels {
             if (symbols.isEmpty()) {
                 return new Selection(target, null, features, file + " is not built");
             }
-            return new Selection(target, new NativeKernels(symbols.get(), target), features, null);
+            return new Selection(target, bind(symbols.get(), target), features, null);
         } catch (Throwable e) {
             return new Selection(target, null, features, "loading " + file + " failed: " + e);
         }
@@ -174,7 +173,7 @@ final class NativeKernels {
 
     /** The kernels the engine uses, or null where the Vector API kernels run. */
     static NativeKernels active() {
-        return SELECTION.kernels();
+        return ACTIVE;
     }
 
     static boolean available() {
@@ -217,14 +216,27 @@ final class NativeKernels {
         return all;
     }
 
+    /**
+     * A peak-throughput loop of {@code native/peak.c} ({@code float loop(long iterations)}) from the active library,
+     * when this CPU has every feature in {@code features}; empty otherwise. Not critical: a loop runs for long.
+     */
+    static Optional<MethodHandle> peakLoop(String symbol, int features) {
+        if (!available() || (SELECTION.features() & features) != features) {
+            return Optional.empty();
+        }
+        try {
+            return Libraries.lookup(active().target.isa()).flatMap(l -> l.find(symbol))
+                    .map(address -> LINKER.downcallHandle(address, of(JAVA_FLOAT, JAVA_LONG)));
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
     /** e.g. "native AVX2 for AMD Zen 3 (family 25, model 1): decode tile 8 rows, ...", or why the Vector API kernels run. */
     static String description() {
         return available() ? active().target.describe() : "Vector API (" + SELECTION.unavailable() + ")";
     }
 
-    CpuTarget target() {
-        return target;
-    }
 
     @Override
     public String toString() {
@@ -277,7 +289,7 @@ final class NativeKernels {
 
     long q8PackedBytes(int tokens, int cols) {
         try {
-            return (long) q8PackedBytes.invokeExact(tokens, cols);
+            return (long) h.q8PackedBytes().invokeExact(tokens, cols);
         } catch (Throwable e) {
             throw rethrow(e);
         }
@@ -285,7 +297,7 @@ final class NativeKernels {
 
     long bf16PackedBytes(int tokens, int cols) {
         try {
-            return (long) bf16PackedBytes.invokeExact(tokens, cols);
+            return (long) h.bf16PackedBytes().invokeExact(tokens, cols);
         } catch (Throwable e) {
             throw rethrow(e);
         }
@@ -294,7 +306,11 @@ final class NativeKernels {
     /** Tokens {@code [start, end)} of {@code x[xOffset + t*cols ...]} quantized to int8 blocks into {@code packed}. */
     void packQ8(float[] x, int xOffset, int start, int end, int cols, MemorySegment packed) {
         try {
-            packQ8.invokeExact(MemorySegment.ofArray(x), (long) xOffset, (long) cols, start, end, cols, packed);
+            if (this == ACTIVE) {
+                ACTIVE.h.packQ8().invokeExact(MemorySegment.ofArray(x), (long) xOffset, (long) cols, start, end, cols, packed);
+            } else {
+                h.packQ8().invokeExact(MemorySegment.ofArray(x), (long) xOffset, (long) cols, start, end, cols, packed);
+            }
         } catch (Throwable e) {
             throw rethrow(e);
         }
@@ -303,7 +319,11 @@ final class NativeKernels {
     /** Tokens {@code [start, end)} of {@code x[xOffset + t*cols ...]} rounded to bf16 into {@code packed}. */
     void packBf16(float[] x, int xOffset, int start, int end, int cols, MemorySegment packed) {
         try {
-            packBf16.invokeExact(MemorySegment.ofArray(x), (long) xOffset, (long) cols, start, end, cols, packed);
+            if (this == ACTIVE) {
+                ACTIVE.h.packBf16().invokeExact(MemorySegment.ofArray(x), (long) xOffset, (long) cols, start, end, cols, packed);
+            } else {
+                h.packBf16().invokeExact(MemorySegment.ofArray(x), (long) xOffset, (long) cols, start, end, cols, packed);
+            }
         } catch (Throwable e) {
             throw rethrow(e);
         }
@@ -312,7 +332,7 @@ final class NativeKernels {
     /** Bytes of a Q8_0 or Q4_0 matrix repacked into this library's panels (see native/panels.h). */
     long panelBytes(boolean q4, int rows, int cols) {
         try {
-            return (long) panelBytes.invokeExact(q4 ? 1 : 0, rows, cols);
+            return (long) h.panelBytes().invokeExact(q4 ? 1 : 0, rows, cols);
         } catch (Throwable e) {
             throw rethrow(e);
         }
@@ -321,7 +341,7 @@ final class NativeKernels {
     /** Rows {@code [rowStart, rowEnd)} (from a multiple of 16) of GGUF blocks {@code w} into {@code panels}. */
     void repack(boolean q4, MemorySegment w, long rowBytes, int rows, int cols, int rowStart, int rowEnd, MemorySegment panels) {
         try {
-            repack.invokeExact(q4 ? 1 : 0, w, rowBytes, rows, cols, rowStart, rowEnd, panels);
+            h.repack().invokeExact(q4 ? 1 : 0, w, rowBytes, rows, cols, rowStart, rowEnd, panels);
         } catch (Throwable e) {
             throw rethrow(e);
         }
@@ -331,9 +351,17 @@ final class NativeKernels {
                               float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
         try {
             if (q4) {
-                q4Gemm.invokeExact(panels, cols, packed, tokens, MemorySegment.ofArray(out), (long) outOffset, (long) outStride, rowStart, rowEnd);
+                if (this == ACTIVE) {
+                    ACTIVE.h.q4Gemm().invokeExact(panels, cols, packed, tokens, MemorySegment.ofArray(out), (long) outOffset, (long) outStride, rowStart, rowEnd);
+                } else {
+                    h.q4Gemm().invokeExact(panels, cols, packed, tokens, MemorySegment.ofArray(out), (long) outOffset, (long) outStride, rowStart, rowEnd);
+                }
             } else {
-                q8Gemm.invokeExact(panels, cols, packed, tokens, MemorySegment.ofArray(out), (long) outOffset, (long) outStride, rowStart, rowEnd);
+                if (this == ACTIVE) {
+                    ACTIVE.h.q8Gemm().invokeExact(panels, cols, packed, tokens, MemorySegment.ofArray(out), (long) outOffset, (long) outStride, rowStart, rowEnd);
+                } else {
+                    h.q8Gemm().invokeExact(panels, cols, packed, tokens, MemorySegment.ofArray(out), (long) outOffset, (long) outStride, rowStart, rowEnd);
+                }
             }
         } catch (Throwable e) {
             throw rethrow(e);
@@ -343,7 +371,11 @@ final class NativeKernels {
     void bf16Gemm(MemorySegment w, int cols, MemorySegment packed, int tokens, float[] out, int outOffset, int outStride,
                          int rowStart, int rowEnd) {
         try {
-            bf16Gemm.invokeExact(w, cols, packed, tokens, MemorySegment.ofArray(out), (long) outOffset, (long) outStride, rowStart, rowEnd);
+            if (this == ACTIVE) {
+                ACTIVE.h.bf16Gemm().invokeExact(w, cols, packed, tokens, MemorySegment.ofArray(out), (long) outOffset, (long) outStride, rowStart, rowEnd);
+            } else {
+                h.bf16Gemm().invokeExact(w, cols, packed, tokens, MemorySegment.ofArray(out), (long) outOffset, (long) outStride, rowStart, rowEnd);
+            }
         } catch (Throwable e) {
             throw rethrow(e);
         }
@@ -351,20 +383,30 @@ final class NativeKernels {
 
     void f32Gemm(MemorySegment w, int cols, float[] x, int xOffset, int tokens, float[] out, int outOffset, int outStride,
                         int rowStart, int rowEnd) {
-        floatGemm(f32Gemm, w, cols, x, xOffset, tokens, out, outOffset, outStride, rowStart, rowEnd);
+        try {
+            if (this == ACTIVE) {
+                ACTIVE.h.f32Gemm().invokeExact(w, cols, MemorySegment.ofArray(x), (long) xOffset, tokens, MemorySegment.ofArray(out), (long) outOffset,
+                        (long) outStride, rowStart, rowEnd);
+            } else {
+                h.f32Gemm().invokeExact(w, cols, MemorySegment.ofArray(x), (long) xOffset, tokens, MemorySegment.ofArray(out), (long) outOffset,
+                        (long) outStride, rowStart, rowEnd);
+            }
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
     }
 
     /** BF16 weights against float activations read in place, as {@link #f32Gemm}. */
     void bf16F32Gemm(MemorySegment w, int cols, float[] x, int xOffset, int tokens, float[] out, int outOffset, int outStride,
                             int rowStart, int rowEnd) {
-        floatGemm(bf16F32Gemm, w, cols, x, xOffset, tokens, out, outOffset, outStride, rowStart, rowEnd);
-    }
-
-    private static void floatGemm(MethodHandle kernel, MemorySegment w, int cols, float[] x, int xOffset, int tokens, float[] out,
-                                  int outOffset, int outStride, int rowStart, int rowEnd) {
         try {
-            kernel.invokeExact(w, cols, MemorySegment.ofArray(x), (long) xOffset, tokens, MemorySegment.ofArray(out), (long) outOffset,
-                    (long) outStride, rowStart, rowEnd);
+            if (this == ACTIVE) {
+                ACTIVE.h.bf16F32Gemm().invokeExact(w, cols, MemorySegment.ofArray(x), (long) xOffset, tokens, MemorySegment.ofArray(out),
+                        (long) outOffset, (long) outStride, rowStart, rowEnd);
+            } else {
+                h.bf16F32Gemm().invokeExact(w, cols, MemorySegment.ofArray(x), (long) xOffset, tokens, MemorySegment.ofArray(out),
+                        (long) outOffset, (long) outStride, rowStart, rowEnd);
+            }
         } catch (Throwable e) {
             throw rethrow(e);
         }
@@ -382,9 +424,15 @@ final class NativeKernels {
             throw new IllegalArgumentException("attention takes 1 to " + ATTEND_HEADS + " heads per call, got " + heads);
         }
         try {
-            attend.invokeExact(kv, f16 ? 1 : 0, MemorySegment.ofArray(blocks), blockStride, layerOffset, blockSize, context, kvDim, headDim, kvHead,
-                    heads, MemorySegment.ofArray(q), (long) qOffset, scale, MemorySegment.ofArray(scores), (long) scoresStride,
-                    MemorySegment.ofArray(out), (long) outOffset);
+            if (this == ACTIVE) {
+                ACTIVE.h.attend().invokeExact(kv, f16 ? 1 : 0, MemorySegment.ofArray(blocks), blockStride, layerOffset, blockSize, context, kvDim, headDim, kvHead,
+                        heads, MemorySegment.ofArray(q), (long) qOffset, scale, MemorySegment.ofArray(scores), (long) scoresStride,
+                        MemorySegment.ofArray(out), (long) outOffset);
+            } else {
+                h.attend().invokeExact(kv, f16 ? 1 : 0, MemorySegment.ofArray(blocks), blockStride, layerOffset, blockSize, context, kvDim, headDim, kvHead,
+                        heads, MemorySegment.ofArray(q), (long) qOffset, scale, MemorySegment.ofArray(scores), (long) scoresStride,
+                        MemorySegment.ofArray(out), (long) outOffset);
+            }
         } catch (Throwable e) {
             throw rethrow(e);
         }
@@ -393,7 +441,11 @@ final class NativeKernels {
     /** {@code gate[i] = silu(gate[i]) * up[i]} over {@code [offset, offset + n)} of both (see elementwise.c). */
     void siluMul(float[] gate, float[] up, int offset, int n) {
         try {
-            siluMul.invokeExact(MemorySegment.ofArray(gate), (long) offset, MemorySegment.ofArray(up), (long) offset, (long) n);
+            if (this == ACTIVE) {
+                ACTIVE.h.siluMul().invokeExact(MemorySegment.ofArray(gate), (long) offset, MemorySegment.ofArray(up), (long) offset, (long) n);
+            } else {
+                h.siluMul().invokeExact(MemorySegment.ofArray(gate), (long) offset, MemorySegment.ofArray(up), (long) offset, (long) n);
+            }
         } catch (Throwable e) {
             throw rethrow(e);
         }
@@ -402,8 +454,13 @@ final class NativeKernels {
     /** {@code out[o..o+n) = x[i..i+n) / rms(x) * weight} (see elementwise.c). */
     void rmsNorm(float[] x, int xOffset, float[] weight, float eps, float[] out, int outOffset, int n) {
         try {
-            rmsNorm.invokeExact(MemorySegment.ofArray(x), (long) xOffset, MemorySegment.ofArray(weight), eps, MemorySegment.ofArray(out),
-                    (long) outOffset, (long) n);
+            if (this == ACTIVE) {
+                ACTIVE.h.rmsNorm().invokeExact(MemorySegment.ofArray(x), (long) xOffset, MemorySegment.ofArray(weight), eps, MemorySegment.ofArray(out),
+                        (long) outOffset, (long) n);
+            } else {
+                h.rmsNorm().invokeExact(MemorySegment.ofArray(x), (long) xOffset, MemorySegment.ofArray(weight), eps, MemorySegment.ofArray(out),
+                        (long) outOffset, (long) n);
+            }
         } catch (Throwable e) {
             throw rethrow(e);
         }
@@ -412,7 +469,11 @@ final class NativeKernels {
     /** {@code y[yOffset + i] += x[xOffset + i]} for {@code i < n}. */
     void add(float[] y, int yOffset, float[] x, int xOffset, int n) {
         try {
-            add.invokeExact(MemorySegment.ofArray(y), (long) yOffset, MemorySegment.ofArray(x), (long) xOffset, (long) n);
+            if (this == ACTIVE) {
+                ACTIVE.h.add().invokeExact(MemorySegment.ofArray(y), (long) yOffset, MemorySegment.ofArray(x), (long) xOffset, (long) n);
+            } else {
+                h.add().invokeExact(MemorySegment.ofArray(y), (long) yOffset, MemorySegment.ofArray(x), (long) xOffset, (long) n);
+            }
         } catch (Throwable e) {
             throw rethrow(e);
         }
