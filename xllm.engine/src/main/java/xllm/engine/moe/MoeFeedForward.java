@@ -17,9 +17,11 @@ import xllm.engine.model.Workspace;
  * summed with the router's weights (in expert order, whatever the batch), plus an always-on shared
  * expert where the model has one (DeepSeek). Counts the tokens routed to each expert for load balancing.
  *
- * <p>Without a placement each expert's GEMMs split their rows across the compute pool; with an
- * {@link ExpertPlacement} the pool's threads take the placement's groups and run their slots' share of
- * the expert work whole. Both give identical results. Forward runs on the engine loop; the counters and
+ * <p>Without a placement, a step of at most {@link #WHOLE_EXPERT_TOKENS} tokens (decode) hands each thread whole
+ * experts, a share of the step's active ones, in one parallel loop: an expert's few rows are too little work to
+ * split, and splitting each of its GEMMs costs a synchronisation of the pool each. Larger steps split each
+ * expert's GEMMs by rows across the pool. With an {@link ExpertPlacement} the pool's threads take the placement's
+ * groups and run their slots' share of the expert work whole. All give identical results. Forward runs on the engine loop; the counters and
  * the placement may be read and set from any thread.
  *
  * <p>Buffers: ROUTER_LOGITS, EXPERT_INPUTS (then the shared expert's output), GATE and UP per routed row,
@@ -33,6 +35,8 @@ public final class MoeFeedForward implements FeedForward {
     private final int hidden;
     private final int inner;
     private final AtomicLongArray tokensPerExpert;
+    /** The experts with tokens in the call in progress, for the whole-expert split. */
+    private final int[] activeExperts;
     private volatile ExpertPlacement placement;
 
     // One call's routing and arrays, read by the parallel tasks below; the tasks are built once so that a
@@ -42,6 +46,7 @@ public final class MoeFeedForward implements FeedForward {
     private final ComputePool.RangeTask routeTask = this::routeTokens;
     private final ComputePool.RangeTask gatherTask = this::gatherRows;
     private final ComputePool.RangeTask placedTask = this::runPlacedGroups;
+    private final ComputePool.RangeTask activeTask = this::runActiveExperts;
     private final ComputePool.RangeTask combineTask = this::combineTokens;
 
     /** The arrays of the call in progress: set at its start, cleared at its end so that none outlives it. */
@@ -85,7 +90,14 @@ public final class MoeFeedForward implements FeedForward {
         }
         this.routing = new TokenRouting(experts.size(), router.topK());
         this.tokensPerExpert = new AtomicLongArray(experts.size());
+        this.activeExperts = new int[experts.size()];
     }
+
+    /**
+     * Steps of up to this many tokens run whole experts per thread (see the class comment);
+     * {@code -Dxllm.moe.wholeExpertTokens=0} always splits by rows.
+     */
+    static final int WHOLE_EXPERT_TOKENS = Integer.getInteger("xllm.moe.wholeExpertTokens", 32);
 
     @Override
     public void forward(ForwardPass pass, float[] normed, float[] out) {
@@ -116,7 +128,15 @@ public final class MoeFeedForward implements FeedForward {
             c.outputs = ws.get(Workspace.Role.EXPERT_OUTPUTS, rows * hidden);
             pool.parallelFor(rows, 16, gatherTask);
             c.placement = placement;
-            if (c.placement == null) {
+            if (c.placement == null && tokens <= WHOLE_EXPERT_TOKENS) {
+                int active = 0;
+                for (int e = 0; e < experts.length; e++) {
+                    if (routing.tokensOf(e) > 0) {
+                        activeExperts[active++] = e;
+                    }
+                }
+                pool.parallelFor(active, 1, activeTask);
+            } else if (c.placement == null) {
                 for (int e = 0; e < experts.length; e++) {
                     int n = routing.tokensOf(e);
                     if (n > 0) {
@@ -166,6 +186,14 @@ public final class MoeFeedForward implements FeedForward {
                     runOnThisThread(experts[e], routing.expertStart[e] + from, to - from, call);
                 }
             }
+        }
+    }
+
+    /** Runs active experts {@code [start, end)} (of {@link #activeExperts}) whole, each on this thread. */
+    private void runActiveExperts(int start, int end, int worker) {
+        for (int i = start; i < end; i++) {
+            int e = activeExperts[i];
+            runOnThisThread(experts[e], routing.expertStart[e], routing.tokensOf(e), call);
         }
     }
 
