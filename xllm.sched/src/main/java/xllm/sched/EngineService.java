@@ -169,7 +169,8 @@ public final class EngineService implements ServedTextService, SleepMode, AutoCl
             metrics.gauges(loop::running, loop::waiting, loop::kvUsage);
             loop.start();
             if (warmUp != WarmUp.Mode.NONE) {
-                if (!WarmUp.run(warmUp, loop, metrics.stepTimes(), model.config().vocabSize(), model.config().maxPositions())) {
+                if (!WarmUp.run(warmUp, loop, metrics.stepTimes(), model.config().vocabSize(), model.config().maxPositions(),
+                        core.totalBlocks() * core.blockSize())) {
                     System.err.println("xllm: warm-up did not finish; serving cold");
                 }
                 loop.warmedUp();

@@ -40,25 +40,27 @@ final class WarmUp {
 
     /**
      * Runs the passes of {@code mode} through {@code loop}, leaving in {@code steps} only the step times of a
-     * second pass.
+     * second pass. Prompts and batches that would not fit in half of the {@code kvTokens} the KV cache holds, or in
+     * the model's {@code context}, are left out: a warm-up must never wait for memory.
      *
      * @return false when the engine did not finish them in time (it is then used cold)
      */
-    static boolean run(Mode mode, EngineLoop loop, StepTimes steps, int vocab, int context) throws InterruptedException {
+    static boolean run(Mode mode, EngineLoop loop, StepTimes steps, int vocab, int context, int kvTokens) throws InterruptedException {
         SplittableRandom random = new SplittableRandom(SEED);
-        boolean done = pass(loop, random, vocab, context);
+        boolean done = pass(loop, random, vocab, context, kvTokens);
         steps.take();
-        return done && (mode != Mode.PROFILE || pass(loop, random, vocab, context));
+        return done && (mode != Mode.PROFILE || pass(loop, random, vocab, context, kvTokens));
     }
 
-    private static boolean pass(EngineLoop loop, SplittableRandom random, int vocab, int context) throws InterruptedException {
+    private static boolean pass(EngineLoop loop, SplittableRandom random, int vocab, int context, int kvTokens) throws InterruptedException {
+        int room = Math.min(context, kvTokens / 2);
         for (int length : PROMPT_LENGTHS) {
-            if (length + 1 < context && !generate(loop, random, vocab, 1, length, 1)) {
+            if (length + 1 < room && !generate(loop, random, vocab, 1, length, 1)) {
                 return false;
             }
         }
         for (int batch : BATCHES) {
-            if (!generate(loop, random, vocab, batch, 8, DECODE_STEPS)) {
+            if (batch * (8 + DECODE_STEPS) < room && !generate(loop, random, vocab, batch, 8, DECODE_STEPS)) {
                 return false;
             }
         }
