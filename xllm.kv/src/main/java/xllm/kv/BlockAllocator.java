@@ -82,11 +82,7 @@ public final class BlockAllocator {
         if (freeCount > 0) {
             block = freeStack[--freeCount];
         } else if (lruHead != NONE) {
-            block = lruHead;
-            unlink(block);
-            blockOfKey.remove(keys[block]);
-            listener.evicted(keys[block]);
-            keys[block] = 0;
+            block = evictOldest();
         } else {
             return NONE;
         }
@@ -119,15 +115,20 @@ public final class BlockAllocator {
     public int evictUnused() {
         int n = 0;
         while (lruHead != NONE) {
-            int block = lruHead;
-            unlink(block);
-            blockOfKey.remove(keys[block]);
-            listener.evicted(keys[block]);
-            keys[block] = 0;
-            freeStack[freeCount++] = block;
+            freeStack[freeCount++] = evictOldest();
             n++;
         }
         return n;
+    }
+
+    /** Takes the least recently released cached block out of the cache (the listener hears of it); returns it. */
+    private int evictOldest() {
+        int block = lruHead;
+        unlink(block);
+        blockOfKey.remove(keys[block]);
+        listener.evicted(keys[block]);
+        keys[block] = 0;
+        return block;
     }
 
     /** One more holder of an allocated block. */
