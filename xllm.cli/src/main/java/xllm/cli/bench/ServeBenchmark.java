@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -27,16 +26,17 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Load against a running OpenAI-compatible server, after {@code vllm bench serve}: a fixed number of
- * workers (virtual threads) send streaming {@code /v1/completions} of random token-id prompts and time
+ * workers (threads) send streaming {@code /v1/completions} of random token-id prompts and time
  * each chunk as it arrives. Reports throughput, TTFT, TPOT, inter-token latency, end-to-end latency, and
  * goodput and SLO attainment under optional SLOs; optionally with an offline job ({@link OfflineJob}) running
- * beside the online load. One call runs one benchmark; the workers share only an HTTP client.
+ * beside the online load. One call runs one benchmark; each request has a connection of its own ({@link StreamingPost}).
  */
 public final class ServeBenchmark {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final long SEED = 0;
     private static final int MIN_TOKEN_ID = 100;
     private static final int MAX_TOKEN_ID = 8000;
+    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
     private static final Duration HEADERS_TIMEOUT = Duration.ofMinutes(10);
     private static final int ERRORS_KEPT = 5;
 
@@ -84,12 +84,12 @@ public final class ServeBenchmark {
     public static Map<String, Object> run(URI url, Load load, String apiKey) {
         URI endpoint = url.getPath().endsWith("/completions") ? url : url.resolve("/v1/completions");
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofSeconds(10)).build();
+                .connectTimeout(CONNECT_TIMEOUT).build();
         String model = servedModel(client, endpoint.resolve("/v1/models"), apiKey);
         int numPrompts = load.numPrompts();
         List<byte[]> bodies = requestBodies(model, numPrompts, load.inputLen(), load.outputLen(), SEED, true);
 
-        Outcome probe = send(client, endpoint, apiKey, bodies.getFirst());
+        Outcome probe = send(endpoint, apiKey, bodies.getFirst());
         if (probe.error() != null) {
             throw new IllegalStateException("the server at " + endpoint + " failed the first request: " + probe.error());
         }
@@ -100,11 +100,12 @@ public final class ServeBenchmark {
         OfflineJob job = load.offlinePrompts() == 0 ? null : OfflineJob.submit(client, endpoint, apiKey,
                 requestBodies(model, load.offlinePrompts(), load.inputLen(), load.offlineOutputLen(), SEED + 1, false),
                 load.offlineOutputLen());
-        try (ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor()) {
+        // Platform threads: a blocking socket read wakes its reader directly, with no poller hand-off per chunk.
+        try (ExecutorService workers = Executors.newThreadPerTaskExecutor(Thread.ofPlatform().daemon().factory())) {
             for (int w = 0; w < Math.min(load.concurrency(), numPrompts); w++) {
                 workers.submit(() -> {
                     for (int i = next.getAndIncrement(); i < numPrompts; i = next.getAndIncrement()) {
-                        outcomes[i] = send(client, endpoint, apiKey, bodies.get(i));
+                        outcomes[i] = send(endpoint, apiKey, bodies.get(i));
                     }
                 });
             }
@@ -226,27 +227,16 @@ public final class ServeBenchmark {
     }
 
     /** One streamed request, timed from sending to each chunk that carries text. */
-    private static Outcome send(HttpClient client, URI endpoint, String apiKey, byte[] body) {
-        HttpRequest request = authorized(HttpRequest.newBuilder(endpoint), apiKey)
-                .timeout(HEADERS_TIMEOUT)
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofByteArray(body))
-                .build();
+    private static Outcome send(URI endpoint, String apiKey, byte[] body) {
         long start = System.nanoTime();
-        try {
-            HttpResponse<InputStream> response = client.send(request, HttpResponse.BodyHandlers.ofInputStream());
-            try (BufferedReader reader = new BufferedReader(
-                    new InputStreamReader(response.body(), StandardCharsets.UTF_8))) {
-                if (response.statusCode() != 200) {
-                    return Outcome.failed("HTTP " + response.statusCode() + ": " + String.join("", reader.lines().toList()));
-                }
-                return readStream(reader, start);
+        try (StreamingPost response = StreamingPost.send(endpoint, apiKey, body, CONNECT_TIMEOUT, HEADERS_TIMEOUT);
+                BufferedReader reader = new BufferedReader(new InputStreamReader(response.body(), StandardCharsets.UTF_8))) {
+            if (response.status() != 200) {
+                return Outcome.failed("HTTP " + response.status() + ": " + String.join("", reader.lines().toList()));
             }
+            return readStream(reader, start);
         } catch (IOException e) {
             return Outcome.failed(e.getClass().getSimpleName() + ": " + e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return Outcome.failed("interrupted");
         }
     }
 
