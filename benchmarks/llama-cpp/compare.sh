@@ -12,7 +12,8 @@
 #
 # The serving pair: llama-server (--parallel 8 -t 2) and xllm serve on the same file, one at a time, each under
 # the same load client (xllm bench serve: 64-token prompts, 128 new tokens, ignore_eos, greedy) at 1 and 8
-# streams, after one unmeasured round against the fresh server. One JSON line per server and stream count.
+# streams, after one unmeasured round against the fresh server. Each round's prompts have a seed of their own, so
+# no round finds another's prompts in a prefix cache. One JSON line per server and stream count.
 #
 #   benchmarks/llama-cpp/compare.sh serve PASS LLAMA_SERVER FILE.gguf [xllm serve options]
 set -euo pipefail
@@ -24,10 +25,11 @@ if [ "$1" = serve ]; then
   ./xllm bench offline --batch 1 --prompt-len 8 --gen-len 8 --repeats 1 > /dev/null 2>&1  # builds if needed
   load() {  # WHO: the load client against the server on $port, after waiting for /health
     until curl -sf "http://127.0.0.1:$port/health" > /dev/null; do sleep 0.2; done
-    XLLM_NO_BUILD=1 ./xllm bench serve --url "http://127.0.0.1:$port" --concurrency 8 --num-prompts 8 --input-len 64 --output-len 128 > /dev/null
+    XLLM_NO_BUILD=1 ./xllm bench serve --url "http://127.0.0.1:$port" --concurrency 8 --num-prompts 8 --input-len 64 --output-len 128 \
+      --seed 100 > /dev/null
     for streams in 1 8; do
       echo "{\"who\":\"$1\",\"streams\":$streams,\"r\":$(XLLM_NO_BUILD=1 ./xllm bench serve --url "http://127.0.0.1:$port" \
-        --concurrency $streams --num-prompts $((streams * 6)) --input-len 64 --output-len 128 --output json)}"
+        --concurrency $streams --num-prompts $((streams * 6)) --input-len 64 --output-len 128 --seed $((100 + streams)) --output json)}"
     done
   }
   llama_server() {

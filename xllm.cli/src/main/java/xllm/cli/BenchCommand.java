@@ -49,9 +49,10 @@ final class BenchCommand {
                      and with each configuration given, alternating, with acceptance rate and mean acceptance length
                    xllm bench serve --url URL [--concurrency C] [--num-prompts N] [--input-len I] [--output-len O]
                                     [--slo-ttft-ms MS] [--slo-tpot-ms MS] [--offline-prompts N [--offline-output-len M]]
-                                    [--api-key-file FILE] [--output text|json]   (or the key in XLLM_API_KEY)
+                                    [--api-key-file FILE] [--output text|json] [--seed S]   (or the key in XLLM_API_KEY)
                      with SLOs: goodput and the share of requests meeting both (slo_attainment, %); with
-                     --offline-prompts: one offline job (POST /v1/jobs) beside the online load, and its tokens/s
+                     --offline-prompts: one offline job (POST /v1/jobs) beside the online load, and its tokens/s;
+                     runs of one --seed (default 0) send the same random prompts, of different seeds none in common
                    xllm bench membw [--mb 512] [--threads N]
                    xllm bench peak [--ms 300] [--threads N]
                      the machine's ceilings: fp32 FMA, bf16 dot and int8 dot throughput, one thread and all of them

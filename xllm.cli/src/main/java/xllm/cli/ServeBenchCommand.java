@@ -13,7 +13,7 @@ final class ServeBenchCommand {
     static int run(String[] argv) {
         Args args = Args.parse("bench serve", argv, 2, Set.of("--url", "--concurrency", "--num-prompts", "--input-len",
                 "--output-len", "--slo-ttft-ms", "--slo-tpot-ms", "--slo-ttft", "--slo-tpot", "--offline-prompts",
-                "--offline-output-len", "--api-key", "--api-key-file", "--output"), Set.of());
+                "--offline-output-len", "--api-key", "--api-key-file", "--output", "--seed"), Set.of());
         if (!args.has("--url")) {
             throw new UsageException("bench serve needs --url URL (e.g. http://127.0.0.1:8080)");
         }
@@ -36,7 +36,8 @@ final class ServeBenchCommand {
             throw new UsageException("--offline-prompts must be 0 (no offline job) or more");
         }
         var load = new ServeBenchmark.Load(concurrency, prompts, inputLen, outputLen, millis(args, "--slo-ttft-ms", "--slo-ttft"),
-                millis(args, "--slo-tpot-ms", "--slo-tpot"), offlinePrompts, offlineOutputLen);
+                millis(args, "--slo-tpot-ms", "--slo-tpot"), offlinePrompts, offlineOutputLen,
+                args.integer("--seed", 0));
         Map<String, Object> result = ServeBenchmark.run(url, load, ApiKey.from(args));
         System.out.println(args.string("--output", "text").equals("json") ? Json.line(result) : ServeBenchmark.format(result));
         return 0;

@@ -33,7 +33,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class ServeBenchmark {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final long SEED = 0;
+    private static final long PROBE_SEED = 0x5EED_0F_9A0BEL;
     private static final int MIN_TOKEN_ID = 100;
     private static final int MAX_TOKEN_ID = 8000;
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
@@ -60,9 +60,11 @@ public final class ServeBenchmark {
      *
      * @param sloTtftMs goodput and SLO attainment count only requests whose TTFT is within this; null: no limit
      * @param sloTpotMs goodput and SLO attainment count only requests whose TPOT is within this; null: no limit
+     * @param seed of the random prompts: runs of one seed send the same prompts, so a later run may find them in
+     *     the server's prefix cache; runs of different seeds share nothing
      */
     public record Load(int concurrency, int numPrompts, int inputLen, int outputLen, Double sloTtftMs, Double sloTpotMs,
-            int offlinePrompts, int offlineOutputLen) {
+            int offlinePrompts, int offlineOutputLen, long seed) {
         public Load {
             if (concurrency < 1 || numPrompts < 1 || inputLen < 1 || outputLen < 1 || offlinePrompts < 0 || offlineOutputLen < 1) {
                 throw new IllegalArgumentException("concurrency, prompts, input and output lengths must be positive,"
@@ -87,9 +89,11 @@ public final class ServeBenchmark {
                 .connectTimeout(CONNECT_TIMEOUT).build();
         String model = servedModel(client, endpoint.resolve("/v1/models"), apiKey);
         int numPrompts = load.numPrompts();
-        List<byte[]> bodies = requestBodies(model, numPrompts, load.inputLen(), load.outputLen(), SEED, true);
+        List<byte[]> bodies = requestBodies(model, numPrompts, load.inputLen(), load.outputLen(), load.seed(), true);
 
-        Outcome probe = send(endpoint, apiKey, bodies.getFirst());
+        // a prompt of its own: one of the run's would be found in the prefix cache when its turn came
+        Outcome probe = send(endpoint, apiKey,
+                requestBodies(model, 1, load.inputLen(), load.outputLen(), load.seed() + PROBE_SEED, true).getFirst());
         if (probe.error() != null) {
             throw new IllegalStateException("the server at " + endpoint + " failed the first request: " + probe.error());
         }
@@ -98,7 +102,7 @@ public final class ServeBenchmark {
         long start = System.nanoTime();
         // Prompts of their own seed, so that the job's prefills are not the online run's cached ones.
         OfflineJob job = load.offlinePrompts() == 0 ? null : OfflineJob.submit(client, endpoint, apiKey,
-                requestBodies(model, load.offlinePrompts(), load.inputLen(), load.offlineOutputLen(), SEED + 1, false),
+                requestBodies(model, load.offlinePrompts(), load.inputLen(), load.offlineOutputLen(), ~load.seed(), false),
                 load.offlineOutputLen());
         // Platform threads: a blocking socket read wakes its reader directly, with no poller hand-off per chunk.
         try (ExecutorService workers = Executors.newThreadPerTaskExecutor(Thread.ofPlatform().daemon().factory())) {
