@@ -19,6 +19,20 @@ static inline int padded32(int cols) { return (cols + 31) & ~31; }
 
 int64_t xllm_bf16_packed_bytes(int tokens, int cols) { return (int64_t)tokens * padded32(cols) * 2; }
 
+// The weights stay as stored here (avx2/ repacks them into panels): no copy, and xllm_bf16_gemm reads the rows.
+int64_t xllm_bf16_panel_bytes(int rows, int cols) {
+    (void)rows;
+    (void)cols;
+    return 0;
+}
+
+void xllm_bf16_repack(const uint16_t *w, int rows, int cols, uint16_t *panels) {
+    (void)w;
+    (void)rows;
+    (void)cols;
+    (void)panels;
+}
+
 void xllm_pack_bf16(const float *x, int64_t x_offset, int64_t x_stride, int t_start, int t_end, int cols, uint16_t *out) {
     x += x_offset;
     const int width = padded32(cols);

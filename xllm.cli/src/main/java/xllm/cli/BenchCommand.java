@@ -154,7 +154,7 @@ final class BenchCommand {
             result.put("prefill_tok_s", round(prefillTokS));
             result.put("decode_tok_s", decodeTokS);
             result.put("peak_rss_mb", peakRssMb());
-            result.put("resident_weights_mb", ResidentMemory.ofFilesUnder(dir) >> 20);
+            result.put("resident_weights_mb", (ResidentMemory.ofFilesUnder(dir) + Gemm.repackedWeightBytes()) >> 20);
             result.put("resident_kv_mb", core.kvResidentBytes() >> 20);
             result.put("reserved_kv_mb", loaded.runner.arena().byteSize() >> 20);
             result.put("decode_gbps", batch1 == null ? null : round(batch1 * weightGb));
@@ -169,7 +169,7 @@ final class BenchCommand {
                 System.out.printf("engine thread allocated %d bytes per decode step (last batch size)%n", allocatedPerStep);
                 System.out.printf("peak RSS %d MB; batch-1 decode reads %.2f GB/s of weights%n",
                         result.get("peak_rss_mb"), batch1 == null ? 0.0 : batch1 * weightGb);
-                System.out.printf("resident now: weights %d MB mapped from the model files, KV cache %d MB of %d MB reserved%n",
+                System.out.printf("resident now: weights %d MB (mapped from the model files, or repacked), KV cache %d MB of %d MB reserved%n",
                         result.get("resident_weights_mb"), result.get("resident_kv_mb"), result.get("reserved_kv_mb"));
             }
         }

@@ -416,6 +416,9 @@ public final class EngineService implements ServedTextService, SleepMode, AutoCl
         Loaded l = loaded;
         loaded = null;
         unload(l);
+        // the weights the kernels repacked are off-heap copies freed when their matrices are collected: collect
+        // now, so that sleeping gives them back with the mapped files
+        System.gc();
         return true;
     }
 

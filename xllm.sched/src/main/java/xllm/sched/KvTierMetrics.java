@@ -1,6 +1,7 @@
 package xllm.sched;
 
 import java.nio.file.Path;
+import xllm.engine.kernel.Gemm;
 import xllm.engine.scheduler.EngineCore;
 import xllm.kv.DiskBlockStore;
 
@@ -15,7 +16,8 @@ final class KvTierMetrics {
     static String render(EngineCore core, DiskBlockStore disk, Path model) {
         StringBuilder out = new StringBuilder(1024);
         try {
-            long weights = ResidentMemory.ofFilesUnder(model);
+            // the files' mapped pages, and the copies the kernels repacked out of them
+            long weights = ResidentMemory.ofFilesUnder(model) + Gemm.repackedWeightBytes();
             long kv = core.kvResidentBytes();
             long process = ResidentMemory.ofProcess();
             PrometheusText.family(out, "xllm:resident_memory_bytes", "gauge", "Memory resident now, by what holds it.");

@@ -26,6 +26,8 @@ public final class Bf16Matrix extends VectorTiledMatrix {
     private final boolean roundActivations;
     /** The native kernels multiplying, or null for the Vector API ones. */
     private final NativeKernels kernels;
+    /** What the native bf16 kernel reads: the weights repacked into its panels, or as stored when it wants no panels. */
+    private final MemorySegment packedWeights;
 
     Bf16Matrix(Tensor t, boolean roundActivations) {
         this(t, roundActivations, NativeKernels.active());
@@ -36,6 +38,25 @@ public final class Bf16Matrix extends VectorTiledMatrix {
         super(t, 2);
         this.kernels = kernels;
         this.roundActivations = roundActivations && kernels != null;
+        this.packedWeights = this.roundActivations ? repack() : data;
+    }
+
+    /**
+     * The weights in the panels the library's bf16 kernel streams through (as {@link QuantizedMatrix} repacks
+     * its blocks), or as stored when it reads rows in place. The stored rows stay for embedding lookups and
+     * float activations; their pages go back to the page cache once read.
+     */
+    private MemorySegment repack() {
+        long bytes = kernels.bf16PanelBytes(rows, cols);
+        if (bytes == 0) {
+            return data;
+        }
+        MemorySegment panels = RepackedWeights.allocate(this, bytes);
+        kernels.bf16Repack(data, rows, cols, panels);
+        if (data.isMapped()) {
+            data.unload();
+        }
+        return panels;
     }
 
     @Override
@@ -45,7 +66,7 @@ public final class Bf16Matrix extends VectorTiledMatrix {
 
     @Override
     public void multiplyPacked(MemorySegment packed, int tokens, float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
-        kernels.bf16Gemm(data, cols, packed, tokens, out, outOffset, outStride, rowStart, rowEnd);
+        kernels.bf16Gemm(packedWeights, cols, packed, tokens, out, outOffset, outStride, rowStart, rowEnd);
     }
 
     @Override

@@ -108,6 +108,11 @@ public final class Gemm {
         return NativeKernels.description();
     }
 
+    /** Bytes of weights the native kernels hold repacked into their panels (beside the mapped model files). */
+    public static long repackedWeightBytes() {
+        return RepackedWeights.bytes();
+    }
+
     /** {@code out[t][r] = x[t] . W[r]} for all tokens, written at {@code out[outOffset + t*outStride + r]}. */
     public static void multiply(ComputePool pool, WeightMatrix w, float[] x, int tokens, float[] out, int outOffset, int outStride) {
         multiply(pool, w, x, 0, tokens, out, outOffset, outStride);

@@ -73,15 +73,15 @@ record NativeKernels(CpuTarget target, Handles h) {
     private static final NativeKernels ACTIVE = SELECTION.kernels();
 
     /**
-     * One library's kernels. panelBytes(q4, rows, cols) and repack(q4, src, rowBytes, rows, cols, rowStart, rowEnd,
-     * dst) run at load, so they are not critical; attend(kv, f16, blocks, blockStride, layerOffset, blockSize, context,
+     * One library's kernels. panelBytes(q4, rows, cols), repack(q4, src, rowBytes, rows, cols, rowStart, rowEnd,
+     * dst), bf16PanelBytes(rows, cols) and bf16Repack(src, rows, cols, dst) run at load, so they are not critical; attend(kv, f16, blocks, blockStride, layerOffset, blockSize, context,
      * kvDim, headDim, kvHead, heads, q, qOffset, scale, scores, scoresStride, out, outOffset); siluMul(gate,
      * gateOffset, up, upOffset, n); rmsNorm(x, xOffset, weight, eps, out, outOffset, n); add(y, yOffset, x, xOffset, n).
      */
     record Handles(MethodHandle packQ8, MethodHandle packBf16, MethodHandle q8PackedBytes, MethodHandle bf16PackedBytes,
                    MethodHandle q8Gemm, MethodHandle q4Gemm, MethodHandle bf16Gemm, MethodHandle f32Gemm, MethodHandle bf16F32Gemm,
-                   MethodHandle panelBytes, MethodHandle repack, MethodHandle attend, MethodHandle siluMul, MethodHandle rmsNorm,
-                   MethodHandle add) {
+                   MethodHandle panelBytes, MethodHandle repack, MethodHandle bf16PanelBytes, MethodHandle bf16Repack,
+                   MethodHandle attend, MethodHandle siluMul, MethodHandle rmsNorm, MethodHandle add) {
     }
 
     /** Binds every kernel of {@code symbols} and configures the library for {@code target}; fails if any is missing. */
@@ -99,6 +99,8 @@ record NativeKernels(CpuTarget target, Handles h) {
                 LINKER.downcallHandle(symbols.findOrThrow("xllm_panel_bytes"), of(JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT)),
                 LINKER.downcallHandle(symbols.findOrThrow("xllm_repack"),
                         ofVoid(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS)),
+                LINKER.downcallHandle(symbols.findOrThrow("xllm_bf16_panel_bytes"), of(JAVA_LONG, JAVA_INT, JAVA_INT)),
+                LINKER.downcallHandle(symbols.findOrThrow("xllm_bf16_repack"), ofVoid(ADDRESS, JAVA_INT, JAVA_INT, ADDRESS)),
                 critical(symbols, "xllm_attend", ofVoid(ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT,
                         JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_FLOAT, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG)),
                 critical(symbols, "xllm_silu_mul", ofVoid(ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG)),
@@ -333,6 +335,27 @@ record NativeKernels(CpuTarget target, Handles h) {
     long panelBytes(boolean q4, int rows, int cols) {
         try {
             return (long) h.panelBytes().invokeExact(q4 ? 1 : 0, rows, cols);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /**
+     * Bytes of a BF16 matrix repacked into this library's panels for {@link #bf16Gemm}; 0 when that kernel reads the
+     * weights as stored.
+     */
+    long bf16PanelBytes(int rows, int cols) {
+        try {
+            return (long) h.bf16PanelBytes().invokeExact(rows, cols);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** BF16 weights {@code w} (row-major) into {@code panels} of {@link #bf16PanelBytes} bytes. */
+    void bf16Repack(MemorySegment w, int rows, int cols, MemorySegment panels) {
+        try {
+            h.bf16Repack().invokeExact(w, rows, cols, panels);
         } catch (Throwable e) {
             throw rethrow(e);
         }

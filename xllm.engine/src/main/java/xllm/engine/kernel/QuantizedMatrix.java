@@ -1,6 +1,5 @@
 package xllm.engine.kernel;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -63,7 +62,7 @@ public final class QuantizedMatrix implements WeightMatrix {
      * their pages are handed back to the page cache once read.
      */
     private MemorySegment repack() {
-        MemorySegment out = Arena.ofAuto().allocate(kernels.panelBytes(!q8, rows, cols), 64);
+        MemorySegment out = RepackedWeights.allocate(this, kernels.panelBytes(!q8, rows, cols));
         kernels.repack(!q8, data, rowBytes, rows, cols, 0, rows, out);
         if (data.isMapped()) {
             data.unload();
