@@ -12,6 +12,14 @@ public interface InferenceService {
     /** False while the model is still loading. */
     boolean ready();
 
+    /**
+     * True once the service answers at full speed: ready, and, where it warms up its serving path (the HTTP
+     * layer's code, not only the engine's) before reporting healthy, warm. {@code GET /health} answers 200 only then.
+     */
+    default boolean healthy() {
+        return ready();
+    }
+
     /** Why requests are refused while {@link #ready()} is false, for the 503 a client gets. */
     default String notReadyReason() {
         return "the model is still loading; retry when GET /health answers 200";

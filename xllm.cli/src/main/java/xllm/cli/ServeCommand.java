@@ -136,6 +136,8 @@ final class ServeCommand {
             server.close();
             throw new UsageException("cannot load model " + dir + ": " + service.loadFailure().getMessage());
         }
+        ServedPathWarmUp.run(options, server.port());
+        service.servedPathWarmedUp();
         System.err.println("xllm: model loaded; ready");
         registration.start(args, etcd, options, server.port(), name, blockSize, scheduler,
                 () -> new NodeLoad(service.requestsInFlight(), service.kvUsage()), cached);

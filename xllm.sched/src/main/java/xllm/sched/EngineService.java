@@ -82,6 +82,10 @@ public final class EngineService implements ServedTextService, SleepMode, AutoCl
     private final BlockAllocator.CacheListener cacheListener;
     /** How {@link WarmUp} runs before the service reports ready. */
     private final WarmUp.Mode warmUp;
+    /** False until whoever serves this service has warmed its serving path ({@link #servedPathWarmedUp}). */
+    private volatile boolean servedPathWarm;
+    /** The engine's metrics gate, kept shut while the serving path warms up; null once open. */
+    private volatile Warming servedPathWarming;
     private final ServiceMetrics metrics;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final long created = Instant.now().getEpochSecond();
@@ -101,6 +105,7 @@ public final class EngineService implements ServedTextService, SleepMode, AutoCl
     private EngineService(Options options, BlockAllocator.CacheListener cacheListener, WarmUp.Mode warmUp) {
         this.options = options;
         this.warmUp = warmUp;
+        this.servedPathWarm = warmUp != WarmUp.Mode.COMPILE;
         this.cacheListener = cacheListener;
         this.metrics = new ServiceMetrics(options.servedModelName());
     }
@@ -113,7 +118,9 @@ public final class EngineService implements ServedTextService, SleepMode, AutoCl
     /**
      * Starts loading in the background and returns at once; {@code cacheListener} (null for none) hears on the
      * engine thread of every prefix block the instance caches or evicts once it serves. The service turns ready
-     * after {@link WarmUp}, so the first requests it takes find compiled code, as later ones do.
+     * after {@link WarmUp}, so the first requests it takes find compiled code, as later ones do; it reports
+     * {@linkplain #healthy healthy} once the server in front has warmed its own path too ({@link #servedPathWarmedUp}),
+     * whose requests, like the engine's warm-up, count in no metric.
      */
     public static EngineService startLoading(Options options, BlockAllocator.CacheListener cacheListener) {
         EngineService service = new EngineService(options, cacheListener, WarmUp.Mode.COMPILE);
@@ -175,7 +182,12 @@ public final class EngineService implements ServedTextService, SleepMode, AutoCl
                 }
                 loop.warmedUp();
             }
-            warming.live();
+            if (servedPathWarm) {
+                warming.live();
+            } else {
+                // the requests of the serving path's warm-up count nowhere either
+                servedPathWarming = warming;
+            }
             if (disk != null) {
                 disk.pause(false);
             }
@@ -222,6 +234,25 @@ public final class EngineService implements ServedTextService, SleepMode, AutoCl
     @Override
     public boolean ready() {
         return loaded != null && !sleeping;
+    }
+
+    /** Ready, and its serving path warm (see {@link #startLoading}). */
+    @Override
+    public boolean healthy() {
+        return ready() && servedPathWarm;
+    }
+
+    /**
+     * The server in front has sent its warm-up requests through its own serving path: from now on requests
+     * count in the metrics, and the service reports healthy.
+     */
+    public void servedPathWarmedUp() {
+        Warming w = servedPathWarming;
+        if (w != null) {
+            w.live();
+            servedPathWarming = null;
+        }
+        servedPathWarm = true;
     }
 
     @Override

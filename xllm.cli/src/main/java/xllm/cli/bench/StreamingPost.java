@@ -20,7 +20,7 @@ import javax.net.ssl.SSLSocketFactory;
  * read and nothing more: no selector thread, executor hand-off or subscriber queue between the wire and the
  * reader (what a general-purpose client pays per chunk).
  */
-final class StreamingPost implements AutoCloseable {
+public final class StreamingPost implements AutoCloseable {
     private static final int MAX_HEADER_LINE = 16 * 1024;
     private static final int MAX_KNOWN_BODY = 1 << 20;
 
@@ -38,7 +38,7 @@ final class StreamingPost implements AutoCloseable {
      * Sends {@code body} to {@code endpoint} (http or https) and reads the response head; the body is then
      * {@link #body()}. {@code headersTimeout} bounds the wait for the head, not the stream after it.
      */
-    static StreamingPost send(URI endpoint, String apiKey, byte[] body, Duration connectTimeout, Duration headersTimeout)
+    public static StreamingPost send(URI endpoint, String apiKey, byte[] body, Duration connectTimeout, Duration headersTimeout)
             throws IOException {
         boolean tls = "https".equalsIgnoreCase(endpoint.getScheme());
         int port = endpoint.getPort() > 0 ? endpoint.getPort() : tls ? 443 : 80;
@@ -106,12 +106,12 @@ final class StreamingPost implements AutoCloseable {
         }
     }
 
-    int status() {
+    public int status() {
         return status;
     }
 
     /** The response body, de-chunked; ends where the response ends. */
-    InputStream body() {
+    public InputStream body() {
         return body;
     }
 

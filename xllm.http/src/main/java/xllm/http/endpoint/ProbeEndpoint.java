@@ -21,6 +21,9 @@ public final class ProbeEndpoint {
         if (!service.ready()) {
             throw new ServiceException(ServiceException.Kind.UNAVAILABLE, "the model is still loading", null);
         }
+        if (!service.healthy()) {
+            throw new ServiceException(ServiceException.Kind.UNAVAILABLE, "warming up the serving path", null);
+        }
         res.send();
     }
 

@@ -1,0 +1,85 @@
+package xllm.cli;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import xllm.cli.bench.StreamingPost;
+import xllm.http.ServerOptions;
+
+/**
+ * What {@code serve} sends through its own HTTP server before it reports healthy: a few rounds of completions and
+ * chat completions, streamed and not, greedy and sampled, from concurrent clients, so that the serving path
+ * (parsing, tokenizing, chat templates, detokenizing, JSON and SSE writing) is compiled before the first user's
+ * request, as the engine's kernels are by its own warm-up. Plain HTTP over loopback; a TLS server is not warmed
+ * this way (its certificate need not be one this process trusts).
+ */
+final class ServedPathWarmUp {
+    private static final int CLIENTS = 8;
+    private static final int ROUNDS = 3;
+    private static final int MAX_TOKENS = 24;
+    private static final Duration TIMEOUT = Duration.ofSeconds(60);
+    private static final String PROMPT = "def fibonacci(n):\\n    \\\"\\\"\\\"Return the n-th Fibonacci number.\\\"\\\"\\\"\\n";
+
+    private ServedPathWarmUp() {
+    }
+
+    /** Sends the warm-up to the server on {@code port}; false (with the reason on stderr) when a request failed. */
+    static boolean run(ServerOptions options, int port) throws InterruptedException {
+        if (options.tls() != null) {
+            return true;
+        }
+        String host = options.host().equals("0.0.0.0") || options.host().equals("::") ? "127.0.0.1" : options.host();
+        URI base = URI.create("http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port);
+        List<Future<?>> done = new ArrayList<>();
+        try (ExecutorService clients = Executors.newFixedThreadPool(CLIENTS, Thread.ofPlatform().daemon().factory())) {
+            for (int c = 0; c < CLIENTS; c++) {
+                int client = c;
+                done.add(clients.submit(() -> {
+                    for (int round = 0; round < ROUNDS; round++) {
+                        send(base, options.apiKey(), client, round);
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : done) {
+                try {
+                    f.get();
+                } catch (java.util.concurrent.ExecutionException e) {
+                    System.err.println("xllm: warming up the serving path failed (" + e.getCause().getMessage() + "); serving anyway");
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /** One request; which endpoint, streamed or not and how sampled goes by client and round, so all are covered. */
+    private static void send(URI base, String apiKey, int client, int round) throws IOException {
+        int kind = (client + round) % 4;
+        boolean chat = kind >= 2;
+        boolean stream = kind % 2 == 0;
+        String sampling = (client + round) % 3 == 0 ? "\"temperature\":0.8,\"top_p\":0.95,\"seed\":" + client : "\"temperature\":0";
+        // a prompt of its own per request: each one is tokenized and prefilled, not found in the prefix cache
+        String prompt = "# " + client + "." + round + "\\n" + PROMPT;
+        String body = chat
+                ? "{\"messages\":[{\"role\":\"user\",\"content\":\"" + prompt + "\"}]"
+                : "{\"prompt\":\"" + prompt + "\"";
+        body += ",\"max_tokens\":" + MAX_TOKENS + ",\"ignore_eos\":true," + sampling + (stream ? ",\"stream\":true" : "") + "}";
+        URI endpoint = base.resolve(chat ? "/v1/chat/completions" : "/v1/completions");
+        try (StreamingPost response = StreamingPost.send(endpoint, apiKey, body.getBytes(StandardCharsets.UTF_8), TIMEOUT, TIMEOUT)) {
+            InputStream in = response.body();
+            byte[] answer = in.readAllBytes();
+            if (response.status() != 200) {
+                throw new IOException(endpoint.getPath() + " answered " + response.status() + ": "
+                        + new String(answer, StandardCharsets.UTF_8));
+            }
+        }
+    }
+}
