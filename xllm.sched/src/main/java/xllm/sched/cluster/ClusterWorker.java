@@ -7,6 +7,7 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.queue.ExcerptTailer;
+import org.agrona.concurrent.BackoffIdleStrategy;
 import xllm.api.FinishReason;
 import xllm.api.ServiceException;
 import xllm.api.Usage;
@@ -24,7 +25,6 @@ import xllm.sched.EngineService;
  */
 public final class ClusterWorker {
     static final long HEARTBEAT_MILLIS = 100;
-    private static final long IDLE_PARK_NANOS = 200_000;
 
     /**
      * @param id the worker's index, 0 to {@link KvIndex#MAX_WORKERS} - 1
@@ -54,10 +54,10 @@ public final class ClusterWorker {
                         .start(() -> heartbeats(options.routerPid(), engine, events, feed));
                 EngineFeed toEngine = new EngineFeed(options.id(), pid, engine, events, peers);
                 Consumer<Bytes<?>> reader = in -> MessageCodec.readRouterMessage(in, toEngine);
+                // polled (no wake-up crosses processes): at once while requests come, then parked 50-500 us
+                BackoffIdleStrategy idle = new BackoffIdleStrategy(0, 0, 50_000, 500_000);
                 while (heartbeat.isAlive()) {
-                    if (!SharedQueue.readNext(tailer, reader)) {
-                        LockSupport.parkNanos(IDLE_PARK_NANOS);
-                    }
+                    idle.idle(SharedQueue.readNext(tailer, reader) ? 1 : 0);
                 }
             } finally {
                 layout.removeKvPages(options.id());
