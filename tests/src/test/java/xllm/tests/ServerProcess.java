@@ -113,6 +113,11 @@ final class ServerProcess implements AutoCloseable {
         throw new IllegalStateException("server never became ready: " + Files.readString(log));
     }
 
+    /** What the process has written to stdout and stderr so far. */
+    String output() throws IOException {
+        return Files.readString(log);
+    }
+
     URI uri(String path) {
         return URI.create(scheme + "://127.0.0.1:" + port + path);
     }

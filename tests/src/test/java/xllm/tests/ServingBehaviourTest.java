@@ -122,8 +122,25 @@ class ServingBehaviourTest {
         assertEquals(0.0, Http.metric(server, "vllm:num_requests_waiting"));
     }
 
-    /** The counters and histogram counts that requests move, under vLLM's names. */
+    @Test
+    void theServingPathWarmUpBeforeHealthCountsInNoMetricAndLeavesNoBlocks() throws Exception {
+        try (ServerProcess fresh = ServerProcess.start()) {
+            fresh.awaitReady();
+            assertTrue(fresh.output().contains("warmed up the serving path with 24 requests"), fresh.output());
+            Map<String, Double> counts = servedCounts(fresh);
+            Map<String, Double> none = new LinkedHashMap<>();
+            counts.keySet().forEach(name -> none.put(name, 0.0));
+            assertEquals(none, counts, "the warm-up's requests are nobody's");
+            assertEquals(0.0, Http.metric(fresh, "vllm:kv_cache_usage_perc"), "the warm-up's blocks are dropped");
+        }
+    }
+
     private static Map<String, Double> servedCounts() {
+        return servedCounts(server);
+    }
+
+    /** The counters and histogram counts that requests move, under vLLM's names. */
+    private static Map<String, Double> servedCounts(ServerProcess server) {
         Map<String, Double> counts = new LinkedHashMap<>();
         for (String name : List.of("vllm:prompt_tokens_total", "vllm:generation_tokens_total", "vllm:prefix_cache_queries_total",
                 "vllm:prefix_cache_hits_total", "vllm:num_preemptions_total", "vllm:time_to_first_token_seconds_count",

@@ -57,6 +57,7 @@ final class ServedPathWarmUp {
                 }
             }
         }
+        System.err.println("xllm: warmed up the serving path with " + CLIENTS * ROUNDS + " requests");
         return true;
     }
 

@@ -246,9 +246,13 @@ public final class EngineService implements ServedTextService, SleepMode, AutoCl
      * The server in front has sent its warm-up requests through its own serving path: from now on requests
      * count in the metrics, and the service reports healthy.
      */
-    public void servedPathWarmedUp() {
+    public void servedPathWarmedUp() throws InterruptedException {
         Warming w = servedPathWarming;
         if (w != null) {
+            Loaded l = loaded;
+            if (l != null) {
+                l.loop().warmedUp();  // drops the warm-up's cached blocks and gives their memory back, as after WarmUp
+            }
             w.live();
             servedPathWarming = null;
         }
