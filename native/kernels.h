@@ -12,7 +12,8 @@
 // Set once at start by xllm_configure (config.c) from the engine's CpuTarget, before any kernel runs.
 // xllm_decode_rows: rows per tile of the float kernels for one token (4 or 8);
 // xllm_decode_panels: panels per tile of the quantized kernels for one token (1, 2 or 4);
-// xllm_prefetch_rows: rows ahead of a float tile whose weights it prefetches (0: none).
+// xllm_prefetch_rows: rows ahead of a float tile whose weights it prefetches (0: none; AVX2's BF16 panels take
+// only whether it is 0, their distance being their own).
 // Hidden: each library keeps its own, even with another library of the same symbols loaded beside it.
 #define HIDDEN __attribute__((visibility("hidden")))
 extern HIDDEN int xllm_decode_rows;

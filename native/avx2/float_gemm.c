@@ -57,28 +57,30 @@ void xllm_pack_bf16(const float *x, int64_t x_offset, int64_t x_stride, int t_st
 // rows then reads one contiguous stream instead of 8 short ones (which the hardware prefetcher follows badly:
 // 8 rows at once from row-major weights read 11-13 GB/s on Zen 3, the same rows from panels 18-25 GB/s).
 #define BF16_PANEL_ROWS 8
-// How far ahead of a panel tile its weights are prefetched, in bytes.
+// How far ahead of a panel tile its weights are prefetched, in bytes (when xllm_prefetch_rows is not 0: for
+// panels that switch, not the distance, comes from the CPU target).
 #define BF16_PANEL_PREFETCH 2048
 
 int64_t xllm_bf16_panel_bytes(int rows, int cols) {
     return (int64_t)((rows + BF16_PANEL_ROWS - 1) / BF16_PANEL_ROWS) * BF16_PANEL_ROWS * padded16(cols) * 2;
 }
 
+// Where row r's first block starts in the panels, in elements; its block at column k (a multiple of 16) lies
+// k * 8 elements further on.
+ALWAYS_INLINE int64_t panel_row(int width, int r) {
+    return (int64_t)(r / BF16_PANEL_ROWS) * BF16_PANEL_ROWS * width + (r % BF16_PANEL_ROWS) * 16;
+}
+
 void xllm_bf16_repack(const uint16_t *w, int rows, int cols, uint16_t *panels) {
     const int width = padded16(cols);
     memset(panels, 0, (size_t)xllm_bf16_panel_bytes(rows, cols));
     for (int r = 0; r < rows; r++) {
-        uint16_t *dst = panels + (int64_t)(r / BF16_PANEL_ROWS) * BF16_PANEL_ROWS * width + (r % BF16_PANEL_ROWS) * 16;
+        uint16_t *dst = panels + panel_row(width, r);
         for (int k = 0; k < cols; k += 16) {
             const int n = cols - k < 16 ? cols - k : 16;
             memcpy(dst + (int64_t)k * BF16_PANEL_ROWS, w + (int64_t)r * cols + k, (size_t)n * 2);
         }
     }
-}
-
-// Row r's first block in the panels; its block at column k (a multiple of 16) lies k * 8 elements further on.
-ALWAYS_INLINE const uint16_t *panel_row(const uint16_t *panels, int width, int r) {
-    return panels + (int64_t)(r / BF16_PANEL_ROWS) * BF16_PANEL_ROWS * width + (r % BF16_PANEL_ROWS) * 16;
 }
 
 // R rows x T tokens: per group of 16, the tokens' activations are loaded into registers once, then each row's
@@ -90,7 +92,7 @@ ALWAYS_INLINE void bf16_tile(const int R, const int T, const uint16_t *w, const 
         for (int j = 0; j < T; j++) acc[i][j] = _mm256_setzero_ps();
     const __m256i high = _mm256_set1_epi32((int)0xFFFF0000);
     const uint16_t *rows[8];
-    for (int i = 0; i < R; i++) rows[i] = panel_row(w, width, r + i);
+    for (int i = 0; i < R; i++) rows[i] = w + panel_row(width, r + i);
     for (int k = 0; k < width; k += 16) {
         if (prefetch)
             for (int i = 0; i < R; i += 2) _mm_prefetch((const char *)(rows[i] + (int64_t)k * BF16_PANEL_ROWS) + BF16_PANEL_PREFETCH, _MM_HINT_T0);
