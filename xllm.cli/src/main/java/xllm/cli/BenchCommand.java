@@ -154,7 +154,7 @@ final class BenchCommand {
             result.put("prefill_tok_s", round(prefillTokS));
             result.put("decode_tok_s", decodeTokS);
             result.put("peak_rss_mb", peakRssMb());
-            result.put("resident_weights_mb", (ResidentMemory.ofFilesUnder(dir) + Gemm.repackedWeightBytes()) >> 20);
+            result.put("resident_weights_mb", ResidentMemory.ofWeights(dir) >> 20);
             result.put("resident_kv_mb", core.kvResidentBytes() >> 20);
             result.put("reserved_kv_mb", loaded.runner.arena().byteSize() >> 20);
             result.put("decode_gbps", batch1 == null ? null : round(batch1 * weightGb));

@@ -1,7 +1,6 @@
 package xllm.sched;
 
 import java.nio.file.Path;
-import xllm.engine.kernel.Gemm;
 import xllm.engine.scheduler.EngineCore;
 import xllm.kv.DiskBlockStore;
 
@@ -16,8 +15,7 @@ final class KvTierMetrics {
     static String render(EngineCore core, DiskBlockStore disk, Path model) {
         StringBuilder out = new StringBuilder(1024);
         try {
-            // the files' mapped pages, and the copies the kernels repacked out of them
-            long weights = ResidentMemory.ofFilesUnder(model) + Gemm.repackedWeightBytes();
+            long weights = ResidentMemory.ofWeights(model);
             long kv = core.kvResidentBytes();
             long process = ResidentMemory.ofProcess();
             PrometheusText.family(out, "xllm:resident_memory_bytes", "gauge", "Memory resident now, by what holds it.");

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import xllm.engine.kernel.Gemm;
 
 /** This process's resident memory as Linux counts it ({@code /proc/self/smaps}, {@code /proc/self/status}). */
 public final class ResidentMemory {
@@ -30,6 +31,15 @@ public final class ResidentMemory {
             }
         }
         return kb * 1024;
+    }
+
+    /**
+     * Resident bytes of a model's weights: the pages of its files mapped under {@code path}, and the copies the
+     * kernels repacked out of them; -1 when unreadable.
+     */
+    public static long ofWeights(Path path) {
+        long mapped = ofFilesUnder(path);
+        return mapped < 0 ? -1 : mapped + Gemm.repackedWeightBytes();
     }
 
     /** The whole process's resident set (VmRSS); -1 when unreadable. */

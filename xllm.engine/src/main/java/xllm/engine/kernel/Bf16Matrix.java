@@ -51,12 +51,7 @@ public final class Bf16Matrix extends VectorTiledMatrix {
         if (bytes == 0) {
             return data;
         }
-        MemorySegment panels = RepackedWeights.allocate(this, bytes);
-        kernels.bf16Repack(data, rows, cols, panels);
-        if (data.isMapped()) {
-            data.unload();
-        }
-        return panels;
+        return RepackedWeights.repack(this, bytes, data, panels -> kernels.bf16Repack(data, rows, cols, panels));
     }
 
     @Override

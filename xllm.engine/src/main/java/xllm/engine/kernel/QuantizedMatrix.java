@@ -62,12 +62,8 @@ public final class QuantizedMatrix implements WeightMatrix {
      * their pages are handed back to the page cache once read.
      */
     private MemorySegment repack() {
-        MemorySegment out = RepackedWeights.allocate(this, kernels.panelBytes(!q8, rows, cols));
-        kernels.repack(!q8, data, rowBytes, rows, cols, 0, rows, out);
-        if (data.isMapped()) {
-            data.unload();
-        }
-        return out;
+        return RepackedWeights.repack(this, kernels.panelBytes(!q8, rows, cols), data,
+                panels -> kernels.repack(!q8, data, rowBytes, rows, cols, 0, rows, panels));
     }
 
     @Override

@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.ref.Cleaner;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * The copies of weights the native kernels read instead of the mapped files (panels of rows): allocated off-heap,
@@ -17,11 +18,19 @@ final class RepackedWeights {
     private RepackedWeights() {
     }
 
-    /** {@code bytes} of 64-byte-aligned memory that lives, and is counted, as long as {@code owner} is reachable. */
-    static MemorySegment allocate(Object owner, long bytes) {
+    /**
+     * {@code bytes} of 64-byte-aligned memory, filled by {@code repack} from {@code stored}, that lives, and is
+     * counted, as long as {@code owner} is reachable. The stored weights stay (for embedding lookups and other
+     * paths); their mapped pages, read once here, go back to the page cache.
+     */
+    static MemorySegment repack(Object owner, long bytes, MemorySegment stored, Consumer<MemorySegment> repack) {
         MemorySegment copy = Arena.ofAuto().allocate(bytes, 64);
         BYTES.addAndGet(bytes);
         CLEANER.register(owner, () -> BYTES.addAndGet(-bytes));
+        repack.accept(copy);
+        if (stored.isMapped()) {
+            stored.unload();
+        }
         return copy;
     }
 
