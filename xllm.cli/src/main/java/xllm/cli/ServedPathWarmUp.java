@@ -1,5 +1,7 @@
 package xllm.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -25,7 +27,8 @@ final class ServedPathWarmUp {
     private static final int ROUNDS = 3;
     private static final int MAX_TOKENS = 24;
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
-    private static final String PROMPT = "def fibonacci(n):\\n    \\\"\\\"\\\"Return the n-th Fibonacci number.\\\"\\\"\\\"\\n";
+    private static final String PROMPT = "def fibonacci(n):\n    \"\"\"Return the n-th Fibonacci number.\"\"\"\n";
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private ServedPathWarmUp() {
     }
@@ -66,15 +69,26 @@ final class ServedPathWarmUp {
         int kind = (client + round) % 4;
         boolean chat = kind >= 2;
         boolean stream = kind % 2 == 0;
-        String sampling = (client + round) % 3 == 0 ? "\"temperature\":0.8,\"top_p\":0.95,\"seed\":" + client : "\"temperature\":0";
         // a prompt of its own per request: each one is tokenized and prefilled, not found in the prefix cache
-        String prompt = "# " + client + "." + round + "\\n" + PROMPT;
-        String body = chat
-                ? "{\"messages\":[{\"role\":\"user\",\"content\":\"" + prompt + "\"}]"
-                : "{\"prompt\":\"" + prompt + "\"";
-        body += ",\"max_tokens\":" + MAX_TOKENS + ",\"ignore_eos\":true," + sampling + (stream ? ",\"stream\":true" : "") + "}";
+        String prompt = "# " + client + "." + round + "\n" + PROMPT;
+        ObjectNode request = JSON.createObjectNode();
+        if (chat) {
+            request.putArray("messages").addObject().put("role", "user").put("content", prompt);
+        } else {
+            request.put("prompt", prompt);
+        }
+        request.put("max_tokens", MAX_TOKENS).put("ignore_eos", true);
+        if ((client + round) % 3 == 0) {
+            request.put("temperature", 0.8).put("top_p", 0.95).put("seed", client);
+        } else {
+            request.put("temperature", 0);
+        }
+        if (stream) {
+            request.put("stream", true);
+        }
+        byte[] body = JSON.writeValueAsBytes(request);
         URI endpoint = base.resolve(chat ? "/v1/chat/completions" : "/v1/completions");
-        try (StreamingPost response = StreamingPost.send(endpoint, apiKey, body.getBytes(StandardCharsets.UTF_8), TIMEOUT, TIMEOUT)) {
+        try (StreamingPost response = StreamingPost.send(endpoint, apiKey, body, TIMEOUT, TIMEOUT)) {
             InputStream in = response.body();
             byte[] answer = in.readAllBytes();
             if (response.status() != 200) {
