@@ -187,11 +187,18 @@ class KvTiersTest {
         return b.toString();
     }
 
+    /** The block files on disk now; walked again when a file the server was renaming vanished mid-walk. */
     private List<Path> blockFiles() {
-        try (Stream<Path> files = Files.walk(offload)) {
-            return files.filter(p -> p.toString().endsWith(".kvb")).toList();
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+        while (true) {
+            try (Stream<Path> files = Files.walk(offload)) {
+                return files.filter(p -> p.toString().endsWith(".kvb")).toList();
+            } catch (java.io.UncheckedIOException e) {
+                if (!(e.getCause() instanceof java.nio.file.NoSuchFileException)) {
+                    throw e;
+                }
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
         }
     }
 

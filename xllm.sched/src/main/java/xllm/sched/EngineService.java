@@ -183,13 +183,10 @@ public final class EngineService implements ServedTextService, SleepMode, AutoCl
                 loop.warmedUp();
             }
             if (servedPathWarm) {
-                warming.live();
+                goLive(warming, disk);
             } else {
-                // the requests of the serving path's warm-up count nowhere either
+                // the requests of the serving path's warm-up count nowhere and reach no disk tier either
                 servedPathWarming = warming;
-            }
-            if (disk != null) {
-                disk.pause(false);
             }
             loaded = new Loaded(text, model, pool, runner, speculation, loop, core, disk);
         } catch (RuntimeException e) {
@@ -248,15 +245,21 @@ public final class EngineService implements ServedTextService, SleepMode, AutoCl
      */
     public void servedPathWarmedUp() throws InterruptedException {
         Warming w = servedPathWarming;
-        if (w != null) {
-            Loaded l = loaded;
-            if (l != null) {
-                l.loop().warmedUp();  // drops the warm-up's cached blocks and gives their memory back, as after WarmUp
-            }
-            w.live();
+        Loaded l = loaded;
+        if (w != null && l != null) {
+            l.loop().warmedUp();  // drops the warm-up's cached blocks and gives their memory back, as after WarmUp
+            goLive(w, l.disk());
             servedPathWarming = null;
         }
         servedPathWarm = true;
+    }
+
+    /** Warm-up is over: requests count in the metrics and the global KV index, and reach the disk tier (null: none). */
+    private static void goLive(Warming warming, DiskBlockStore disk) {
+        warming.live();
+        if (disk != null) {
+            disk.pause(false);
+        }
     }
 
     @Override
