@@ -183,6 +183,20 @@ ALWAYS_INLINE void float_gemm(const int bf16, const void *w, int cols, const flo
 #undef F32_TILE
 }
 
+// F32 weights are read as stored here (avx512/ repacks them into panels).
+int64_t xllm_f32_panel_bytes(int rows, int cols) {
+    (void)rows;
+    (void)cols;
+    return 0;
+}
+
+void xllm_f32_repack(const float *w, int rows, int cols, float *panels) {
+    (void)w;
+    (void)rows;
+    (void)cols;
+    (void)panels;
+}
+
 void xllm_f32_gemm(const float *w, int cols, const float *x, int64_t x_offset, int tokens, float *out, int64_t out_offset,
                    int64_t out_stride, int row_start, int row_end) {
     float_gemm(0, w, cols, x, x_offset, tokens, out, out_offset, out_stride, row_start, row_end);

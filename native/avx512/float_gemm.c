@@ -2,7 +2,8 @@
 // FFM once xllm_cpu_features (cpu_features.c, built without these instructions) has said the CPU has them;
 // the quantized ones are in quant_panels.c. (avx2/ holds the same kernels for CPUs without AVX-512.)
 //
-// BF16 weights are read from panels of rows (xllm_bf16_repack, at load), F32 ones as stored; bf16 activations are
+// BF16 and F32 weights are read from panels of rows (xllm_bf16_repack, xllm_f32_repack, at load), except by
+// xllm_bf16_f32_gemm, which reads BF16 rows as stored; bf16 activations are
 // packed once per multiplication by xllm_pack_bf16;
 // results go to out[t * out_stride + r] for the rows [row_start, row_end) of a call, so the pool's threads
 // can split one multiplication by rows.
@@ -20,35 +21,50 @@ static inline int padded32(int cols) { return (cols + 31) & ~31; }
 
 int64_t xllm_bf16_packed_bytes(int tokens, int cols) { return (int64_t)tokens * padded32(cols) * 2; }
 
-// The weights in panels of 8 rows: per block of 32 columns, the 8 rows' 32 weights one after another (512
+// The weights in panels of 8 rows (F32 ones too, below, in blocks of 16 columns): per block of 32 columns, the 8 rows' 32 weights one after another (512
 // bytes), the blocks of a panel in column order, zero-padded to whole blocks and whole panels. A tile of 8 rows
 // then reads one contiguous stream instead of 8 separate ones, and a thread's share of rows is one stream too
 // (on Zen 5 a decode of the 0.5B shape read 31 GB/s of row-major weights, 38.7 being bench membw's read).
-#define BF16_PANEL_ROWS 8
+#define FLOAT_PANEL_ROWS 8
 // How far ahead of a panel tile its weights are prefetched, in bytes (when xllm_prefetch_rows is not 0: for
 // panels that switch, not the distance, comes from the CPU target).
-#define BF16_PANEL_PREFETCH 4096
+#define FLOAT_PANEL_PREFETCH 4096
 
 int64_t xllm_bf16_panel_bytes(int rows, int cols) {
-    return (int64_t)((rows + BF16_PANEL_ROWS - 1) / BF16_PANEL_ROWS) * BF16_PANEL_ROWS * padded32(cols) * 2;
+    return (int64_t)((rows + FLOAT_PANEL_ROWS - 1) / FLOAT_PANEL_ROWS) * FLOAT_PANEL_ROWS * padded32(cols) * 2;
 }
 
-// Where row r's first block starts in the panels, in elements; its block at column k (a multiple of 32) lies
-// k * 8 elements further on.
-ALWAYS_INLINE int64_t panel_row(int width, int r) {
-    return (int64_t)(r / BF16_PANEL_ROWS) * BF16_PANEL_ROWS * width + (r % BF16_PANEL_ROWS) * 32;
+// Where row r's first block starts in panels of blocks `lanes` elements wide (a row's 64 bytes), in elements; its
+// block at column k (a multiple of lanes) lies k * 8 elements further on. width: the padded row length.
+ALWAYS_INLINE int64_t panel_row(int width, int lanes, int r) {
+    return (int64_t)(r / FLOAT_PANEL_ROWS) * FLOAT_PANEL_ROWS * width + (r % FLOAT_PANEL_ROWS) * lanes;
+}
+
+// Row-major weights of `size`-byte elements into panels of 64-byte blocks (zero-padded).
+static void repack_panels(const void *w, int rows, int cols, int size, void *panels, int64_t panel_bytes) {
+    const int lanes = 64 / size;
+    const int width = (cols + lanes - 1) / lanes * lanes;
+    memset(panels, 0, (size_t)panel_bytes);
+    for (int r = 0; r < rows; r++) {
+        char *dst = (char *)panels + panel_row(width, lanes, r) * size;
+        for (int k = 0; k < cols; k += lanes) {
+            const int n = cols - k < lanes ? cols - k : lanes;
+            memcpy(dst + (int64_t)k * FLOAT_PANEL_ROWS * size, (const char *)w + ((int64_t)r * cols + k) * size, (size_t)n * size);
+        }
+    }
 }
 
 void xllm_bf16_repack(const uint16_t *w, int rows, int cols, uint16_t *panels) {
-    const int width = padded32(cols);
-    memset(panels, 0, (size_t)xllm_bf16_panel_bytes(rows, cols));
-    for (int r = 0; r < rows; r++) {
-        uint16_t *dst = panels + panel_row(width, r);
-        for (int k = 0; k < cols; k += 32) {
-            const int n = cols - k < 32 ? cols - k : 32;
-            memcpy(dst + (int64_t)k * BF16_PANEL_ROWS, w + (int64_t)r * cols + k, (size_t)n * 2);
-        }
-    }
+    repack_panels(w, rows, cols, 2, panels, xllm_bf16_panel_bytes(rows, cols));
+}
+
+// F32 weights in the same panels, 16 columns per block.
+int64_t xllm_f32_panel_bytes(int rows, int cols) {
+    return (int64_t)((rows + FLOAT_PANEL_ROWS - 1) / FLOAT_PANEL_ROWS) * FLOAT_PANEL_ROWS * ((cols + 15) & ~15) * 4;
+}
+
+void xllm_f32_repack(const float *w, int rows, int cols, float *panels) {
+    repack_panels(w, rows, cols, 4, panels, xllm_f32_panel_bytes(rows, cols));
 }
 
 void xllm_pack_bf16(const float *x, int64_t x_offset, int64_t x_stride, int t_start, int t_end, int cols, uint16_t *out) {
@@ -74,12 +90,12 @@ ALWAYS_INLINE void bf16_tile(const int R, const int T, const uint16_t *w, const 
     for (int i = 0; i < R; i++)
         for (int j = 0; j < T; j++) acc[i][j] = _mm512_setzero_ps();
     const uint16_t *rows[8];
-    for (int i = 0; i < R; i++) rows[i] = w + panel_row(width, r + i);
+    for (int i = 0; i < R; i++) rows[i] = w + panel_row(width, 32, r + i);
     for (int k = 0; k < width; k += 32) {
         __m512i wv[8];
         if (prefetch)
-            for (int i = 0; i < R; i++) _mm_prefetch((const char *)(rows[i] + (int64_t)k * BF16_PANEL_ROWS) + BF16_PANEL_PREFETCH, _MM_HINT_T0);
-        for (int i = 0; i < R; i++) wv[i] = _mm512_loadu_si512(rows[i] + (int64_t)k * BF16_PANEL_ROWS);
+            for (int i = 0; i < R; i++) _mm_prefetch((const char *)(rows[i] + (int64_t)k * FLOAT_PANEL_ROWS) + FLOAT_PANEL_PREFETCH, _MM_HINT_T0);
+        for (int i = 0; i < R; i++) wv[i] = _mm512_loadu_si512(rows[i] + (int64_t)k * FLOAT_PANEL_ROWS);
         for (int j = 0; j < T; j++) {
             __m512bh xv = (__m512bh)_mm512_loadu_si512(xp + (int64_t)(t + j) * width + k);
             for (int i = 0; i < R; i++) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], (__m512bh)wv[i], xv);
@@ -113,19 +129,30 @@ ALWAYS_INLINE __m512 load_weights(const int bf16, const void *w, int64_t i, __mm
     return _mm512_maskz_loadu_ps(m, (const float *)w + i);
 }
 
-ALWAYS_INLINE void f32_tile(const int bf16, const int R, const int T, const void *w, int cols, const float *x, int r, int t,
-                            float *out, int64_t out_stride, int prefetch) {
+// panels (F32 only): w holds xllm_f32_repack's panels, whose blocks are whole (zero-padded) and read unmasked.
+ALWAYS_INLINE void f32_tile(const int bf16, const int panels, const int R, const int T, const void *w, int cols, const float *x,
+                            int r, int t, float *out, int64_t out_stride, int prefetch) {
     const char *bytes = (const char *)w;
     const int64_t e = bf16 ? 2 : 4;
+    const int width = (cols + 15) & ~15;
+    const float *rows[8];
+    if (panels)
+        for (int i = 0; i < R; i++) rows[i] = (const float *)w + panel_row(width, 16, r + i);
     __m512 acc[8][4];
     for (int i = 0; i < R; i++)
         for (int j = 0; j < T; j++) acc[i][j] = _mm512_setzero_ps();
     for (int k = 0; k < cols; k += 16) {
         const __mmask16 m = first_lanes(cols - k);
         __m512 wv[8];
-        if (prefetch)
-            for (int i = 0; i < R; i++) _mm_prefetch(bytes + ((int64_t)(r + i + xllm_prefetch_rows) * cols + k) * e, _MM_HINT_T0);
-        for (int i = 0; i < R; i++) wv[i] = load_weights(bf16, w, (int64_t)(r + i) * cols + k, m);
+        if (panels) {
+            if (prefetch)
+                for (int i = 0; i < R; i++) _mm_prefetch((const char *)(rows[i] + (int64_t)k * FLOAT_PANEL_ROWS) + FLOAT_PANEL_PREFETCH, _MM_HINT_T0);
+            for (int i = 0; i < R; i++) wv[i] = _mm512_loadu_ps(rows[i] + (int64_t)k * FLOAT_PANEL_ROWS);
+        } else {
+            if (prefetch)
+                for (int i = 0; i < R; i++) _mm_prefetch(bytes + ((int64_t)(r + i + xllm_prefetch_rows) * cols + k) * e, _MM_HINT_T0);
+            for (int i = 0; i < R; i++) wv[i] = load_weights(bf16, w, (int64_t)(r + i) * cols + k, m);
+        }
         for (int j = 0; j < T; j++) {
             __m512 xv = _mm512_maskz_loadu_ps(m, x + (int64_t)(t + j) * cols + k);
             for (int i = 0; i < R; i++) acc[i][j] = _mm512_fmadd_ps(wv[i], xv, acc[i][j]);
@@ -135,23 +162,24 @@ ALWAYS_INLINE void f32_tile(const int bf16, const int R, const int T, const void
         for (int j = 0; j < T; j++) out[(int64_t)(t + j) * out_stride + r + i] = _mm512_reduce_add_ps(acc[i][j]);
 }
 
-ALWAYS_INLINE void float_gemm(const int bf16, const void *w, int cols, const float *x, int64_t x_offset, int tokens, float *out,
-                              int64_t out_offset, int64_t out_stride, int row_start, int row_end) {
+ALWAYS_INLINE void float_gemm(const int bf16, const int panels, const void *w, int cols, const float *x, int64_t x_offset, int tokens,
+                              float *out, int64_t out_offset, int64_t out_stride, int row_start, int row_end) {
     x += x_offset;
     out += out_offset;
     const int prefetch = tokens <= PREFETCH_MAX_TOKENS && xllm_prefetch_rows > 0;
-#define F32_TILE(R, T, r, t) f32_tile(bf16, R, T, w, cols, x, r, t, out, out_stride, prefetch)
+#define F32_TILE(R, T, r, t) f32_tile(bf16, panels, R, T, w, cols, x, r, t, out, out_stride, prefetch)
     TILED(F32_TILE, 4, 4, (int64_t)cols * 4);
 #undef F32_TILE
 }
 
+// w: the panels of xllm_f32_repack.
 void xllm_f32_gemm(const float *w, int cols, const float *x, int64_t x_offset, int tokens, float *out, int64_t out_offset,
                    int64_t out_stride, int row_start, int row_end) {
-    float_gemm(0, w, cols, x, x_offset, tokens, out, out_offset, out_stride, row_start, row_end);
+    float_gemm(0, 1, w, cols, x, x_offset, tokens, out, out_offset, out_stride, row_start, row_end);
 }
 
 // BF16 weights against float activations: the exact products of --activations f32.
 void xllm_bf16_f32_gemm(const uint16_t *w, int cols, const float *x, int64_t x_offset, int tokens, float *out, int64_t out_offset,
                         int64_t out_stride, int row_start, int row_end) {
-    float_gemm(1, w, cols, x, x_offset, tokens, out, out_offset, out_stride, row_start, row_end);
+    float_gemm(1, 0, w, cols, x, x_offset, tokens, out, out_offset, out_stride, row_start, row_end);
 }

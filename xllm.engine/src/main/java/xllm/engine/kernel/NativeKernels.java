@@ -74,14 +74,14 @@ record NativeKernels(CpuTarget target, Handles h) {
 
     /**
      * One library's kernels. panelBytes(q4, rows, cols), repack(q4, src, rowBytes, rows, cols, rowStart, rowEnd,
-     * dst), bf16PanelBytes(rows, cols) and bf16Repack(src, rows, cols, dst) run at load, so they are not critical; attend(kv, f16, blocks, blockStride, layerOffset, blockSize, context,
+     * dst), bf16PanelBytes(rows, cols), bf16Repack(src, rows, cols, dst) and their f32 twins run at load, so they are not critical; attend(kv, f16, blocks, blockStride, layerOffset, blockSize, context,
      * kvDim, headDim, kvHead, heads, q, qOffset, scale, scores, scoresStride, out, outOffset); siluMul(gate,
      * gateOffset, up, upOffset, n); rmsNorm(x, xOffset, weight, eps, out, outOffset, n); add(y, yOffset, x, xOffset, n).
      */
     record Handles(MethodHandle packQ8, MethodHandle packBf16, MethodHandle q8PackedBytes, MethodHandle bf16PackedBytes,
                    MethodHandle q8Gemm, MethodHandle q4Gemm, MethodHandle bf16Gemm, MethodHandle f32Gemm, MethodHandle bf16F32Gemm,
                    MethodHandle panelBytes, MethodHandle repack, MethodHandle bf16PanelBytes, MethodHandle bf16Repack,
-                   MethodHandle attend, MethodHandle siluMul, MethodHandle rmsNorm, MethodHandle add) {
+                   MethodHandle f32PanelBytes, MethodHandle f32Repack, MethodHandle attend, MethodHandle siluMul, MethodHandle rmsNorm, MethodHandle add) {
     }
 
     /** Binds every kernel of {@code symbols} and configures the library for {@code target}; fails if any is missing. */
@@ -101,6 +101,8 @@ record NativeKernels(CpuTarget target, Handles h) {
                         ofVoid(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS)),
                 LINKER.downcallHandle(symbols.findOrThrow("xllm_bf16_panel_bytes"), of(JAVA_LONG, JAVA_INT, JAVA_INT)),
                 LINKER.downcallHandle(symbols.findOrThrow("xllm_bf16_repack"), ofVoid(ADDRESS, JAVA_INT, JAVA_INT, ADDRESS)),
+                LINKER.downcallHandle(symbols.findOrThrow("xllm_f32_panel_bytes"), of(JAVA_LONG, JAVA_INT, JAVA_INT)),
+                LINKER.downcallHandle(symbols.findOrThrow("xllm_f32_repack"), ofVoid(ADDRESS, JAVA_INT, JAVA_INT, ADDRESS)),
                 critical(symbols, "xllm_attend", ofVoid(ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT,
                         JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_FLOAT, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG)),
                 critical(symbols, "xllm_silu_mul", ofVoid(ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG)),
@@ -356,6 +358,24 @@ record NativeKernels(CpuTarget target, Handles h) {
     void bf16Repack(MemorySegment w, int rows, int cols, MemorySegment panels) {
         try {
             h.bf16Repack().invokeExact(w, rows, cols, panels);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** As {@link #bf16PanelBytes}, for F32 weights and {@link #f32Gemm}. */
+    long f32PanelBytes(int rows, int cols) {
+        try {
+            return (long) h.f32PanelBytes().invokeExact(rows, cols);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** F32 weights {@code w} (row-major) into {@code panels} of {@link #f32PanelBytes} bytes. */
+    void f32Repack(MemorySegment w, int rows, int cols, MemorySegment panels) {
+        try {
+            h.f32Repack().invokeExact(w, rows, cols, panels);
         } catch (Throwable e) {
             throw rethrow(e);
         }
