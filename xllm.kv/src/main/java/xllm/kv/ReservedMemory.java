@@ -23,6 +23,8 @@ public final class ReservedMemory {
     private static final int MADV_DONTNEED = 4;
     /** Pages of a shared-memory file: the file's pages are freed too. */
     private static final int MADV_REMOVE = 9;
+    /** Transparent huge pages for the range, where the kernel's setting is "madvise". */
+    private static final int MADV_HUGEPAGE = 14;
     static final long PAGE = 4096;
 
     private static final MethodHandle MMAP;
@@ -58,7 +60,7 @@ public final class ReservedMemory {
             throw new IllegalStateException("mmap failed", t);
         }
         if (at.address() == -1L) {
-            throw new OutOfMemoryError("cannot reserve " + size + " bytes of address space for the KV cache");
+            throw new OutOfMemoryError("cannot reserve " + size + " bytes of address space");
         }
         long address = at.address();
         return at.reinterpret(size, owner, unused -> unmap(address, size)).asSlice(0, bytes);
@@ -68,10 +70,27 @@ public final class ReservedMemory {
         try {
             int rc = (int) MUNMAP.invokeExact(MemorySegment.ofAddress(address), size);
             if (rc != 0) {
-                System.err.println("xllm: munmap of the KV cache failed");
+                System.err.println("xllm: munmap of " + size + " bytes failed");
             }
         } catch (Throwable t) {
             throw new IllegalStateException("munmap failed", t);
+        }
+    }
+
+    /**
+     * Asks for transparent huge pages behind {@code segment} (a mapping of {@link #reserve}): fewer TLB misses for
+     * what is streamed through end to end. Advice only; false when the kernel declines it.
+     */
+    public static boolean preferHugePages(MemorySegment segment) {
+        long start = roundUp(segment.address());
+        long end = (segment.address() + segment.byteSize()) & -PAGE;
+        if (end <= start) {
+            return false;
+        }
+        try {
+            return (int) MADVISE.invokeExact(MemorySegment.ofAddress(start), end - start, MADV_HUGEPAGE) == 0;
+        } catch (Throwable t) {
+            throw new IllegalStateException("madvise failed", t);
         }
     }
 

@@ -33,7 +33,7 @@ class NativeKernelsTest {
     /** Each library crossed with the shapes of {@link #matchExactProductsAndIgnoreTheBatch}. */
     static Stream<Arguments> librariesAndShapes() {
         String[] shapes = {"Q8_0,96,37,1", "Q8_0,64,8,5", "Q8_0,896,67,9", "Q8_0,512,40,33", "Q4_0,96,37,1", "Q4_0,160,8,5", "Q4_0,896,67,9",
-            "Q4_0,512,40,33", "BF16,96,37,1", "BF16,100,9,6", "BF16,896,67,9", "BF16,100,37,33", "F32,100,9,6", "F32,896,67,9"};
+            "Q4_0,512,40,33", "BF16,96,37,1", "BF16,100,9,6", "BF16,896,67,9", "BF16,100,37,33", "F32,100,9,6", "F32,896,67,9", "F32,100,37,33"};
         return libraries().flatMap(k -> Stream.of(shapes).map(shape -> {
             String[] f = shape.split(",");
             return Arguments.of(k, DType.valueOf(f[0]), Integer.parseInt(f[1]), Integer.parseInt(f[2]), Integer.parseInt(f[3]));
