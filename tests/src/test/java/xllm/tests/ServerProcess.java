@@ -70,6 +70,8 @@ final class ServerProcess implements AutoCloseable {
         Path log = Files.createTempFile("xllm-serve", ".log");
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("XLLM_NO_BUILD", "1");
+        // the serving path's warm-up without its JIT-settling rounds (up to 10 s a start); a test of them sets its own
+        pb.environment().put("XLLM_JAVA_OPTS", "-Dxllm.warmUp.settleSeconds=0");
         pb.environment().putAll(environment);
         ServerProcess server = new ServerProcess(port, pb.start(), log, tls);
         server.awaitPort();
