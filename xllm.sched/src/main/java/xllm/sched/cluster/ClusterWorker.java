@@ -7,7 +7,7 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.queue.ExcerptTailer;
-import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
 import xllm.api.FinishReason;
 import xllm.api.ServiceException;
 import xllm.api.Usage;
@@ -54,8 +54,7 @@ public final class ClusterWorker {
                         .start(() -> heartbeats(options.routerPid(), engine, events, feed));
                 EngineFeed toEngine = new EngineFeed(options.id(), pid, engine, events, peers);
                 Consumer<Bytes<?>> reader = in -> MessageCodec.readRouterMessage(in, toEngine);
-                // polled (no wake-up crosses processes): at once while requests come, then parked 50-500 us
-                BackoffIdleStrategy idle = new BackoffIdleStrategy(0, 0, 50_000, 500_000);
+                IdleStrategy idle = SharedQueue.pollingIdle();
                 while (heartbeat.isAlive()) {
                     idle.idle(SharedQueue.readNext(tailer, reader) ? 1 : 0);
                 }

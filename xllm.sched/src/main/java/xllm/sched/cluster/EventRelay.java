@@ -4,7 +4,7 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.queue.ExcerptTailer;
-import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
 import xllm.api.FinishReason;
 import xllm.api.Logprobs;
 import xllm.api.Usage;
@@ -15,12 +15,7 @@ import xllm.api.Usage;
  * the router emptied before starting any worker.
  */
 final class EventRelay implements Runnable, MessageCodec.WorkerMessages {
-    /**
-     * Chronicle Queue cannot wake a reader in another process, so the relay polls: at once while events come,
-     * then parked from 50 us up to 500 us, doubling, while none does. A decoding worker writes once a step
-     * (milliseconds apart), so this wakes a few dozen times a step instead of every 100 us, on cores the engines need.
-     */
-    private final BackoffIdleStrategy idle = new BackoffIdleStrategy(0, 0, 50_000, 500_000);
+    private final IdleStrategy idle = SharedQueue.pollingIdle();
 
     private final WorkerLink link;
     private final JournaledFlights flights;
