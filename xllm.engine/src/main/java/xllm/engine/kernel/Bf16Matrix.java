@@ -47,11 +47,7 @@ public final class Bf16Matrix extends VectorTiledMatrix {
      * float activations; their pages go back to the page cache once read.
      */
     private MemorySegment repack() {
-        long bytes = kernels.bf16PanelBytes(rows, cols);
-        if (bytes == 0) {
-            return data;
-        }
-        return RepackedWeights.repack(this, bytes, data, panels -> kernels.bf16Repack(data, rows, cols, panels));
+        return RepackedWeights.repack(this, kernels.bf16PanelBytes(rows, cols), data, panels -> kernels.bf16Repack(data, rows, cols, panels));
     }
 
     @Override

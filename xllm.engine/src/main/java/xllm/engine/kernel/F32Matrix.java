@@ -27,9 +27,8 @@ public final class F32Matrix extends VectorTiledMatrix {
     F32Matrix(Tensor t, NativeKernels kernels) {
         super(t, Float.BYTES);
         this.kernels = kernels;
-        long panelBytes = kernels == null ? 0 : kernels.f32PanelBytes(rows, cols);
-        this.nativeWeights = panelBytes == 0 ? data
-                : RepackedWeights.repack(this, panelBytes, data, panels -> kernels.f32Repack(data, rows, cols, panels));
+        this.nativeWeights = kernels == null ? data
+                : RepackedWeights.repack(this, kernels.f32PanelBytes(rows, cols), data, panels -> kernels.f32Repack(data, rows, cols, panels));
     }
 
     @Override

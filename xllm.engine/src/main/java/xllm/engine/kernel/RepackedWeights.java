@@ -23,9 +23,13 @@ final class RepackedWeights {
     /**
      * {@code bytes} of page-aligned memory, filled by {@code repack} from {@code stored}, that lives, and is
      * counted, as long as {@code owner} is reachable. The stored weights stay (for embedding lookups and other
-     * paths); their mapped pages, read once here, go back to the page cache.
+     * paths); their mapped pages, read once here, go back to the page cache. With {@code bytes} 0 (a library
+     * whose kernel reads these weights as stored), {@code stored} itself.
      */
     static MemorySegment repack(Object owner, long bytes, MemorySegment stored, Consumer<MemorySegment> repack) {
+        if (bytes == 0) {
+            return stored;
+        }
         MemorySegment copy = ReservedMemory.reserve(bytes, Arena.ofAuto());
         ReservedMemory.preferHugePages(copy);
         BYTES.addAndGet(bytes);
