@@ -82,16 +82,7 @@ public final class ReservedMemory {
      * what is streamed through end to end. Advice only; false when the kernel declines it.
      */
     public static boolean preferHugePages(MemorySegment segment) {
-        long start = roundUp(segment.address());
-        long end = (segment.address() + segment.byteSize()) & -PAGE;
-        if (end <= start) {
-            return false;
-        }
-        try {
-            return (int) MADVISE.invokeExact(MemorySegment.ofAddress(start), end - start, MADV_HUGEPAGE) == 0;
-        } catch (Throwable t) {
-            throw new IllegalStateException("madvise failed", t);
-        }
+        return adviseWholePages(segment.address(), segment.address() + segment.byteSize(), MADV_HUGEPAGE) > 0;
     }
 
     /**
@@ -99,13 +90,19 @@ public final class ReservedMemory {
      * back as zeros, pages of a shared file are removed from it. Returns the bytes given back.
      */
     public static long release(MemorySegment segment, long offset, long length, boolean sharedFile) {
-        long start = roundUp(segment.address() + offset);
-        long end = (segment.address() + offset + length) & -PAGE;
+        long from = segment.address() + offset;
+        return adviseWholePages(from, from + length, sharedFile ? MADV_REMOVE : MADV_DONTNEED);
+    }
+
+    /** {@code madvise(advice)} over the whole pages inside addresses {@code [from, to)}; the bytes advised, 0 when none or refused. */
+    private static long adviseWholePages(long from, long to, int advice) {
+        long start = roundUp(from);
+        long end = to & -PAGE;
         if (end <= start) {
             return 0;
         }
         try {
-            int rc = (int) MADVISE.invokeExact(MemorySegment.ofAddress(start), end - start, sharedFile ? MADV_REMOVE : MADV_DONTNEED);
+            int rc = (int) MADVISE.invokeExact(MemorySegment.ofAddress(start), end - start, advice);
             return rc == 0 ? end - start : 0;
         } catch (Throwable t) {
             throw new IllegalStateException("madvise failed", t);
