@@ -25,8 +25,9 @@ import xllm.http.ServerOptions;
  * <p>Then it settles the JIT: rounds of eight concurrent streams and of one stream, until two rounds in a row
  * compile for under {@link #QUIET_SHARE} of their time, or {@link #SETTLE_LIMIT} has passed. Without them the
  * compiler was still promoting the step's methods to C2 for the first thousands of steps after {@code /health}: a C2
- * thread took 0.4 s of CPU in a 3.4 s one-stream run and 1.9 s in a 6.4 s eight-stream one on 2 cores, and the same
- * runs after a long load went 27-50% faster. On pycoder-22m a round took 535 ms at first and 330-370 ms after 10 s.
+ * thread took 0.4 s of CPU in a 3.4 s one-stream run and 1.9 s in a 6.4 s eight-stream one on 2 cores of a Zen 5,
+ * and the same runs after a long load went 27-50% faster. On pycoder-22m a round took 535 ms at first and 330-370 ms
+ * after 10 s.
  */
 final class ServedPathWarmUp {
     private static final int CLIENTS = 8;
