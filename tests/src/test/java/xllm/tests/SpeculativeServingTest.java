@@ -110,6 +110,13 @@ class SpeculativeServingTest {
         for (ServerProcess s : List.of(plain, suffix, ngram)) {
             completion(s, PROMPT);
         }
+        // how deep to draft follows measured step times; on a loaded machine the first request may find drafting
+        // not worth it for a while, so each speculating server gets a few requests to show it drafts
+        for (ServerProcess s : List.of(suffix, ngram)) {
+            for (int more = 0; more < 3 && SpecCounts.of(s).accepted() == 0; more++) {
+                completion(s, PROMPT);
+            }
+        }
         SpecCounts.of(suffix).assertSpeculated("suffix");
         SpecCounts.of(ngram).assertSpeculated("ngram");
         SpecCounts none = SpecCounts.of(plain);

@@ -390,6 +390,9 @@ public final class EngineCore {
             }
         }
         if (drafting.isEmpty()) {
+            if (decoding > 0) {
+                policy.draftedNothing();
+            }
             return;
         }
         long start = System.nanoTime();

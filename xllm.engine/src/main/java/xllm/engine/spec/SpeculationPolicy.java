@@ -32,6 +32,8 @@ public final class SpeculationPolicy {
     private static final double PRIOR_SLOPE_RATIO = 0.2;
     /** How fast the proposer's cost per draft may rise, per step that drafts. */
     private static final double DRAFT_COST_DRIFT = 1.02;
+    /** How fast it is taken to fall, per step that decodes without drafting, so that drafting is tried again. */
+    private static final double UNMEASURED_DRAFT_COST_DECAY = 0.9;
 
     private final int maxDrafts;
     private final int disableByBatchSize;
@@ -82,6 +84,16 @@ public final class SpeculationPolicy {
             double perDraft = (double) nanos / drafts;
             draftCost = draftCost == 0 ? perDraft : Math.min(perDraft, draftCost * DRAFT_COST_DRIFT);
         }
+    }
+
+    /**
+     * Sequences decoded this step but none drafted. The proposer's cost is measured only when it drafts, so a
+     * figure taken in a bad moment (the thread descheduled, a pause for GC) could otherwise hold the bar above
+     * every sequence's acceptance for good; instead it is taken to fall until drafting is tried again and
+     * measures it anew.
+     */
+    public void draftedNothing() {
+        draftCost *= UNMEASURED_DRAFT_COST_DECAY;
     }
 
     /**

@@ -61,6 +61,22 @@ class SpeculationPolicyTest {
     }
 
     @Test
+    void aSlowFirstProposalDoesNotStopDraftingForGood() {
+        SpeculationPolicy policy = timed();
+        policy.forgetCosts();
+        policy.stepTook(1, 6_000_000L, true);
+        policy.drafted(1, 30_000_000L); // the first draft after the warm-up, the thread descheduled while it ran
+        assertEquals(0, policy.drafts(SpeculationPolicy.PRIOR_ACCEPTANCE, policy.threshold(1), 1, 100),
+                "a draft that seems to cost five passes is not worth it: " + policy.threshold(1));
+        int steps = 0;
+        while (policy.drafts(SpeculationPolicy.PRIOR_ACCEPTANCE, policy.threshold(1), 1, 100) == 0 && steps < 1000) {
+            policy.draftedNothing();
+            steps++;
+        }
+        assertTrue(steps < 60, "decoding without drafts, the engine tries drafting again within a few dozen steps: " + steps);
+    }
+
+    @Test
     void acceptanceFollowsWhatIsTakenAndRecoversWhenIdle() {
         double a = SpeculationPolicy.PRIOR_ACCEPTANCE;
         double up = SpeculationPolicy.updated(a, 4, 4);
