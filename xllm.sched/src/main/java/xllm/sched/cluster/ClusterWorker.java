@@ -7,7 +7,6 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.queue.ExcerptTailer;
-import org.agrona.concurrent.IdleStrategy;
 import xllm.api.FinishReason;
 import xllm.api.ServiceException;
 import xllm.api.Usage;
@@ -25,6 +24,8 @@ import xllm.sched.EngineService;
  */
 public final class ClusterWorker {
     static final long HEARTBEAT_MILLIS = 100;
+    /** How long the request reader sleeps at most without requests, to see that the heartbeat thread ended. */
+    private static final long MAX_WAIT_NANOS = 10_000_000;
 
     /**
      * @param id the worker's index, 0 to {@link KvIndex#MAX_WORKERS} - 1
@@ -54,9 +55,8 @@ public final class ClusterWorker {
                         .start(() -> heartbeats(options.routerPid(), engine, events, feed));
                 EngineFeed toEngine = new EngineFeed(options.id(), pid, engine, events, peers);
                 Consumer<Bytes<?>> reader = in -> MessageCodec.readRouterMessage(in, toEngine);
-                IdleStrategy idle = SharedQueue.pollingIdle();
                 while (heartbeat.isAlive()) {
-                    idle.idle(SharedQueue.readNext(tailer, reader) ? 1 : 0);
+                    requests.readOrAwait(tailer, reader, MAX_WAIT_NANOS);
                 }
             } finally {
                 layout.removeKvPages(options.id());

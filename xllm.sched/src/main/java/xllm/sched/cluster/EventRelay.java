@@ -4,7 +4,6 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.queue.ExcerptTailer;
-import org.agrona.concurrent.IdleStrategy;
 import xllm.api.FinishReason;
 import xllm.api.Logprobs;
 import xllm.api.Usage;
@@ -15,7 +14,8 @@ import xllm.api.Usage;
  * the router emptied before starting any worker.
  */
 final class EventRelay implements Runnable, MessageCodec.WorkerMessages {
-    private final IdleStrategy idle = SharedQueue.pollingIdle();
+    /** How long the relay sleeps at most without events, to see that the router closes. */
+    private static final long MAX_WAIT_NANOS = 10_000_000;
 
     private final WorkerLink link;
     private final JournaledFlights flights;
@@ -37,17 +37,14 @@ final class EventRelay implements Runnable, MessageCodec.WorkerMessages {
         ExcerptTailer tailer = link.events.tailer();
         Consumer<Bytes<?>> reader = in -> MessageCodec.readWorkerMessage(in, logprobs, this);
         while (!closing.getAsBoolean()) {
-            boolean read;
             try {
-                read = SharedQueue.readNext(tailer, reader);
+                link.events.readOrAwait(tailer, reader, MAX_WAIT_NANOS);
             } catch (RuntimeException e) {
                 if (closing.getAsBoolean()) {
                     return;
                 }
                 System.err.println("xllm: event from worker " + link.id + " failed: " + e);
-                read = true;
             }
-            idle.idle(read ? 1 : 0);
         }
     }
 

@@ -6,7 +6,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.queue.ExcerptTailer;
-import net.openhft.chronicle.wire.DocumentContext;
 import org.agrona.collections.IntArrayList;
 import xllm.api.GenerateRequest;
 
@@ -70,8 +69,8 @@ final class Journal implements AutoCloseable {
                 }
             });
         }
-        try (DocumentContext dc = queue.writing()) {
-            dc.wire().bytes().writeByte(MessageKind.START);
+        try (SharedQueue.Writing w = queue.writing()) {
+            w.bytes().writeByte(MessageKind.START);
         }
         Map<String, RecoveredRequest> open = new LinkedHashMap<>();
         requests.forEach((id, r) -> open.put(id, new RecoveredRequest(r, offline.get(id), tokens.get(id).toIntArray())));
@@ -79,8 +78,8 @@ final class Journal implements AutoCloseable {
     }
 
     void admitted(long key, GenerateRequest request, boolean offline) {
-        try (DocumentContext dc = queue.writing()) {
-            Bytes<?> out = dc.wire().bytes();
+        try (SharedQueue.Writing w = queue.writing()) {
+            Bytes<?> out = w.bytes();
             out.writeByte(MessageKind.ADMITTED);
             out.writeBoolean(offline);
             MessageCodec.writeSubmission(out, key, request, NO_TOKENS);
@@ -88,8 +87,8 @@ final class Journal implements AutoCloseable {
     }
 
     void progress(long key, int token) {
-        try (DocumentContext dc = queue.writing()) {
-            Bytes<?> out = dc.wire().bytes();
+        try (SharedQueue.Writing w = queue.writing()) {
+            Bytes<?> out = w.bytes();
             out.writeByte(MessageKind.PROGRESS);
             out.writeLong(key);
             out.writeInt(token);
@@ -97,8 +96,8 @@ final class Journal implements AutoCloseable {
     }
 
     void done(long key) {
-        try (DocumentContext dc = queue.writing()) {
-            Bytes<?> out = dc.wire().bytes();
+        try (SharedQueue.Writing w = queue.writing()) {
+            Bytes<?> out = w.bytes();
             out.writeByte(MessageKind.DONE);
             out.writeLong(key);
         }

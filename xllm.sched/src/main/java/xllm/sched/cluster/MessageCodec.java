@@ -1,7 +1,6 @@
 package xllm.sched.cluster;
 
 import net.openhft.chronicle.bytes.Bytes;
-import net.openhft.chronicle.wire.DocumentContext;
 import xllm.api.FinishReason;
 import xllm.api.GenerateRequest;
 import xllm.api.Logprobs;
@@ -98,8 +97,8 @@ final class MessageCodec {
     // ---- router to worker ----
 
     static void writeSubmit(SharedQueue queue, long key, GenerateRequest request, int[] emitted) {
-        try (DocumentContext dc = queue.writing()) {
-            Bytes<?> out = dc.wire().bytes();
+        try (SharedQueue.Writing w = queue.writing()) {
+            Bytes<?> out = w.bytes();
             out.writeByte(MessageKind.SUBMIT);
             writeSubmission(out, key, request, emitted);
         }
@@ -107,16 +106,16 @@ final class MessageCodec {
 
     /** A fresh request that runs only to its first token, then hands its KV on. */
     static void writePrefill(SharedQueue queue, long key, GenerateRequest request) {
-        try (DocumentContext dc = queue.writing()) {
-            Bytes<?> out = dc.wire().bytes();
+        try (SharedQueue.Writing w = queue.writing()) {
+            Bytes<?> out = w.bytes();
             out.writeByte(MessageKind.PREFILL);
             writeSubmission(out, key, request, new int[0]);
         }
     }
 
     static void writeSubmitWithKv(SharedQueue queue, long key, GenerateRequest request, int[] emitted, KvSource source) {
-        try (DocumentContext dc = queue.writing()) {
-            Bytes<?> out = dc.wire().bytes();
+        try (SharedQueue.Writing w = queue.writing()) {
+            Bytes<?> out = w.bytes();
             out.writeByte(MessageKind.SUBMIT_WITH_KV);
             writeSubmission(out, key, request, emitted);
             writeKvSource(out, source);
@@ -132,8 +131,8 @@ final class MessageCodec {
     }
 
     private static void writeKeyed(SharedQueue queue, byte kind, long key, String requestId) {
-        try (DocumentContext dc = queue.writing()) {
-            Bytes<?> out = dc.wire().bytes();
+        try (SharedQueue.Writing w = queue.writing()) {
+            Bytes<?> out = w.bytes();
             out.writeByte(kind);
             out.writeLong(key);
             out.writeUtf8(requestId);
@@ -222,8 +221,8 @@ final class MessageCodec {
 
     /** @param position the token's index in the request's output, so the router can tell a repeat */
     static void writeToken(SharedQueue queue, long key, int position, int token, Logprobs logprobs) {
-        try (DocumentContext dc = queue.writing()) {
-            Bytes<?> out = dc.wire().bytes();
+        try (SharedQueue.Writing w = queue.writing()) {
+            Bytes<?> out = w.bytes();
             out.writeByte(MessageKind.TOKEN);
             out.writeLong(key);
             out.writeInt(position);
@@ -258,8 +257,8 @@ final class MessageCodec {
     }
 
     static void writeFinished(SharedQueue queue, long key, FinishReason reason, Usage usage) {
-        try (DocumentContext dc = queue.writing()) {
-            Bytes<?> out = dc.wire().bytes();
+        try (SharedQueue.Writing w = queue.writing()) {
+            Bytes<?> out = w.bytes();
             out.writeByte(MessageKind.FINISHED);
             out.writeLong(key);
             out.writeByte((byte) reason.ordinal());
@@ -276,8 +275,8 @@ final class MessageCodec {
     }
 
     static void writeHandedOff(SharedQueue queue, long key, KvSource source) {
-        try (DocumentContext dc = queue.writing()) {
-            Bytes<?> out = dc.wire().bytes();
+        try (SharedQueue.Writing w = queue.writing()) {
+            Bytes<?> out = w.bytes();
             out.writeByte(MessageKind.HANDED_OFF);
             out.writeLong(key);
             writeKvSource(out, source);
@@ -286,8 +285,8 @@ final class MessageCodec {
 
     static void writeKvReceived(SharedQueue queue, long key, int sourceWorker, long sourcePid, String requestId, long bytes,
                                 long nanos) {
-        try (DocumentContext dc = queue.writing()) {
-            Bytes<?> out = dc.wire().bytes();
+        try (SharedQueue.Writing w = queue.writing()) {
+            Bytes<?> out = w.bytes();
             out.writeByte(MessageKind.KV_RECEIVED);
             out.writeLong(key);
             out.writeInt(sourceWorker);
@@ -299,8 +298,8 @@ final class MessageCodec {
     }
 
     static void writeHeartbeat(SharedQueue queue, Heartbeat beat) {
-        try (DocumentContext dc = queue.writing()) {
-            Bytes<?> out = dc.wire().bytes();
+        try (SharedQueue.Writing w = queue.writing()) {
+            Bytes<?> out = w.bytes();
             out.writeByte(MessageKind.HEARTBEAT);
             out.writeLong(beat.pid());
             out.writeInt(beat.load());
