@@ -47,6 +47,24 @@ public sealed interface WeightMatrix permits VectorTiledMatrix, F16Matrix, Quant
         return of(t, ActivationPrecision.F32);
     }
 
+    /**
+     * A matrix for {@code t} that is only looked up ({@link #copyRow}), never multiplied at speed: an embedding
+     * table that is not also the output projection. It reads the weights as stored, with no copy into the native
+     * kernels' panels (a whole table's worth of memory: 1 GB for an 8B Llama in BF16).
+     */
+    static WeightMatrix forLookup(Tensor t) {
+        if (t.rank() != 2) {
+            throw new IllegalArgumentException("tensor " + t.name() + " must be 2-D, has shape " + java.util.Arrays.toString(t.shape()));
+        }
+        return switch (t.dtype()) {
+            case F32 -> new F32Matrix(t, null);
+            case BF16 -> new Bf16Matrix(t, false, null);
+            case F16 -> new F16Matrix(t);
+            case Q8_0, Q4_0 -> new QuantizedMatrix(t, null);
+            case F8_E4M3 -> of(t);
+        };
+    }
+
     /** A matrix for {@code t}; BF16 weights multiply against activations of the given precision. */
     static WeightMatrix of(Tensor t, ActivationPrecision activations) {
         if (t.rank() != 2) {

@@ -29,7 +29,7 @@ final class DeepSeekV3Architecture {
         boolean interleaved = raw.path("rope_interleave").asBoolean(true);
         int firstSparse = raw.path("first_k_dense_replace").asInt(3);
 
-        WeightMatrix embedding = ModelLoader.matrix(w, "model.embed_tokens.weight", c.vocabSize(), hidden);
+        WeightMatrix embedding = ModelLoader.embedding(c, w, "model.embed_tokens.weight");
         List<DecoderLayer> layers = new ArrayList<>();
         for (int l = 0; l < c.numLayers(); l++) {
             layers.add(layer(c, w, l, l >= firstSparse, dims, rope, scale, interleaved));
@@ -45,7 +45,7 @@ final class DeepSeekV3Architecture {
             WeightMatrix head = w.find(p + "shared_head.head.weight").isPresent()
                     ? ModelLoader.matrix(w, p + "shared_head.head.weight", c.vocabSize(), hidden) : lmHead;
             WeightMatrix mtpEmbedding = w.find(p + "embed_tokens.weight").isPresent()
-                    ? ModelLoader.matrix(w, p + "embed_tokens.weight", c.vocabSize(), hidden) : embedding;
+                    ? WeightMatrix.forLookup(w.get(p + "embed_tokens.weight").requireShape(c.vocabSize(), hidden)) : embedding;
             mtp.add(new MtpHead(mtpEmbedding,
                     ModelLoader.vector(w, p + "enorm.weight", hidden),
                     ModelLoader.vector(w, p + "hnorm.weight", hidden),

@@ -102,7 +102,7 @@ public final class ModelLoader {
 
     private static CausalLM denseLlamaFamily(ModelConfig c, WeightSource w, boolean ropeInterleaved) {
         int hidden = c.hiddenSize();
-        WeightMatrix embedding = matrix(w, "model.embed_tokens.weight", c.vocabSize(), hidden);
+        WeightMatrix embedding = embedding(c, w, "model.embed_tokens.weight");
         Rope rope = c.rope().ropeFor(c.headDim());
         List<DecoderLayer> layers = new ArrayList<>();
         for (int l = 0; l < c.numLayers(); l++) {
@@ -116,8 +116,20 @@ public final class ModelLoader {
 
     /** The output projection: {@code lm_head.weight}, or the embedding when tied or absent. */
     static WeightMatrix lmHead(ModelConfig c, WeightSource w, WeightMatrix embedding) {
-        return w.find("lm_head.weight").isPresent() && !c.tieWordEmbeddings()
-                ? matrix(w, "lm_head.weight", c.vocabSize(), c.hiddenSize()) : embedding;
+        return untiedOutput(c, w) ? matrix(w, "lm_head.weight", c.vocabSize(), c.hiddenSize()) : embedding;
+    }
+
+    /**
+     * The token embedding {@code name}: only looked up when the model has an output projection of its own
+     * ({@link WeightMatrix#forLookup}), a matrix multiplied at speed when it is also the output projection.
+     */
+    static WeightMatrix embedding(ModelConfig c, WeightSource w, String name) {
+        return untiedOutput(c, w) ? WeightMatrix.forLookup(w.get(name).requireShape(c.vocabSize(), c.hiddenSize()))
+                : matrix(w, name, c.vocabSize(), c.hiddenSize());
+    }
+
+    private static boolean untiedOutput(ModelConfig c, WeightSource w) {
+        return w.find("lm_head.weight").isPresent() && !c.tieWordEmbeddings();
     }
 
     /** Llama-family attention under {@code prefix} ("model.layers.N."), with whatever biases and q/k norms it has. */

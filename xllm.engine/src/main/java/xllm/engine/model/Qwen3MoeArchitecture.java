@@ -34,7 +34,7 @@ final class Qwen3MoeArchitecture {
         Set<Integer> denseLayers = new HashSet<>();
         raw.path("mlp_only_layers").forEach(n -> denseLayers.add(n.asInt()));
 
-        WeightMatrix embedding = ModelLoader.matrix(w, "model.embed_tokens.weight", c.vocabSize(), hidden);
+        WeightMatrix embedding = ModelLoader.embedding(c, w, "model.embed_tokens.weight");
         Rope rope = c.rope().ropeFor(c.headDim());
         List<DecoderLayer> layers = new ArrayList<>();
         for (int l = 0; l < c.numLayers(); l++) {
