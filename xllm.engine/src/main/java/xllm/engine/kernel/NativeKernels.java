@@ -347,35 +347,37 @@ record NativeKernels(CpuTarget target, Handles h) {
      * weights as stored.
      */
     long bf16PanelBytes(int rows, int cols) {
-        try {
-            return (long) h.bf16PanelBytes().invokeExact(rows, cols);
-        } catch (Throwable e) {
-            throw rethrow(e);
-        }
+        return floatPanelBytes(h.bf16PanelBytes(), rows, cols);
     }
 
     /** BF16 weights {@code w} (row-major) into {@code panels} of {@link #bf16PanelBytes} bytes. */
     void bf16Repack(MemorySegment w, int rows, int cols, MemorySegment panels) {
-        try {
-            h.bf16Repack().invokeExact(w, rows, cols, panels);
-        } catch (Throwable e) {
-            throw rethrow(e);
-        }
+        floatRepack(h.bf16Repack(), w, rows, cols, panels);
     }
 
     /** As {@link #bf16PanelBytes}, for F32 weights and {@link #f32Gemm}. */
     long f32PanelBytes(int rows, int cols) {
+        return floatPanelBytes(h.f32PanelBytes(), rows, cols);
+    }
+
+    /** F32 weights {@code w} (row-major) into {@code panels} of {@link #f32PanelBytes} bytes. */
+    void f32Repack(MemorySegment w, int rows, int cols, MemorySegment panels) {
+        floatRepack(h.f32Repack(), w, rows, cols, panels);
+    }
+
+    /** {@code panelBytes(rows, cols)} of a float format's panels; called at load, so the handle need not be constant. */
+    private static long floatPanelBytes(MethodHandle panelBytes, int rows, int cols) {
         try {
-            return (long) h.f32PanelBytes().invokeExact(rows, cols);
+            return (long) panelBytes.invokeExact(rows, cols);
         } catch (Throwable e) {
             throw rethrow(e);
         }
     }
 
-    /** F32 weights {@code w} (row-major) into {@code panels} of {@link #f32PanelBytes} bytes. */
-    void f32Repack(MemorySegment w, int rows, int cols, MemorySegment panels) {
+    /** {@code repack(w, rows, cols, panels)} of a float format; called at load. */
+    private static void floatRepack(MethodHandle repack, MemorySegment w, int rows, int cols, MemorySegment panels) {
         try {
-            h.f32Repack().invokeExact(w, rows, cols, panels);
+            repack.invokeExact(w, rows, cols, panels);
         } catch (Throwable e) {
             throw rethrow(e);
         }
