@@ -53,9 +53,7 @@ public sealed interface WeightMatrix permits VectorTiledMatrix, F16Matrix, Quant
      * kernels' panels (a whole table's worth of memory: 1 GB for an 8B Llama in BF16).
      */
     static WeightMatrix forLookup(Tensor t) {
-        if (t.rank() != 2) {
-            throw new IllegalArgumentException("tensor " + t.name() + " must be 2-D, has shape " + java.util.Arrays.toString(t.shape()));
-        }
+        requireMatrix(t);
         return switch (t.dtype()) {
             case F32 -> new F32Matrix(t, null);
             case BF16 -> new Bf16Matrix(t, false, null);
@@ -67,9 +65,7 @@ public sealed interface WeightMatrix permits VectorTiledMatrix, F16Matrix, Quant
 
     /** A matrix for {@code t}; BF16 weights multiply against activations of the given precision. */
     static WeightMatrix of(Tensor t, ActivationPrecision activations) {
-        if (t.rank() != 2) {
-            throw new IllegalArgumentException("tensor " + t.name() + " must be 2-D, has shape " + java.util.Arrays.toString(t.shape()));
-        }
+        requireMatrix(t);
         return switch (t.dtype()) {
             case F32 -> new F32Matrix(t);
             case BF16 -> new Bf16Matrix(t, activations == ActivationPrecision.BF16);
@@ -78,5 +74,11 @@ public sealed interface WeightMatrix permits VectorTiledMatrix, F16Matrix, Quant
             case F8_E4M3 -> throw new IllegalArgumentException("FP8 tensor " + t.name()
                     + " must be dequantized with its block scales before use (load it through LoadedWeights)");
         };
+    }
+
+    private static void requireMatrix(Tensor t) {
+        if (t.rank() != 2) {
+            throw new IllegalArgumentException("tensor " + t.name() + " must be 2-D, has shape " + java.util.Arrays.toString(t.shape()));
+        }
     }
 }

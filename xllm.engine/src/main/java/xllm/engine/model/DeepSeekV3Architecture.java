@@ -45,7 +45,7 @@ final class DeepSeekV3Architecture {
             WeightMatrix head = w.find(p + "shared_head.head.weight").isPresent()
                     ? ModelLoader.matrix(w, p + "shared_head.head.weight", c.vocabSize(), hidden) : lmHead;
             WeightMatrix mtpEmbedding = w.find(p + "embed_tokens.weight").isPresent()
-                    ? WeightMatrix.forLookup(w.get(p + "embed_tokens.weight").requireShape(c.vocabSize(), hidden)) : embedding;
+                    ? ModelLoader.lookupMatrix(w, p + "embed_tokens.weight", c.vocabSize(), hidden) : embedding;
             mtp.add(new MtpHead(mtpEmbedding,
                     ModelLoader.vector(w, p + "enorm.weight", hidden),
                     ModelLoader.vector(w, p + "hnorm.weight", hidden),

@@ -124,8 +124,7 @@ public final class ModelLoader {
      * ({@link WeightMatrix#forLookup}), a matrix multiplied at speed when it is also the output projection.
      */
     static WeightMatrix embedding(ModelConfig c, WeightSource w, String name) {
-        return untiedOutput(c, w) ? WeightMatrix.forLookup(w.get(name).requireShape(c.vocabSize(), c.hiddenSize()))
-                : matrix(w, name, c.vocabSize(), c.hiddenSize());
+        return untiedOutput(c, w) ? lookupMatrix(w, name, c.vocabSize(), c.hiddenSize()) : matrix(w, name, c.vocabSize(), c.hiddenSize());
     }
 
     private static boolean untiedOutput(ModelConfig c, WeightSource w) {
@@ -189,6 +188,11 @@ public final class ModelLoader {
     /** A 2-D weight of the expected shape, kept as mapped. */
     public static WeightMatrix matrix(WeightSource w, String name, int rows, int cols) {
         return WeightMatrix.of(w.get(name).requireShape(rows, cols), ACTIVATIONS.orElse(ActivationPrecision.F32));
+    }
+
+    /** A 2-D weight of the expected shape that is only looked up, never multiplied ({@link WeightMatrix#forLookup}). */
+    static WeightMatrix lookupMatrix(WeightSource w, String name, int rows, int cols) {
+        return WeightMatrix.forLookup(w.get(name).requireShape(rows, cols));
     }
 
     /** A 1-D weight of the expected length, decoded to floats (norms and biases are small). */
