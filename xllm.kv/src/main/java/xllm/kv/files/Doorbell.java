@@ -1,10 +1,6 @@
 package xllm.kv.files;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.file.LinkOption;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.util.Set;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -13,9 +9,9 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 
 /**
  * Wakes a reader in another process when a writer has published something, so that the reader sleeps instead of
@@ -60,8 +56,7 @@ public final class Doorbell implements AutoCloseable {
      */
     public static Doorbell open(Path file) {
         Arena arena = Arena.ofShared();
-        try (FileChannel channel = FileChannel.open(file, Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ,
-                StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
+        try (FileChannel channel = PrivateFiles.openOrCreate(file)) {
             if (channel.size() < FILE_BYTES) {
                 channel.write(ByteBuffer.allocate(1), FILE_BYTES - 1); // zeros up to the end; never shrinks a counter in use
             }

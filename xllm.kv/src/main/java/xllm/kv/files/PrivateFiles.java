@@ -80,6 +80,15 @@ public final class PrivateFiles {
     }
 
     /**
+     * {@code file} open for reading and writing, made as mode {@code 0600} when it is not there yet: a file that
+     * several processes of this user open, whichever comes first; a link there is refused, not followed.
+     */
+    public static FileChannel openOrCreate(Path file) throws IOException {
+        return FileChannel.open(file, Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE,
+                LinkOption.NOFOLLOW_LINKS), OWNER_FILE);
+    }
+
+    /**
      * Writes {@code file} whole, as mode {@code 0600}: into a new temporary file beside it, then renamed over it, so
      * that readers see the old content or the new, and a link at {@code file} is replaced rather than followed.
      */
