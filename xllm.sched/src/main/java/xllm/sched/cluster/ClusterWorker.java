@@ -24,8 +24,6 @@ import xllm.sched.EngineService;
  */
 public final class ClusterWorker {
     static final long HEARTBEAT_MILLIS = 100;
-    /** How long the request reader sleeps at most without requests, to see that the heartbeat thread ended. */
-    private static final long MAX_WAIT_NANOS = 10_000_000;
 
     /**
      * @param id the worker's index, 0 to {@link KvIndex#MAX_WORKERS} - 1
@@ -56,7 +54,7 @@ public final class ClusterWorker {
                 EngineFeed toEngine = new EngineFeed(options.id(), pid, engine, events, peers);
                 Consumer<Bytes<?>> reader = in -> MessageCodec.readRouterMessage(in, toEngine);
                 while (heartbeat.isAlive()) {
-                    requests.readOrAwait(tailer, reader, MAX_WAIT_NANOS);
+                    requests.readOrAwait(tailer, reader);
                 }
             } finally {
                 layout.removeKvPages(options.id());

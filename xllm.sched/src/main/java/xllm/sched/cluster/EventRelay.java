@@ -14,9 +14,6 @@ import xllm.api.Usage;
  * the router emptied before starting any worker.
  */
 final class EventRelay implements Runnable, MessageCodec.WorkerMessages {
-    /** How long the relay sleeps at most without events, to see that the router closes. */
-    private static final long MAX_WAIT_NANOS = 10_000_000;
-
     private final WorkerLink link;
     private final JournaledFlights flights;
     private final FlightRouter router;
@@ -38,7 +35,7 @@ final class EventRelay implements Runnable, MessageCodec.WorkerMessages {
         Consumer<Bytes<?>> reader = in -> MessageCodec.readWorkerMessage(in, logprobs, this);
         while (!closing.getAsBoolean()) {
             try {
-                link.events.readOrAwait(tailer, reader, MAX_WAIT_NANOS);
+                link.events.readOrAwait(tailer, reader);
             } catch (RuntimeException e) {
                 if (closing.getAsBoolean()) {
                     return;

@@ -19,6 +19,8 @@ import xllm.kv.files.PrivateFiles;
  */
 final class SharedQueue implements AutoCloseable {
     private static final int BLOCK_SIZE = 1 << 20;
+    /** How long a reader sleeps at most without a ring, so that its loop sees in time that it should stop. */
+    private static final long MAX_WAIT_NANOS = 10_000_000;
 
     private final ChronicleQueue queue;
     private final Doorbell bell;
@@ -91,18 +93,18 @@ final class SharedQueue implements AutoCloseable {
 
     /**
      * Hands every document {@code tailer} has now to {@code reader}; when there was none, sleeps until a writer
-     * rings or {@code maxWaitNanos} pass. A reader's loop calls this over and over: it wakes when documents come,
+     * rings or 10 ms pass. A reader's loop calls this over and over: it wakes when documents come,
      * not on a timer on cores the engines need (polling from 50 to 500 us took 10% of a core per reader at eight
      * streams on two cores). Only the thread that made the tailer may call it.
      */
-    void readOrAwait(ExcerptTailer tailer, Consumer<Bytes<?>> reader, long maxWaitNanos) {
+    void readOrAwait(ExcerptTailer tailer, Consumer<Bytes<?>> reader) {
         int ticket = bell.ticket();
         boolean read = false;
         while (readNext(tailer, reader)) {
             read = true;
         }
         if (!read) {
-            bell.await(ticket, maxWaitNanos);
+            bell.await(ticket, MAX_WAIT_NANOS);
         }
     }
 
