@@ -17,10 +17,19 @@ public final class Gemm {
     private static final int PACK_GRAIN = 8;
     private static final ThreadLocal<Task> TASK = ThreadLocal.withInitial(Task::new);
 
-    /** The arguments of the multiplication in flight; read by the pool's threads during parallelFor. */
+    /**
+     * The arguments of the multiplication in flight; read by the pool's threads during parallelFor. The matrices are
+     * fields, not an array: a store into an array of an interface type is checked against the types C2 saw stored
+     * there, and a matrix class it had not seen at one of them (models mix quantized, BF16 and F32 matrices) sent
+     * every caller that inlined it, attention and feed-forward, back to be compiled again under load.
+     */
     private static final class Task implements ComputePool.RangeTask {
-        final WeightMatrix[] w = new WeightMatrix[3];
-        final float[][] out = new float[3][];
+        WeightMatrix w0;
+        WeightMatrix w1;
+        WeightMatrix w2;
+        float[] out0;
+        float[] out1;
+        float[] out2;
         int matrices;
         float[] x;
         int xOffset;
@@ -34,10 +43,11 @@ public final class Gemm {
         public void run(int start, int end, int worker) {
             int first = 0;
             for (int m = 0; m < matrices && start < end; m++) {
-                int rows = w[m].rows();
+                WeightMatrix w = matrix(m);
+                int rows = w.rows();
                 if (start < first + rows) {
                     int to = Math.min(end, first + rows);
-                    multiplyRows(w[m], out[m], start - first, to - first);
+                    multiplyRows(w, m == 0 ? out0 : m == 1 ? out1 : out2, start - first, to - first);
                     start = to;
                 }
                 first += rows;
@@ -54,9 +64,13 @@ public final class Gemm {
             }
         }
 
+        WeightMatrix matrix(int m) {
+            return m == 0 ? w0 : m == 1 ? w1 : w2;
+        }
+
         void clear() {
-            java.util.Arrays.fill(w, null);
-            java.util.Arrays.fill(out, null);
+            w0 = w1 = w2 = null;
+            out0 = out1 = out2 = null;
             x = null;
         }
     }
@@ -122,8 +136,8 @@ public final class Gemm {
     public static void multiply(ComputePool pool, WeightMatrix w, float[] x, int xOffset, int tokens, float[] out,
                                 int outOffset, int outStride) {
         Task task = TASK.get();
-        task.w[0] = w;
-        task.out[0] = out;
+        task.w0 = w;
+        task.out0 = out;
         task.matrices = 1;
         task.outOffset = outOffset;
         task.outStride = outStride;
@@ -169,26 +183,27 @@ public final class Gemm {
             return;
         }
         Task task = TASK.get();
-        task.w[0] = a;
-        task.w[1] = b;
-        task.w[2] = c;
-        task.out[0] = outA;
-        task.out[1] = outB;
-        task.out[2] = outC;
+        task.w0 = a;
+        task.w1 = b;
+        task.w2 = c;
+        task.out0 = outA;
+        task.out1 = outB;
+        task.out2 = outC;
         task.matrices = c == null ? 2 : 3;
         run(pool, task, x, 0, tokens);
     }
 
     /** Packs and multiplies over {@code pool}, or on the calling thread alone when {@code pool} is null. */
     private static void run(ComputePool pool, Task task, float[] x, int xOffset, int tokens) {
-        WeightMatrix first = task.w[0];
+        WeightMatrix first = task.w0;
         int rows = 0;
         for (int m = 0; m < task.matrices; m++) {
-            if (task.w[m].cols() != first.cols()) {
+            WeightMatrix w = task.matrix(m);
+            if (w.cols() != first.cols()) {
                 task.clear();
-                throw new IllegalArgumentException("matrices sharing an input must have its width " + first.cols() + ", got " + task.w[m].cols());
+                throw new IllegalArgumentException("matrices sharing an input must have its width " + first.cols() + ", got " + w.cols());
             }
-            rows += task.w[m].rows();
+            rows += w.rows();
         }
         task.x = x;
         task.xOffset = xOffset;
