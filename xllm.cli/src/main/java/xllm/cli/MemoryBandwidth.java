@@ -9,6 +9,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import xllm.engine.kernel.ComputePool;
+import xllm.kv.ReservedMemory;
 
 /**
  * {@code xllm bench membw}: this machine's memory bandwidth with one thread per core: copying (bytes read plus
@@ -23,8 +24,10 @@ final class MemoryBandwidth {
         Args args = Args.parse("bench membw", argv, 2, Set.of("--mb", "--threads"), Set.of());
         long bytes = (long) args.integer("--mb", 512) << 20;
         try (Arena arena = Arena.ofShared(); ComputePool pool = new ComputePool(GenerateCommand.threads(args))) {
-            MemorySegment src = arena.allocate(bytes, 4096);
-            MemorySegment dst = arena.allocate(bytes, 4096);
+            // on huge pages, as the repacked weights are: on 4 KB pages the hardware prefetcher stops at every page,
+            // and the read figure came out below what the decode kernels themselves read
+            MemorySegment src = ReservedMemory.reserveOnHugePages(bytes, arena);
+            MemorySegment dst = ReservedMemory.reserveOnHugePages(bytes, arena);
             src.fill((byte) 0x3F); // floats of 0.75: no subnormals to slow the sums down
             dst.fill((byte) 2);
             int chunks = pool.threads();

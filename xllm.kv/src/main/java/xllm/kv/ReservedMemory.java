@@ -25,6 +25,8 @@ public final class ReservedMemory {
     private static final int MADV_REMOVE = 9;
     /** Transparent huge pages for the range, where the kernel's setting is "madvise". */
     private static final int MADV_HUGEPAGE = 14;
+    /** The x86-64 transparent huge page. */
+    public static final long HUGE_PAGE = 2L << 20;
     static final long PAGE = 4096;
 
     private static final MethodHandle MMAP;
@@ -75,6 +77,20 @@ public final class ReservedMemory {
         } catch (Throwable t) {
             throw new IllegalStateException("munmap failed", t);
         }
+    }
+
+    /**
+     * As {@link #reserve}, starting at a huge-page boundary and advised onto huge pages, so that every whole 2 MB of it
+     * can be one: a fault gets a huge page only where the aligned 2 MB lies inside one mapping. One huge page more is
+     * reserved to find the boundary in; that address space is never touched, so never resident.
+     */
+    public static MemorySegment reserveOnHugePages(long bytes, Arena owner) {
+        long size = (Math.max(bytes, 1) + HUGE_PAGE - 1) & -HUGE_PAGE;
+        MemorySegment reserved = reserve(size + HUGE_PAGE, owner);
+        long skew = ((reserved.address() + HUGE_PAGE - 1) & -HUGE_PAGE) - reserved.address();
+        MemorySegment aligned = reserved.asSlice(skew, size);
+        preferHugePages(aligned);
+        return aligned.asSlice(0, bytes);
     }
 
     /**

@@ -22,8 +22,7 @@ import xllm.kv.ReservedMemory;
 final class RepackedWeights {
     private static final Cleaner CLEANER = Cleaner.create();
     private static final AtomicLong BYTES = new AtomicLong();
-    private static final long HUGE_PAGE = 2L << 20;
-    private static final long CHUNK = 16 * HUGE_PAGE;
+    private static final long CHUNK = 16 * ReservedMemory.HUGE_PAGE;
     /** Matrices larger than this get huge pages of their own rather than a chunk's. */
     private static final long OWN_MAPPING = CHUNK / 4;
     private static final long ALIGNMENT = 4096;
@@ -69,17 +68,8 @@ final class RepackedWeights {
         return slice;
     }
 
-    /**
-     * {@code bytes} starting at a huge-page boundary, advised onto huge pages. One huge page more is reserved to
-     * find the boundary in; that address space is never touched, so never resident.
-     */
     private static MemorySegment onHugePages(long bytes) {
-        long size = (bytes + HUGE_PAGE - 1) & -HUGE_PAGE;
-        MemorySegment reserved = ReservedMemory.reserve(size + HUGE_PAGE, Arena.ofAuto());
-        long skew = ((reserved.address() + HUGE_PAGE - 1) & -HUGE_PAGE) - reserved.address();
-        MemorySegment aligned = reserved.asSlice(skew, size);
-        ReservedMemory.preferHugePages(aligned);
-        return aligned.asSlice(0, bytes);
+        return ReservedMemory.reserveOnHugePages(bytes, Arena.ofAuto());
     }
 
     /** Bytes of repacked weights alive now, across every loaded model of this process. */
