@@ -11,7 +11,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.Set;
-import java.util.stream.Stream;
 import xllm.api.FinishReason;
 import xllm.api.GenerateRequest;
 import xllm.api.Logprobs;
@@ -20,7 +19,6 @@ import xllm.api.TokenSink;
 import xllm.api.Usage;
 import xllm.engine.kernel.Gemm;
 import xllm.engine.model.ModelConfig;
-import xllm.engine.weights.DType;
 import xllm.sched.ResidentMemory;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -165,7 +163,7 @@ final class BenchCommand {
                 decodeTokS.put(Integer.toString(b), round(median(runs)));
             }
             double prefillTokS = median(prefillRuns);
-            double weightGb = weightBytesRead(dir, loaded, LoadedModel.quantization(args)) / 1e9;
+            double weightGb = DecodeWeightBytes.of(dir, loaded.model.config(), LoadedModel.quantization(args)) / 1e9;
             Double batch1 = decodeTokS.get("1");
             Map<String, Object> result = new LinkedHashMap<>();
             result.put("prefill_tok_s", round(prefillTokS));
@@ -351,31 +349,6 @@ final class BenchCommand {
 
     private static double round(double v) {
         return Math.round(v * 10) / 10.0;
-    }
-
-    /**
-     * Weight bytes one decode step reads: the stored files, or, when quantized at load, the parameter count
-     * (file bytes over the stored width) times the quantized width.
-     */
-    private static double weightBytesRead(Path dir, LoadedModel loaded, DType quantization) {
-        long stored = weightBytes(dir);
-        if (quantization == null) {
-            return stored;
-        }
-        String dtype = loaded.model.config().raw().path("torch_dtype").asText(loaded.model.config().raw().path("dtype").asText("float32"));
-        int storedWidth = dtype.equals("float32") ? 4 : 2;
-        return (double) stored / storedWidth * quantization.bytesPerBlock() / quantization.elementsPerBlock();
-    }
-
-    private static long weightBytes(Path dir) {
-        if (Files.isRegularFile(dir)) {
-            return dir.toFile().length();
-        }
-        try (Stream<Path> files = Files.list(dir)) {
-            return files.filter(p -> p.toString().endsWith(".safetensors")).mapToLong(p -> p.toFile().length()).sum();
-        } catch (IOException e) {
-            return 0;
-        }
     }
 
     /** Peak resident set (VmHWM) of this process, in MB; 0 where /proc is unavailable. */
