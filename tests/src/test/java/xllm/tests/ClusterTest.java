@@ -13,7 +13,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -25,17 +27,22 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@code serve --workers 2}: a router and two worker processes over shared memory. A worker killed with
- * -9 mid-stream costs the clients nothing; a prompt goes to the worker that caches its prefix.
+ * -9 mid-stream costs the clients nothing; a prompt goes to the worker that caches its prefix. The router warms
+ * its serving path through the workers before /health answers 200, and that warm-up counts in no metric.
  */
 class ClusterTest {
     static ServerProcess server;
     static Path state;
+    /** What /metrics counted when /health first answered 200, before any test sent a request. */
+    static Map<String, Double> countsAtHealth;
 
     @BeforeAll
     static void start() throws Exception {
         state = Files.createTempDirectory("xllm-cluster-state");
         server = ServerProcess.start("--workers", "2", "--state-dir", state.toString());
         server.awaitReady();
+        countsAtHealth = ServingBehaviourTest.servedCounts(server);
+        countsAtHealth.put("xllm:admitted_requests_total", Http.metric(server, "xllm:admitted_requests_total"));
     }
 
     @AfterAll
@@ -90,6 +97,14 @@ class ClusterTest {
             throw new AssertionError(metric + "{" + labels + "} not in /metrics:\n" + text);
         }
         return Double.parseDouble(m.group(1));
+    }
+
+    @Test
+    void theRouterWarmsItsServingPathThroughTheWorkersAndTheWarmUpCountsNowhere() throws Exception {
+        assertTrue(server.output().matches("(?s).*warmed up the serving path with \\d+ requests.*all workers loaded; ready.*"), server.output());
+        Map<String, Double> none = new LinkedHashMap<>();
+        countsAtHealth.keySet().forEach(name -> none.put(name, 0.0));
+        assertEquals(none, countsAtHealth, "the warm-up's requests are nobody's");
     }
 
     @Test

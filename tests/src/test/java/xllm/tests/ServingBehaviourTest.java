@@ -140,7 +140,7 @@ class ServingBehaviourTest {
     }
 
     /** The counters and histogram counts that requests move, under vLLM's names. */
-    private static Map<String, Double> servedCounts(ServerProcess server) {
+    static Map<String, Double> servedCounts(ServerProcess server) {
         Map<String, Double> counts = new LinkedHashMap<>();
         for (String name : List.of("vllm:prompt_tokens_total", "vllm:generation_tokens_total", "vllm:prefix_cache_queries_total",
                 "vllm:prefix_cache_hits_total", "vllm:num_preemptions_total", "vllm:time_to_first_token_seconds_count",

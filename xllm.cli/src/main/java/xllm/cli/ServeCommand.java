@@ -191,6 +191,8 @@ final class ServeCommand {
         while (!service.ready()) {
             Thread.sleep(20);
         }
+        ServedPathWarmUp.run(options, server.port());
+        service.servedPathWarmedUp();
         System.err.println("xllm: all workers loaded; ready");
         registration.start(args, etcd, options, server.port(), name, blockSize, scheduler,
                 () -> new NodeLoad(service.load(), service.kvUsage()), service::forEachCachedBlock);

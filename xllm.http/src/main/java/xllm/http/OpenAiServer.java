@@ -139,7 +139,7 @@ public final class OpenAiServer implements AutoCloseable {
         PlaygroundEndpoint playground = new PlaygroundEndpoint();
         String key = options.apiKey();
         if (jobs != null) {
-            JobsEndpoint jobsEndpoint = new JobsEndpoint(jobs, completions, bodies);
+            JobsEndpoint jobsEndpoint = new JobsEndpoint(jobs, completions, bodies, service::healthy);
             jobs.start(jobsEndpoint);
             routing.post("/v1/jobs", new GuardedHandler(jobsEndpoint::submit, key, service))
                     .get("/v1/jobs/{id}", new GuardedHandler(jobsEndpoint::status, key, null));

@@ -254,6 +254,19 @@ public final class EngineService implements ServedTextService, SleepMode, AutoCl
         servedPathWarm = true;
     }
 
+    /**
+     * The router in front of this worker's engine has warmed its serving path through it: the prefix blocks its
+     * requests left are dropped (the KV index hears them evicted), the speculation costs measured while the JIT
+     * compiled are learned again, and the requests leave the metrics. Returns once the engine has dropped them.
+     */
+    public void routerWarmedUp() throws InterruptedException {
+        Loaded l = loaded;
+        if (l != null) {
+            l.loop().warmedUp();
+        }
+        metrics.forgetWarmUp();
+    }
+
     /** Warm-up is over: requests count in the metrics and the global KV index, and reach the disk tier (null: none). */
     private static void goLive(Warming warming, DiskBlockStore disk) {
         warming.live();

@@ -30,6 +30,15 @@ public final class Histogram {
         sumNanos.addAndGet(nanos);
     }
 
+    /** Back to no observations; only while nothing observes concurrently (see {@link ServiceMetrics#forgetWarmUp}). */
+    public void reset() {
+        for (int i = 0; i < bounds.length; i++) {
+            counts.set(i, 0);
+        }
+        count.set(0);
+        sumNanos.set(0);
+    }
+
     /** @param labels Prometheus labels without braces ({@code a="b",c="d"}), or empty */
     public void render(StringBuilder out, String labels) {
         String sep = labels.isEmpty() ? "" : ",";

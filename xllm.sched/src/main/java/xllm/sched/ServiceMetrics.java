@@ -74,6 +74,27 @@ public final class ServiceMetrics implements RequestMetrics {
         return new SpecDecodeCounts(specDrafts.sum(), specDraftTokens.sum(), specAcceptedTokens.sum(), at);
     }
 
+    /**
+     * Forgets the requests counted so far: those a server sent through its own serving path to warm it up, all
+     * ended by now. Step times are kept (they are the engine's, and warm). Not atomic against a request counted
+     * meanwhile, which is one sent before the server reported healthy.
+     */
+    public void forgetWarmUp() {
+        for (Histogram h : new Histogram[] {timeToFirstToken, interTokenLatency, e2eLatency, queueTime}) {
+            h.reset();
+        }
+        for (LongAdder a : new LongAdder[] {prefixCacheQueries, prefixCacheHits, preemptions, offlinePreemptions, promptTokens,
+                generationTokens, specDrafts, specDraftTokens, specAcceptedTokens}) {
+            a.reset();
+        }
+        for (LongAdder a : success) {
+            a.reset();
+        }
+        for (LongAdder a : specAcceptedAt) {
+            a.reset();
+        }
+    }
+
     void finished(FinishReason reason) {
         success[reason.ordinal()].increment();
     }

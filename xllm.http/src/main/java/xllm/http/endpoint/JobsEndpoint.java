@@ -9,6 +9,7 @@ import io.helidon.webserver.http.ServerResponse;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 import xllm.api.JobService;
 import xllm.api.JobStatus;
 import xllm.api.ServiceException;
@@ -27,14 +28,23 @@ public final class JobsEndpoint implements JobService.Runner {
     /** The priority of a job request that names none: after flex requests, which default to 0 as all do. */
     static final int OFFLINE_PRIORITY = 1_000;
 
+    private static final long HEALTH_POLL_MILLIS = 50;
+
     private final JobService jobs;
     private final GenerationEndpoint completions;
     private final BodyReader bodies;
+    private final BooleanSupplier healthy;
 
-    public JobsEndpoint(JobService jobs, GenerationEndpoint completions, BodyReader bodies) {
+    /**
+     * @param healthy whether the service answers at full speed: a job request waits for it, so that the work an
+     *                earlier process left unfinished resumes after the serving path's warm-up, not inside it
+     *                (where it would count in no metric), and none fails while the engine sleeps
+     */
+    public JobsEndpoint(JobService jobs, GenerationEndpoint completions, BodyReader bodies, BooleanSupplier healthy) {
         this.jobs = jobs;
         this.completions = completions;
         this.bodies = bodies;
+        this.healthy = healthy;
     }
 
     public void submit(ServerRequest req, ServerResponse res) throws IOException {
@@ -56,6 +66,13 @@ public final class JobsEndpoint implements JobService.Runner {
 
     @Override
     public String run(String requestId, String requestBody) {
+        try {
+            while (!healthy.getAsBoolean()) {
+                Thread.sleep(HEALTH_POLL_MILLIS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         ObjectNode body;
         try {
             JsonNode request = Json.MAPPER.readTree(requestBody);

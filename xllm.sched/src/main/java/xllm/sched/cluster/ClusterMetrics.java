@@ -35,6 +35,20 @@ final class ClusterMetrics {
         routed.incrementAndGet(worker * 2 + (prefix ? 1 : 0));
     }
 
+    /**
+     * Forgets the requests of the serving path's warm-up: where they went, resumes and KV handoffs. Restarts and role
+     * switches stay: they changed the cluster.
+     */
+    void forgetWarmUp() {
+        for (int i = 0; i < routed.length(); i++) {
+            routed.set(i, 0);
+        }
+        resumed.reset();
+        admitted.reset();
+        kvTransferBytes.reset();
+        kvTransferSeconds.reset();
+    }
+
     String render(WorkerLink[] links) {
         StringBuilder out = new StringBuilder(2048);
         PrometheusText.family(out, "xllm:routed_requests_total", "counter", "Requests the router placed on each worker, by what decided it.");

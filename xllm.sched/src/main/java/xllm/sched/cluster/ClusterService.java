@@ -76,6 +76,8 @@ public final class ClusterService implements ServedTextService, WorkerPool, Auto
     private final RoleSwitcher roleSwitcher;
     private final List<Thread> threads = new ArrayList<>();
     private volatile boolean closing;
+    /** False until the server in front has warmed its serving path through the workers ({@link #servedPathWarmedUp}). */
+    private volatile boolean servedPathWarm;
 
     private ClusterService(Options options, ShmLayout layout, ServedText text, Journal journal, RecoveredRequests recovered) {
         this.layout = layout;
@@ -190,9 +192,26 @@ public final class ClusterService implements ServedTextService, WorkerPool, Auto
         return watchdog.allAnswered();
     }
 
+    /** Ready, and the serving path warm: the router's HTTP, routing and relays, and each worker's engine on real steps. */
+    @Override
+    public boolean healthy() {
+        return ready() && servedPathWarm;
+    }
 
-
-
+    /**
+     * The server in front has sent its warm-up requests through the cluster, and they have ended: they leave the
+     * router's metrics, and every worker drops the prefix blocks they left (the KV index hears them evicted) and
+     * forgets them in its own metrics. A worker restarted later starts with none of them. Journal entries stay: they
+     * are of ended requests, which a restarted router does not replay.
+     */
+    public void servedPathWarmedUp() {
+        serviceMetrics.forgetWarmUp();
+        metrics.forgetWarmUp();
+        for (WorkerLink l : links) {
+            MessageCodec.writeWarmedUp(l.requests);
+        }
+        servedPathWarm = true;
+    }
 
     private double sumOfLinks(ToDoubleFunction<WorkerLink> value) {
         double sum = 0;

@@ -102,6 +102,15 @@ public final class ClusterWorker {
             engine.releaseHandoff(requestId);
         }
 
+        @Override
+        public void warmedUp() {
+            try {
+                engine.routerWarmedUp();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
         private EventSink sink(Submission s) {
             return new EventSink(events, s.key(), s.emitted().length);
         }

@@ -38,6 +38,9 @@ final class MessageCodec {
 
         /** Free the blocks that {@code requestId} handed off. */
         void release(String requestId);
+
+        /** The router's serving path is warm: what its warm-up requests left here goes. */
+        void warmedUp();
     }
 
     /** What the router is told, as it reads a worker's event queue. */
@@ -75,6 +78,8 @@ final class MessageCodec {
             to.submitWithKv(readSubmission(in), readKvSource(in));
         } else if (kind == MessageKind.RELEASE) {
             to.release(readAbort(in));
+        } else if (kind == MessageKind.WARMED_UP) {
+            to.warmedUp();
         }
     }
 
@@ -128,6 +133,12 @@ final class MessageCodec {
 
     static void writeRelease(SharedQueue queue, long key, String requestId) {
         writeKeyed(queue, MessageKind.RELEASE, key, requestId);
+    }
+
+    static void writeWarmedUp(SharedQueue queue) {
+        try (SharedQueue.Writing w = queue.writing()) {
+            w.bytes().writeByte(MessageKind.WARMED_UP);
+        }
     }
 
     private static void writeKeyed(SharedQueue queue, byte kind, long key, String requestId) {

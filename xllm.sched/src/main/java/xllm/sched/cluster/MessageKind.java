@@ -18,6 +18,8 @@ final class MessageKind {
     static final byte SUBMIT_WITH_KV = 7;
     /** Router to worker: free the KV blocks a prefill-only request handed off. */
     static final byte RELEASE = 8;
+    /** Router to worker: the serving path is warm; drop what its warm-up requests left and forget their metrics. */
+    static final byte WARMED_UP = 9;
     /** Worker to router: a prefill-only request has its first token; its KV waits in these blocks. */
     static final byte HANDED_OFF = 20;
     /** Worker to router: a request's handed-off KV was copied (or given up on); the source may free it. */
