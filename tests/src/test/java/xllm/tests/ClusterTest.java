@@ -28,13 +28,16 @@ import org.junit.jupiter.api.Test;
 /**
  * {@code serve --workers 2}: a router and two worker processes over shared memory. A worker killed with
  * -9 mid-stream costs the clients nothing; a prompt goes to the worker that caches its prefix. The router warms
- * its serving path through the workers before /health answers 200, and that warm-up counts in no metric.
+ * its serving path through the workers before /health answers 200; that warm-up counts in no metric and leaves
+ * no prefix cached.
  */
 class ClusterTest {
     static ServerProcess server;
     static Path state;
     /** What /metrics counted when /health first answered 200, before any test sent a request. */
     static Map<String, Double> countsAtHealth;
+    /** The usage of a request sent right after /health with the warm-up's first prompt. */
+    static JsonNode warmUpPromptAgain;
 
     @BeforeAll
     static void start() throws Exception {
@@ -43,6 +46,11 @@ class ClusterTest {
         server.awaitReady();
         countsAtHealth = ServingBehaviourTest.servedCounts(server);
         countsAtHealth.put("xllm:admitted_requests_total", Http.metric(server, "xllm:admitted_requests_total"));
+        // the first prompt of the warm-up (its first client's first round), which a worker cached then
+        Http.Response again = Http.post(server.uri("/v1/completions"), "{\"model\":\"pycoder-22m\",\"max_tokens\":1,\"temperature\":0,"
+                + "\"prompt\":\"# 0.0\\ndef fibonacci(n):\\n    \\\"\\\"\\\"Return the n-th Fibonacci number.\\\"\\\"\\\"\\n\"}");
+        assertEquals(200, again.status(), again.body());
+        warmUpPromptAgain = again.json().get("usage");
     }
 
     @AfterAll
@@ -105,6 +113,9 @@ class ClusterTest {
         Map<String, Double> none = new LinkedHashMap<>();
         countsAtHealth.keySet().forEach(name -> none.put(name, 0.0));
         assertEquals(none, countsAtHealth, "the warm-up's requests are nobody's");
+        assertTrue(warmUpPromptAgain.get("prompt_tokens").asInt() >= 16, "the prompt fills a KV block: " + warmUpPromptAgain);
+        assertEquals(0, warmUpPromptAgain.at("/prompt_tokens_details/cached_tokens").asInt(),
+                "the warm-up's prefix blocks were dropped before /health: " + warmUpPromptAgain);
     }
 
     @Test
