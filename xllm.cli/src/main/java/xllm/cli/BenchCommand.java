@@ -267,8 +267,7 @@ final class BenchCommand {
 
     /** Slots for expert placement by default: the routed experts plus a quarter again for replicas. */
     private static int expertCount(Path dir) {
-        ModelConfig c = ModelConfig.load(dir);
-        int experts = c.raw().path("n_routed_experts").asInt(c.raw().path("num_experts").asInt(c.raw().path("num_local_experts").asInt(0)));
+        int experts = ModelConfig.load(dir).routedExperts();
         if (experts <= 0) {
             throw new UsageException(dir + " is not a mixture-of-experts model");
         }

@@ -50,9 +50,8 @@ final class DecodeWeightBytes {
 
     /** 1 for a dense model; else the bytes of all but the routed experts, plus their active share, over all bytes. */
     private static double activeShare(Path dir, ModelConfig config) {
-        var raw = config.raw();
-        int experts = raw.path("n_routed_experts").asInt(raw.path("num_experts").asInt(raw.path("num_local_experts").asInt(0)));
-        int active = raw.path("num_experts_per_tok").asInt(0);
+        int experts = config.routedExperts();
+        int active = config.raw().path("num_experts_per_tok").asInt(0);
         if (experts <= 0 || active <= 0 || active > experts) {
             return 1;
         }

@@ -143,6 +143,14 @@ public record ModelConfig(
         return n.asInt();
     }
 
+    /**
+     * The routed experts of a mixture-of-experts layer, under whichever name the family uses ({@code n_routed_experts},
+     * {@code num_experts}, {@code num_local_experts}); 0 for a dense model.
+     */
+    public int routedExperts() {
+        return raw.path("n_routed_experts").asInt(raw.path("num_experts").asInt(raw.path("num_local_experts").asInt(0)));
+    }
+
     @Override
     public int[] eosTokenIds() {
         return eosTokenIds.clone();
