@@ -136,18 +136,15 @@ final class BenchCommand {
             // warm-up: run every timed shape (the full prompt and each batch size) until the JIT has compiled
             // it with full optimization; a shape first seen while timed would deoptimize hot methods and time
             // their recompilation, which competes with the engine for the cores
-            JitActivity jit = new JitActivity();
+            JitActivity jit = new JitActivity(QUIET_SHARE, QUIET_ROUNDS);
             long deadline = System.nanoTime() + WARM_UP_LIMIT_NANOS;
-            int quietRounds = 0;
-            for (int round = 0; round < WARM_UP_ROUNDS || quietRounds < QUIET_ROUNDS && System.nanoTime() < deadline; round++) {
-                long compiledBefore = jit.compileMillis();
-                long start = System.nanoTime();
+            for (int round = 0; round < WARM_UP_ROUNDS || !jit.settled() && System.nanoTime() < deadline; round++) {
+                jit.roundBegins();
                 prefill(core, randomTokens(random, vocab, promptLen));
                 for (int b : batches) {
                     decode(core, random, vocab, b, genLen);
                 }
-                long roundMillis = (System.nanoTime() - start) / 1_000_000;
-                quietRounds = jit.compileMillis() - compiledBefore <= QUIET_SHARE * roundMillis ? quietRounds + 1 : 0;
+                jit.roundEnded();
             }
 
             double[] prefillRuns = new double[repeats];

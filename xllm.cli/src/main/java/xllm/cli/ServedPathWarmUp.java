@@ -64,23 +64,20 @@ final class ServedPathWarmUp {
                 return false;
             }
             sent = CLIENTS * ROUNDS;
-            JitActivity jit = new JitActivity();
+            JitActivity jit = new JitActivity(QUIET_SHARE, QUIET_ROUNDS);
             long deadline = System.nanoTime() + SETTLE_LIMIT.toNanos();
-            int quietRounds = 0;
-            while (quietRounds < QUIET_ROUNDS && System.nanoTime() < deadline) {
-                long compiledBefore = jit.compileMillis();
-                long start = System.nanoTime();
+            while (!jit.settled() && System.nanoTime() < deadline) {
+                jit.roundBegins();
                 int round = sent;
                 if (!inParallel(clients, client -> send(base, options.apiKey(), client, round, SETTLE_TOKENS))) {
                     return false;
                 }
                 send(base, options.apiKey(), 0, round + CLIENTS, SETTLE_TOKENS);
                 sent += CLIENTS + 1;
-                long roundMillis = (System.nanoTime() - start) / 1_000_000;
-                quietRounds = jit.compileMillis() - compiledBefore <= QUIET_SHARE * roundMillis ? quietRounds + 1 : 0;
+                jit.roundEnded();
             }
             System.err.println("xllm: warmed up the serving path with " + sent + " requests"
-                    + (quietRounds == QUIET_ROUNDS || SETTLE_LIMIT.isZero() ? "" : " (the JIT still compiling after " + SETTLE_LIMIT.toSeconds() + " s)"));
+                    + (jit.settled() || SETTLE_LIMIT.isZero() ? "" : " (the JIT still compiling after " + SETTLE_LIMIT.toSeconds() + " s)"));
         } catch (IOException e) {
             System.err.println("xllm: warming up the serving path failed (" + e.getMessage() + "); serving anyway");
             return false;
