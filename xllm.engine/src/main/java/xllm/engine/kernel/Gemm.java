@@ -47,7 +47,7 @@ public final class Gemm {
                 int rows = w.rows();
                 if (start < first + rows) {
                     int to = Math.min(end, first + rows);
-                    multiplyRows(w, m == 0 ? out0 : m == 1 ? out1 : out2, start - first, to - first);
+                    multiplyRows(w, output(m), start - first, to - first);
                     start = to;
                 }
                 first += rows;
@@ -66,6 +66,10 @@ public final class Gemm {
 
         WeightMatrix matrix(int m) {
             return m == 0 ? w0 : m == 1 ? w1 : w2;
+        }
+
+        float[] output(int m) {
+            return m == 0 ? out0 : m == 1 ? out1 : out2;
         }
 
         void clear() {
