@@ -118,9 +118,11 @@ class MultiNodeTest {
             String name = holder == nodeA ? "a" : "b";
             String prefix = longPrompt(name);
             int before = cacheKeys(name);
+            int routerBefore = routerCachedBlocks(router1, name);
             assertEquals(200, Http.post(holder.uri("/v1/completions"), completionBody(prefix, 1), "Authorization", "Bearer " + KEY).status());
             Await.until("node " + name + " to publish its cached prompt", Duration.ofSeconds(20), () -> cacheKeys(name) >= before + 8);
-            Thread.sleep(500); // the router's watch follows etcd within milliseconds; this only leaves it room
+            Await.until("the router to see node " + name + "'s cached prompt, and the node alive", Duration.ofSeconds(20),
+                    () -> routerCachedBlocks(router1, name) >= routerBefore + 8 && aliveNodes(router1).contains(name));
             JsonNode usage = Http.post(router1.uri("/v1/completions"), completionBody(prefix + "def tail():", 4),
                     "Authorization", "Bearer " + KEY).json().get("usage");
             int cached = usage.at("/prompt_tokens_details/cached_tokens").asInt();
@@ -260,6 +262,16 @@ class MultiNodeTest {
         } catch (RuntimeException down) {
             return false;
         }
+    }
+
+    /** The blocks {@code router}'s copy of the global index lists on {@code node}, from {@code /admin/nodes}. */
+    private static int routerCachedBlocks(ServerProcess router, String node) {
+        for (JsonNode n : Http.get(router.uri("/admin/nodes"), "Authorization", "Bearer " + KEY).json().get("nodes")) {
+            if (n.get("name").asText().equals(node)) {
+                return n.get("cached_blocks").asInt();
+            }
+        }
+        return 0;
     }
 
     private int cacheKeys(String node) {

@@ -28,6 +28,7 @@ public final class NodesEndpoint {
             entry.put("role", n.role());
             entry.put("alive", n.alive());
             entry.put("load", n.load());
+            entry.put("cached_blocks", n.cachedBlocks());
         }
         res.header(HeaderNames.CONTENT_TYPE, "application/json");
         res.send(Json.bytes(body));

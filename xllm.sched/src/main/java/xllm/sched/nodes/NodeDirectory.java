@@ -127,6 +127,20 @@ final class NodeDirectory implements AutoCloseable {
         });
     }
 
+    /** How many blocks this router's copy of the index lists on {@code node}: what prefix routing sees of it. */
+    int cachedBlocks(Node node) {
+        long bit = 1L << node.slot;
+        int count = 0;
+        synchronized (cache) {
+            Long2LongHashMap.ValueIterator holders = cache.values().iterator();
+            while (holders.hasNext()) {
+                if ((holders.nextValue() & bit) != 0) {
+                    count++;
+                }
+            }
+        }
+        return count;
+    }
 
     // ---- membership and load ----
 

@@ -268,7 +268,7 @@ public final class NodeRouterService implements ServedTextService, NodePool, Aut
         List<NodeStatus> out = new ArrayList<>();
         for (Node n : directory.all()) {
             if (n.url != null) {
-                out.add(new NodeStatus(n.name, n.url, n.role, n.alive(), n.loadSeen()));
+                out.add(new NodeStatus(n.name, n.url, n.role, n.alive(), n.loadSeen(), directory.cachedBlocks(n)));
             }
         }
         out.sort(java.util.Comparator.comparing(NodeStatus::name));
