@@ -93,6 +93,7 @@ public final class ServiceMetrics implements RequestMetrics {
         for (LongAdder a : specAcceptedAt) {
             a.reset();
         }
+        specPositions = 0; // no per-position acceptance lines for drafts only the warm-up made
     }
 
     void finished(FinishReason reason) {

@@ -17,6 +17,11 @@ import xllm.api.Usage;
  * the router's latency predictors start from (prefill times by prompt length, decode times by batch size); the
  * first pass's steps, on a cold compiler, would mislead them. The prompts are random token ids; what they leave
  * in the prefix cache is evicted first like any cold block. Nothing of it reaches the request metrics ({@link Warming}).
+ *
+ * <p>Last of the prompts comes one as long as a step may be ({@code --max-num-batched-tokens}), when the longest of
+ * the others says it takes under {@link #FULL_STEP_BUDGET_NANOS}: buffers that grow to the largest step seen (the
+ * step batch, packed activations, rotary tables) grow here, not in the first long request after {@code /health},
+ * whose compiled code would otherwise trap on each growth branch and be compiled again.
  */
 final class WarmUp {
     /** How much warm-up an engine runs before it reports ready. */
@@ -34,6 +39,8 @@ final class WarmUp {
     private static final int DECODE_STEPS = 6;
     private static final long SEED = 20_251_016L;
     private static final long PASS_TIMEOUT_SECONDS = 120;
+    /** The longest a full-step prompt may be expected to take; on a model too slow for it, the warm-up skips it. */
+    private static final long FULL_STEP_BUDGET_NANOS = 2_000_000_000L;
 
     private WarmUp() {
     }
@@ -43,21 +50,36 @@ final class WarmUp {
      * second pass. Prompts and batches that would not fit in half of the {@code kvTokens} the KV cache holds, or in
      * the model's {@code context}, are left out: a warm-up must never wait for memory.
      *
+     * @param maxStepTokens the most tokens one step holds
      * @return false when the engine did not finish them in time (it is then used cold)
      */
-    static boolean run(Mode mode, EngineLoop loop, StepTimes steps, int vocab, int context, int kvTokens) throws InterruptedException {
+    static boolean run(Mode mode, EngineLoop loop, StepTimes steps, int vocab, int context, int kvTokens, int maxStepTokens)
+            throws InterruptedException {
         SplittableRandom random = new SplittableRandom(SEED);
-        boolean done = pass(loop, random, vocab, context, kvTokens);
+        boolean done = pass(loop, random, vocab, context, kvTokens, maxStepTokens);
         steps.take();
-        return done && (mode != Mode.PROFILE || pass(loop, random, vocab, context, kvTokens));
+        return done && (mode != Mode.PROFILE || pass(loop, random, vocab, context, kvTokens, maxStepTokens));
     }
 
-    private static boolean pass(EngineLoop loop, SplittableRandom random, int vocab, int context, int kvTokens) throws InterruptedException {
+    private static boolean pass(EngineLoop loop, SplittableRandom random, int vocab, int context, int kvTokens, int maxStepTokens)
+            throws InterruptedException {
         int room = Math.min(context, kvTokens / 2);
+        int longest = 0;
+        long longestNanos = 0;
         for (int length : PROMPT_LENGTHS) {
-            if (length + 1 < room && !generate(loop, random, vocab, 1, length, 1)) {
-                return false;
+            if (length + 1 < room) {
+                long start = System.nanoTime();
+                if (!generate(loop, random, vocab, 1, length, 1)) {
+                    return false;
+                }
+                longest = length;
+                longestNanos = System.nanoTime() - start;
             }
+        }
+        int fullStep = Math.min(maxStepTokens, room - 2);
+        if (longest > 0 && fullStep > longest && longestNanos * fullStep / longest < FULL_STEP_BUDGET_NANOS
+                && !generate(loop, random, vocab, 1, fullStep, 1)) {
+            return false;
         }
         for (int batch : BATCHES) {
             if (batch * (8 + DECODE_STEPS) < room && !generate(loop, random, vocab, batch, 8, DECODE_STEPS)) {
