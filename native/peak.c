@@ -89,3 +89,40 @@ __attribute__((target("avx2"))) float xllm_peak_int8_256(int64_t iterations) {
     memcpy(lanes, &sum, sizeof lanes);
     return (float)lanes[0];
 }
+
+// Reading memory as the decode kernels read their weights: whole cache lines of 512-bit loads, four per iteration,
+// with a software prefetch `ahead` bytes in front of each (0: none), for `xllm bench membw`'s read ceiling.
+// Returns a value depending on every load. `p` is 64-byte aligned; `bytes` a multiple of 256.
+__attribute__((target("avx512f"))) float xllm_peak_read512(const void *p, int64_t bytes, int64_t ahead) {
+    const char *b = p;
+    __m512i acc[4];
+    for (int i = 0; i < 4; i++) acc[i] = _mm512_setzero_si512();
+    for (int64_t i = 0; i + 256 <= bytes; i += 256) {
+        if (ahead > 0) {
+            for (int j = 0; j < 4; j++) _mm_prefetch(b + i + ahead + 64 * j, _MM_HINT_T0);
+        }
+        for (int j = 0; j < 4; j++) acc[j] = _mm512_xor_si512(acc[j], _mm512_load_si512((const void *)(b + i + 64 * j)));
+    }
+    __m512i sum = _mm512_xor_si512(_mm512_xor_si512(acc[0], acc[1]), _mm512_xor_si512(acc[2], acc[3]));
+    return (float)_mm512_reduce_add_epi32(sum);
+}
+
+// The same over 256-bit loads, two per cache line, for CPUs without AVX-512.
+__attribute__((target("avx2"))) float xllm_peak_read256(const void *p, int64_t bytes, int64_t ahead) {
+    const char *b = p;
+    __m256i acc[4];
+    for (int i = 0; i < 4; i++) acc[i] = _mm256_setzero_si256();
+    for (int64_t i = 0; i + 256 <= bytes; i += 256) {
+        if (ahead > 0) {
+            for (int j = 0; j < 4; j++) _mm_prefetch(b + i + ahead + 64 * j, _MM_HINT_T0);
+        }
+        for (int j = 0; j < 4; j++) {
+            acc[j] = _mm256_xor_si256(acc[j], _mm256_load_si256((const __m256i *)(b + i + 64 * j)));
+            acc[j] = _mm256_xor_si256(acc[j], _mm256_load_si256((const __m256i *)(b + i + 64 * j + 32)));
+        }
+    }
+    __m256i sum = _mm256_xor_si256(_mm256_xor_si256(acc[0], acc[1]), _mm256_xor_si256(acc[2], acc[3]));
+    int32_t lanes[8];
+    memcpy(lanes, &sum, sizeof lanes);
+    return (float)lanes[0];
+}

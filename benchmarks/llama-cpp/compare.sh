@@ -5,7 +5,8 @@
 #
 #   benchmarks/llama-cpp/compare.sh PASS LLAMA_BENCH NAME=FILE.gguf[:xllm options] ...
 #
-# BATCH (default 1,8,32) and GEN (default 128) change xllm's batch sizes and generated tokens.
+# BATCH (default 1,8,32) and GEN (default 128) change xllm's batch sizes and generated tokens. After each xllm run,
+# xllm bench membw's read bandwidth (who "membw", read_gbps): the ceiling of that run's decode_gbps, measured beside it.
 #
 # e.g. compare.sh 1 ~/llama.cpp/build/bin/llama-bench bf16=models/gguf/pycoder-22m-bf16.gguf
 #      q8-at-load=models/gguf/pycoder-22m-bf16.gguf:"--model models/pycoder-22m --quantization q8_0"
@@ -58,6 +59,7 @@ xllm() {
   local name="$1"; shift
   # shellcheck disable=SC2068
   echo "{\"row\":\"$name\",\"who\":\"xllm\",\"r\":$(XLLM_NO_BUILD=1 ./xllm bench offline $@ --batch "${BATCH:-1,8,32}" --prompt-len 512 --gen-len "${GEN:-128}" --repeats 1 --output json 2>/dev/null | tail -1)}"
+  echo "{\"row\":\"$name\",\"who\":\"membw\",\"r\":{\"read_gbps\":$(XLLM_NO_BUILD=1 ./xllm bench membw 2>/dev/null | sed -n 's/^read bandwidth: \([0-9.]*\) GB.*/\1/p')}}"
 }
 ./xllm bench offline --batch 1 --prompt-len 8 --gen-len 8 --repeats 1 > /dev/null 2>&1  # builds if needed
 for row in "$@"; do

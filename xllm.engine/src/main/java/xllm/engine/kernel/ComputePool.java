@@ -19,7 +19,7 @@ public final class ComputePool implements AutoCloseable {
         void run(int start, int end, int worker);
     }
 
-    private static final int SPIN_ITERATIONS = 20_000;
+    private static final int SPIN_ITERATIONS = Integer.getInteger("xllm.compute.spins", 20_000);
     /** Chunks per thread: enough for others to take over a late thread's share, few enough to stay cheap. */
     private static final int CHUNKS_PER_THREAD = 1;
 

@@ -225,12 +225,24 @@ record NativeKernels(CpuTarget target, Handles h) {
      * when this CPU has every feature in {@code features}; empty otherwise. Not critical: a loop runs for long.
      */
     static Optional<MethodHandle> peakLoop(String symbol, int features) {
+        return peakFunction(symbol, features, of(JAVA_FLOAT, JAVA_LONG));
+    }
+
+    /**
+     * A read loop of {@code native/peak.c} ({@code float read(const void *p, long bytes, long ahead)}), as
+     * {@link #peakLoop} finds one.
+     */
+    static Optional<MethodHandle> readLoop(String symbol, int features) {
+        return peakFunction(symbol, features, of(JAVA_FLOAT, ADDRESS, JAVA_LONG, JAVA_LONG));
+    }
+
+    private static Optional<MethodHandle> peakFunction(String symbol, int features, FunctionDescriptor descriptor) {
         if (!available() || (SELECTION.features() & features) != features) {
             return Optional.empty();
         }
         try {
             return Libraries.lookup(active().target.isa()).flatMap(l -> l.find(symbol))
-                    .map(address -> LINKER.downcallHandle(address, of(JAVA_FLOAT, JAVA_LONG)));
+                    .map(address -> LINKER.downcallHandle(address, descriptor));
         } catch (IOException e) {
             return Optional.empty();
         }

@@ -1,7 +1,9 @@
 package xllm.engine.kernel;
 
+import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 
@@ -32,7 +34,63 @@ public final class PeakThroughput {
             new Loop("xllm_peak_int8_256", "int8 dot, 256-bit (vpmaddubsw + vpmaddwd ymm)", "GOPS", 12 * 32 * 2,
                     CpuTarget.FEATURE_AVX2));
 
+    /** Bytes per second (in billions) the native read loop reached, with its loads and software prefetch distance. */
+    public record ReadRate(double gbps, String loads, int aheadBytes) {
+    }
+
+    /** Software prefetch distances the read loop tries, in bytes ahead of its loads (0: the hardware prefetcher alone). */
+    private static final int[] READ_AHEAD = {0, 1024, 2048, 4096, 8192, 16384};
+    private static final int READ_STEP = 256;
+
     private PeakThroughput() {
+    }
+
+    /**
+     * Reads all of {@code memory} (64-byte aligned) {@code runs} times per prefetch distance, each thread of
+     * {@code pool} its own contiguous share, with the native loop of 512-bit loads (256-bit without AVX-512): the
+     * best distance's median. The read ceiling a decode step is put against, which reads its weights the same way.
+     * Empty where no native library is loaded.
+     */
+    public static Optional<ReadRate> readBandwidth(ComputePool pool, MemorySegment memory, int runs) {
+        boolean wide = true;
+        Optional<MethodHandle> loop = NativeKernels.readLoop("xllm_peak_read512", CpuTarget.FEATURE_AVX512);
+        if (loop.isEmpty()) {
+            wide = false;
+            loop = NativeKernels.readLoop("xllm_peak_read256", CpuTarget.FEATURE_AVX2);
+        }
+        if (loop.isEmpty()) {
+            return Optional.empty();
+        }
+        MethodHandle read = loop.get();
+        int threads = pool.threads();
+        long share = memory.byteSize() / threads / READ_STEP * READ_STEP;
+        ReadRate best = null;
+        for (int ahead : READ_AHEAD) {
+            double[] gbps = new double[runs];
+            for (int run = 0; run < runs; run++) {
+                long start = System.nanoTime();
+                pool.parallelFor(threads, 1, (from, to, worker) -> {
+                    for (int t = from; t < to; t++) {
+                        read(read, memory.asSlice(t * share, share), ahead);
+                    }
+                });
+                gbps[run] = (double) share * threads / (System.nanoTime() - start);
+            }
+            Arrays.sort(gbps);
+            double median = gbps[runs / 2];
+            if (best == null || median > best.gbps()) {
+                best = new ReadRate(median, wide ? "512-bit loads" : "256-bit loads", ahead);
+            }
+        }
+        return Optional.of(best);
+    }
+
+    private static void read(MethodHandle h, MemorySegment share, long ahead) {
+        try {
+            float ignored = (float) h.invokeExact(share, share.byteSize(), ahead);
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /**
