@@ -177,7 +177,8 @@ public final class EngineService implements ServedTextService, SleepMode, AutoCl
             loop.start();
             if (warmUp != WarmUp.Mode.NONE) {
                 if (!WarmUp.run(warmUp, loop, metrics.stepTimes(), model.config().vocabSize(), model.config().maxPositions(),
-                        core.totalBlocks() * core.blockSize(), options.scheduler().maxNumBatchedTokens())) {
+                        core.totalBlocks() * core.blockSize(), options.scheduler().maxNumBatchedTokens(),
+                        options.scheduler().maxNumSeqs())) {
                     System.err.println("xllm: warm-up did not finish; serving cold");
                 }
                 loop.warmedUp();

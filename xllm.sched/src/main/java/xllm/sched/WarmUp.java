@@ -18,9 +18,10 @@ import xllm.api.Usage;
  * first pass's steps, on a cold compiler, would mislead them. The prompts are random token ids; what they leave
  * in the prefix cache is evicted first like any cold block. Nothing of it reaches the request metrics ({@link Warming}).
  *
- * <p>Last of the prompts comes one as long as a step may be ({@code --max-num-batched-tokens}), when the longest of
- * the others says it takes under {@link #FULL_STEP_BUDGET_NANOS}: buffers that grow to the largest step seen (the
- * step batch, packed activations, rotary tables) grow here, not in the first long request after {@code /health},
+ * <p>Last of the prompts comes one as long as a step may be ({@code --max-num-batched-tokens}), and last of the
+ * batches one as large ({@code --max-num-seqs}), each when the longest or largest of the others says it takes under
+ * {@link #FULL_STEP_BUDGET_NANOS}: buffers that grow to the largest step seen (the step batch, packed activations,
+ * rotary tables, logits, scratch) grow here, not in the first long prompt or large batch after {@code /health},
  * whose compiled code would otherwise trap on each growth branch and be compiled again.
  */
 final class WarmUp {
@@ -51,18 +52,19 @@ final class WarmUp {
      * the model's {@code context}, are left out: a warm-up must never wait for memory.
      *
      * @param maxStepTokens the most tokens one step holds
+     * @param maxSeqs the most sequences one step holds
      * @return false when the engine did not finish them in time (it is then used cold)
      */
-    static boolean run(Mode mode, EngineLoop loop, StepTimes steps, int vocab, int context, int kvTokens, int maxStepTokens)
-            throws InterruptedException {
+    static boolean run(Mode mode, EngineLoop loop, StepTimes steps, int vocab, int context, int kvTokens, int maxStepTokens,
+            int maxSeqs) throws InterruptedException {
         SplittableRandom random = new SplittableRandom(SEED);
-        boolean done = pass(loop, random, vocab, context, kvTokens, maxStepTokens);
+        boolean done = pass(loop, random, vocab, context, kvTokens, maxStepTokens, maxSeqs);
         steps.take();
-        return done && (mode != Mode.PROFILE || pass(loop, random, vocab, context, kvTokens, maxStepTokens));
+        return done && (mode != Mode.PROFILE || pass(loop, random, vocab, context, kvTokens, maxStepTokens, maxSeqs));
     }
 
-    private static boolean pass(EngineLoop loop, SplittableRandom random, int vocab, int context, int kvTokens, int maxStepTokens)
-            throws InterruptedException {
+    private static boolean pass(EngineLoop loop, SplittableRandom random, int vocab, int context, int kvTokens, int maxStepTokens,
+            int maxSeqs) throws InterruptedException {
         int room = Math.min(context, kvTokens / 2);
         int longest = 0;
         long longestNanos = 0;
@@ -81,12 +83,21 @@ final class WarmUp {
                 && !generate(loop, random, vocab, 1, fullStep, 1)) {
             return false;
         }
+        int largest = 0;
+        long largestNanos = 0;
         for (int batch : BATCHES) {
-            if (batch * (8 + DECODE_STEPS) < room && !generate(loop, random, vocab, batch, 8, DECODE_STEPS)) {
-                return false;
+            if (batch * (8 + DECODE_STEPS) < room) {
+                long start = System.nanoTime();
+                if (!generate(loop, random, vocab, batch, 8, DECODE_STEPS)) {
+                    return false;
+                }
+                largest = batch;
+                largestNanos = System.nanoTime() - start;
             }
         }
-        return true;
+        int fullBatch = Math.min(maxSeqs, (room - 1) / (8 + DECODE_STEPS));
+        return largest == 0 || fullBatch <= largest || largestNanos * fullBatch / largest >= FULL_STEP_BUDGET_NANOS
+                || generate(loop, random, vocab, fullBatch, 8, DECODE_STEPS);
     }
 
     private static boolean generate(EngineLoop loop, SplittableRandom random, int vocab, int batch, int promptLength, int tokens)
