@@ -40,7 +40,7 @@ final class WarmUp {
     private static final int DECODE_STEPS = 6;
     private static final long SEED = 20_251_016L;
     private static final long PASS_TIMEOUT_SECONDS = 120;
-    /** The longest a full-step prompt may be expected to take; on a model too slow for it, the warm-up skips it. */
+    /** The longest the full-step prompt or the full batch may be expected to take; on a model too slow for one, the warm-up skips it. */
     private static final long FULL_STEP_BUDGET_NANOS = 2_000_000_000L;
 
     private WarmUp() {
