@@ -63,15 +63,15 @@ final class MemoryBandwidth {
             // the native loop reads as the decode kernels do (whole lines, a prefetch ahead), which the Vector API loop
             // did not: decode had come out at up to 113% of its figure on a Zen 5
             Optional<PeakThroughput.ReadRate> nativeRead = PeakThroughput.readBandwidth(pool, src, read.length);
+            double best = vectorApi;
+            String how = "";
             if (nativeRead.isPresent() && nativeRead.get().gbps() > vectorApi) {
                 PeakThroughput.ReadRate r = nativeRead.get();
-                System.out.printf("read bandwidth: %.1f GB/s (median of %d passes over %d MB, %d threads; native %s, prefetch %d bytes "
-                        + "ahead; Vector API loop %.1f GB/s, checksum %.0f)%n", r.gbps(), read.length, bytes >> 20, pool.threads(), r.loads(),
-                        r.aheadBytes(), vectorApi, sums[0]);
-            } else {
-                System.out.printf("read bandwidth: %.1f GB/s (median of %d passes over %d MB, %d threads; checksum %.0f)%n",
-                        vectorApi, read.length, bytes >> 20, pool.threads(), sums[0]);
+                best = r.gbps();
+                how = String.format("native %s, prefetch %d bytes ahead; Vector API loop %.1f GB/s, ", r.loads(), r.aheadBytes(), vectorApi);
             }
+            System.out.printf("read bandwidth: %.1f GB/s (median of %d passes over %d MB, %d threads; %schecksum %.0f)%n",
+                    best, read.length, bytes >> 20, pool.threads(), how, sums[0]);
         }
         return 0;
     }

@@ -70,12 +70,11 @@ final class WarmUp {
         long longestNanos = 0;
         for (int length : PROMPT_LENGTHS) {
             if (length + 1 < room) {
-                long start = System.nanoTime();
-                if (!generate(loop, random, vocab, 1, length, 1)) {
+                longestNanos = timedGenerate(loop, random, vocab, 1, length, 1);
+                if (longestNanos < 0) {
                     return false;
                 }
                 longest = length;
-                longestNanos = System.nanoTime() - start;
             }
         }
         int fullStep = Math.min(maxStepTokens, room - 2);
@@ -87,17 +86,23 @@ final class WarmUp {
         long largestNanos = 0;
         for (int batch : BATCHES) {
             if (batch * (8 + DECODE_STEPS) < room) {
-                long start = System.nanoTime();
-                if (!generate(loop, random, vocab, batch, 8, DECODE_STEPS)) {
+                largestNanos = timedGenerate(loop, random, vocab, batch, 8, DECODE_STEPS);
+                if (largestNanos < 0) {
                     return false;
                 }
                 largest = batch;
-                largestNanos = System.nanoTime() - start;
             }
         }
         int fullBatch = Math.min(maxSeqs, (room - 1) / (8 + DECODE_STEPS));
         return largest == 0 || fullBatch <= largest || largestNanos * fullBatch / largest >= FULL_STEP_BUDGET_NANOS
                 || generate(loop, random, vocab, fullBatch, 8, DECODE_STEPS);
+    }
+
+    /** {@link #generate}, returning how long it took in nanoseconds, or -1 when the engine did not finish in time. */
+    private static long timedGenerate(EngineLoop loop, SplittableRandom random, int vocab, int batch, int promptLength, int tokens)
+            throws InterruptedException {
+        long start = System.nanoTime();
+        return generate(loop, random, vocab, batch, promptLength, tokens) ? System.nanoTime() - start : -1;
     }
 
     private static boolean generate(EngineLoop loop, SplittableRandom random, int vocab, int batch, int promptLength, int tokens)
