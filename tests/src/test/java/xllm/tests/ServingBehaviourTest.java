@@ -135,6 +135,26 @@ class ServingBehaviourTest {
         }
     }
 
+    /**
+     * A monitoring scrape after {@code /health} must not send the engine's compiled step back to the interpreter:
+     * the first {@code /metrics} once loaded a class that invalidated what C2 had assumed in every kernel call, and the
+     * next requests ran slow while the whole step was compiled again.
+     */
+    @Test
+    void aMetricsScrapeAfterHealthSendsNoEngineCodeBackToBeCompiled() throws Exception {
+        try (ServerProcess fresh = ServerProcess.launch("serve", ServerProcess.freePort(),
+                Map.of("XLLM_JAVA_OPTS", "-Dxllm.warmUp.settleSeconds=0 -XX:+PrintCompilation"), null)) {
+            fresh.awaitReady();
+            int healthy = fresh.output().length();
+            assertTrue(Http.get(fresh.uri("/metrics")).body().contains("xllm:resident_memory_bytes{part=\"kv\"}"));
+            Http.Response r = Http.post(fresh.uri("/v1/completions"), "{\"prompt\":\"def add(a, b):\",\"max_tokens\":8,\"temperature\":0}");
+            assertEquals(200, r.status(), r.body());
+            List<String> recompiled = fresh.output().substring(healthy).lines()
+                    .filter(line -> line.contains("xllm.engine.") && line.contains("marked for deoptimization")).toList();
+            assertEquals(List.of(), recompiled, "engine methods invalidated after /health");
+        }
+    }
+
     private static Map<String, Double> servedCounts() {
         return servedCounts(server);
     }

@@ -5,6 +5,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -21,6 +24,10 @@ import xllm.http.ServerOptions;
  * (parsing, tokenizing, chat templates, detokenizing, JSON and SSE writing) is compiled before the first user's
  * request, as the engine's kernels are by its own warm-up. Plain HTTP over loopback; a TLS server is not warmed
  * this way (its certificate need not be one this process trusts).
+ *
+ * <p>It first reads {@code /metrics}, as a monitoring scrape would: the first scrape loads what the metrics need, and
+ * a class loaded that late can send compiled code back to be compiled again, which should happen now rather than
+ * under the first users' load.
  *
  * <p>Then it settles the JIT: rounds of eight concurrent streams and of one stream, until two rounds in a row
  * compile for under {@link #QUIET_SHARE} of their time, or {@link #SETTLE_LIMIT} has passed. Without them the
@@ -54,6 +61,12 @@ final class ServedPathWarmUp {
         String host = options.host().equals("0.0.0.0") || options.host().equals("::") ? "127.0.0.1" : options.host();
         URI base = URI.create("http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port);
         int sent;
+        try {
+            scrapeMetrics(base, options.apiKey());
+        } catch (IOException e) {
+            System.err.println("xllm: warming up the serving path failed (" + e.getMessage() + "); serving anyway");
+            return false;
+        }
         try (ExecutorService clients = Executors.newFixedThreadPool(CLIENTS, Thread.ofPlatform().daemon().factory())) {
             // every endpoint and kind of request, from concurrent clients
             if (!inParallel(clients, client -> {
@@ -83,6 +96,20 @@ final class ServedPathWarmUp {
             return false;
         }
         return true;
+    }
+
+    /** One GET of {@code /metrics}. */
+    private static void scrapeMetrics(URI base, String apiKey) throws IOException, InterruptedException {
+        try (HttpClient client = HttpClient.newBuilder().connectTimeout(TIMEOUT).build()) {
+            HttpRequest.Builder request = HttpRequest.newBuilder(base.resolve("/metrics")).timeout(TIMEOUT).GET();
+            if (apiKey != null) {
+                request.header("Authorization", "Bearer " + apiKey);
+            }
+            HttpResponse<String> response = client.send(request.build(), HttpResponse.BodyHandlers.ofString());
+            if (response.statusCode() != 200) {
+                throw new IOException("/metrics answered " + response.statusCode() + ": " + response.body());
+            }
+        }
     }
 
     /** What each of the {@link #CLIENTS} clients sends. */

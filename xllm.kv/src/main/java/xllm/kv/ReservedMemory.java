@@ -28,6 +28,8 @@ public final class ReservedMemory {
     /** The x86-64 transparent huge page. */
     public static final long HUGE_PAGE = 2L << 20;
     static final long PAGE = 4096;
+    /** Pages whose residency one mincore call reports: 256 MiB of memory per 64 KiB vector. */
+    private static final int MINCORE_CHUNK_PAGES = 1 << 16;
 
     private static final MethodHandle MMAP;
     private static final MethodHandle MUNMAP;
@@ -44,8 +46,10 @@ public final class ReservedMemory {
                 FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
         MADVISE = linker.downcallHandle(libc.find("madvise").orElseThrow(),
                 FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+        // critical: a system call that does not block, so it may write into a heap array
         MINCORE = linker.downcallHandle(libc.find("mincore").orElseThrow(),
-                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS));
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS),
+                Linker.Option.critical(true));
     }
 
     private ReservedMemory() {
@@ -125,23 +129,27 @@ public final class ReservedMemory {
         }
     }
 
-    /** Bytes of {@code segment}'s whole pages that are resident now. */
+    /**
+     * Bytes of {@code segment}'s whole pages that are resident now. The page vector is a heap array passed to a
+     * critical downcall rather than a scratch arena: the first confined arena a process opens loads a session class
+     * that invalidates what C2 assumed about heap segments, and took every compiled kernel call of the engine's step
+     * back to the interpreter at a server's first {@code /metrics} scrape.
+     */
     public static long residentBytes(MemorySegment segment) {
         long start = segment.address() & -PAGE;
         long end = roundUp(segment.address() + segment.byteSize());
         long pages = (end - start) / PAGE;
         long resident = 0;
-        try (Arena scratch = Arena.ofConfined()) {
-            long chunk = Math.min(pages, 1L << 20);
-            MemorySegment vec = scratch.allocate(chunk);
-            for (long p = 0; p < pages; p += chunk) {
-                long n = Math.min(chunk, pages - p);
-                int rc = (int) MINCORE.invokeExact(MemorySegment.ofAddress(start + p * PAGE), n * PAGE, vec);
+        byte[] vec = new byte[(int) Math.min(pages, MINCORE_CHUNK_PAGES)];
+        try {
+            for (long p = 0; p < pages; p += vec.length) {
+                long n = Math.min(vec.length, pages - p);
+                int rc = (int) MINCORE.invokeExact(MemorySegment.ofAddress(start + p * PAGE), n * PAGE, MemorySegment.ofArray(vec));
                 if (rc != 0) {
                     return -1;
                 }
-                for (long i = 0; i < n; i++) {
-                    resident += vec.get(ValueLayout.JAVA_BYTE, i) & 1;
+                for (int i = 0; i < n; i++) {
+                    resident += vec[i] & 1;
                 }
             }
         } catch (Throwable t) {
