@@ -11,6 +11,8 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -19,6 +21,9 @@ import org.junit.jupiter.api.Test;
  * {@code --pd-policy slo} with three workers, one prefill and two decode: waves of long prompts overload the
  * prefill worker, so the router turns a decode worker into a second prefill worker; when the prompts are done
  * and the load is long outputs instead, the switched worker goes back to decoding. Every request completes.
+ *
+ * <p>Overload is judged against the TTFT target, so the target is set where a queue of two 1000-token prompts
+ * misses it however fast the machine prefills (the default 1 s is met by a quiet fast machine).
  */
 class RoleSwitchingTest {
     static ServerProcess server;
@@ -26,7 +31,7 @@ class RoleSwitchingTest {
     @BeforeAll
     static void start() throws Exception {
         server = ServerProcess.start("--workers", "3", "--roles", "prefill,decode,decode", "--pd-policy", "slo",
-                "--target-tpot-ms", "500", "--kv-cache-mb", "128",
+                "--target-ttft-ms", "50", "--target-tpot-ms", "500", "--kv-cache-mb", "128",
                 "--state-dir", Files.createTempDirectory("xllm-roles-state").toString());
         server.awaitReady();
     }
@@ -63,7 +68,7 @@ class RoleSwitchingTest {
                 Thread.sleep(500);
                 seen.add(roles());
             }
-            Await.until("a decode worker to become a prefill worker", Duration.ofSeconds(60),
+            awaitRoles("a decode worker to become a prefill worker", seen,
                     () -> seen.contains("prefill,prefill,decode") || seen.contains("prefill,decode,prefill")
                             || recordRoles(seen).matches("prefill,(prefill,decode|decode,prefill)"));
             for (Future<Http.Response> f : responses) {
@@ -80,10 +85,20 @@ class RoleSwitchingTest {
                 assertEquals(200, f.get().json().at("/usage/completion_tokens").asInt());
             }
         }
-        Await.until("the roles to return to prefill,decode,decode", Duration.ofSeconds(60),
+        awaitRoles("the roles to return to prefill,decode,decode", seen,
                 () -> recordRoles(seen).equals("prefill,decode,decode"));
         System.out.println("roles over the run: " + seen);
         assertTrue(Http.metric(server, "xllm:role_switches_total") >= 2, "a switch and a switch back");
+    }
+
+    /** Waits up to a minute; a failure names the roles seen and what the router logged of its decisions. */
+    private static void awaitRoles(String what, List<String> seen, BooleanSupplier condition) throws Exception {
+        try {
+            Await.until(what, Duration.ofSeconds(60), condition);
+        } catch (AssertionError e) {
+            String decisions = server.output().lines().filter(l -> l.contains(" switched ")).collect(Collectors.joining("\n"));
+            throw new AssertionError(e.getMessage() + "; roles seen: " + seen + "; switches logged:\n" + decisions, e);
+        }
     }
 
     private static String recordRoles(List<String> seen) {
