@@ -129,7 +129,7 @@ public final class ClusterService implements ServedTextService, WorkerPool, Auto
     private void startThreads() {
         for (WorkerLink link : links) {
             threads.add(Thread.ofPlatform().name("xllm-events-" + link.id).daemon()
-                    .start(new EventRelay(link, flights, router, watchdog, () -> closing)));
+                    .start(new EventRelay(link, flights, router, watchdog, index, () -> closing)));
         }
         threads.add(Thread.ofPlatform().name("xllm-watchdog").daemon().start(watchdog));
         if (roleSwitcher != null) {

@@ -17,7 +17,8 @@ import xllm.sched.EngineService;
 
 /**
  * One worker process: an engine instance fed from its request queue, answering on its event queue, and
- * publishing its prefix cache to the KV index. It reads only requests written after it started (a
+ * telling the router with each heartbeat what its prefix cache gained and lost. A worker never touches the
+ * {@link KvIndex} itself: see there why. It reads only requests written after it started (a
  * restarted worker must not redo its predecessor's work: the router resumes that elsewhere), sends a
  * heartbeat every {@value #HEARTBEAT_MILLIS} ms, and exits when the router is gone. {@link #run} blocks
  * on the calling thread, which reads the request queue.
@@ -40,17 +41,17 @@ public final class ClusterWorker {
         // the router made it; a worker still checks that it is private before it writes there
         ShmLayout layout = new ShmLayout(PrivateFiles.directory(options.dir()));
         try (SharedQueue requests = SharedQueue.open(layout.requests(options.id()));
-             SharedQueue events = SharedQueue.open(layout.events(options.id()));
-             KvIndex index = KvIndex.open(layout.kvIndex())) {
+             SharedQueue events = SharedQueue.open(layout.events(options.id()))) {
             ExcerptTailer tailer = requests.tailer().toEnd();
-            KvIndexFeed feed = KvIndexFeed.ofWorker(options.id(), index);
+            CacheChanges.Collector cacheChanges = new CacheChanges.Collector();
+            KvIndexFeed feed = new KvIndexFeed(cacheChanges);
             long pid = ProcessHandle.current().pid();
             layout.removeKvPages(options.id());
             Path kvPages = sharedArenaFits(layout, options.engine().kvCacheBytes()) ? layout.kvPages(options.id(), pid) : null;
             try (EngineService engine = EngineService.load(options.engine().withKvPagesFile(kvPages), feed);
                  PeerArenas peers = new PeerArenas(layout)) {
                 Thread heartbeat = Thread.ofPlatform().name("xllm-worker-heartbeat").daemon()
-                        .start(() -> heartbeats(options.routerPid(), engine, events, feed));
+                        .start(() -> heartbeats(options.routerPid(), engine, events, feed, cacheChanges));
                 EngineFeed toEngine = new EngineFeed(options.id(), pid, engine, events, peers);
                 Consumer<Bytes<?>> reader = in -> MessageCodec.readRouterMessage(in, toEngine);
                 while (heartbeat.isAlive()) {
@@ -147,12 +148,13 @@ public final class ClusterWorker {
         return false;
     }
 
-    private static void heartbeats(long routerPid, EngineService engine, SharedQueue events, KvIndexFeed feed) {
+    private static void heartbeats(long routerPid, EngineService engine, SharedQueue events, KvIndexFeed feed,
+                                   CacheChanges.Collector cacheChanges) {
         long pid = ProcessHandle.current().pid();
         while (ProcessHandle.of(routerPid).map(ProcessHandle::isAlive).orElse(false)) {
-            feed.drain();
+            feed.drain(CacheChanges.MAX_PER_HEARTBEAT);
             MessageCodec.writeHeartbeat(events, new Heartbeat(pid, engine.requestsInFlight(), engine.freeKvBlocks(),
-                    engine.totalKvBlocks(), engine.kvUsage(), engine.specDecodeCounts(), engine.takeStepTimes()));
+                    engine.totalKvBlocks(), engine.kvUsage(), engine.specDecodeCounts(), engine.takeStepTimes(), cacheChanges.take()));
             LockSupport.parkNanos(HEARTBEAT_MILLIS * 1_000_000);
         }
         System.err.println("xllm worker: router " + routerPid + " is gone; stopping");

@@ -10,7 +10,7 @@ import xllm.api.Usage;
 
 /**
  * The event thread of one worker, the only reader of its event queue: relays its tokens and ends to the
- * clients through the flights, its heartbeats to the watchdog, and its KV handoffs to the router. Reads the queue from its start, which
+ * clients through the flights, its heartbeats to the watchdog (and their cache changes to the KV index), and its KV handoffs to the router. Reads the queue from its start, which
  * the router emptied before starting any worker.
  */
 final class EventRelay implements Runnable, MessageCodec.WorkerMessages {
@@ -18,11 +18,14 @@ final class EventRelay implements Runnable, MessageCodec.WorkerMessages {
     private final JournaledFlights flights;
     private final FlightRouter router;
     private final HeartbeatWatchdog watchdog;
+    private final KvIndex index;
     private final BooleanSupplier closing;
     private final Logprobs logprobs = new Logprobs();
 
-    EventRelay(WorkerLink link, JournaledFlights flights, FlightRouter router, HeartbeatWatchdog watchdog, BooleanSupplier closing) {
+    EventRelay(WorkerLink link, JournaledFlights flights, FlightRouter router, HeartbeatWatchdog watchdog, KvIndex index,
+               BooleanSupplier closing) {
         this.link = link;
+        this.index = index;
         this.router = router;
         this.flights = flights;
         this.watchdog = watchdog;
@@ -59,7 +62,9 @@ final class EventRelay implements Runnable, MessageCodec.WorkerMessages {
 
     @Override
     public void heartbeat(Heartbeat heartbeat) {
-        watchdog.received(link, heartbeat);
+        if (watchdog.received(link, heartbeat)) {
+            index.apply(link.id, heartbeat.cache());
+        }
     }
 
     @Override

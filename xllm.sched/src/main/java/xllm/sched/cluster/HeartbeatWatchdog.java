@@ -27,9 +27,10 @@ final class HeartbeatWatchdog implements Runnable {
         this.closing = closing;
     }
 
-    void received(WorkerLink link, Heartbeat beat) {
-        if (beat.pid() != supervisor.pid(link.id)) {
-            return; // a process that has since been replaced
+    /** @return false for a beat of a process that has since ended or been replaced, which is ignored */
+    boolean received(WorkerLink link, Heartbeat beat) {
+        if (!supervisor.runs(link.id, beat.pid())) {
+            return false;
         }
         if (beat.pid() != link.lastBeat.pid()) {
             // a new process counts from zero; its predecessor's counts stop at its last heartbeat
@@ -47,6 +48,7 @@ final class HeartbeatWatchdog implements Runnable {
             }
             allAnswered |= all;
         }
+        return true;
     }
 
     private static void learn(TimePredictor predictor, StepTimes.Taken steps) {

@@ -8,8 +8,12 @@ import net.openhft.chronicle.map.ChronicleMap;
 /**
  * The global prefix-cache index: a Chronicle map in shared memory from a block's hash-chain key to the
  * workers that hold it cached (a bit per worker, low 16 bits) and when one last stored it (milliseconds,
- * the high 48 bits). Workers write it; the router reads it to route a prompt to the longest cached prefix.
- * Updates are atomic across processes (Chronicle locks the key's segment). Thread-safe.
+ * the high 48 bits). The router reads it to route a prompt to the longest cached prefix.
+ *
+ * <p>Only the router opens it. Chronicle locks a key's segment with a word in the mapped file, which no one
+ * releases for a process killed inside an update: every other process touching that segment would then wait
+ * for good. So workers send their changes with their heartbeats ({@link CacheChanges}) and the router applies
+ * them; a router that dies takes its workers with it, and its successor starts a fresh file. Thread-safe.
  */
 final class KvIndex implements AutoCloseable {
     static final int MAX_WORKERS = 16;
@@ -44,6 +48,17 @@ final class KvIndex implements AutoCloseable {
             long owners = v & MASK & ~bit;
             return owners == 0 ? null : (v & ~MASK) | owners;
         });
+    }
+
+    /** Applies a worker's changes in their order. */
+    void apply(int worker, CacheChanges changes) {
+        for (int i = 0; i < changes.size(); i++) {
+            if (changes.stored()[i]) {
+                stored(worker, changes.keys()[i]);
+            } else {
+                evicted(worker, changes.keys()[i]);
+            }
+        }
     }
 
     /** The workers that cache the block under {@code key}, one bit each. */

@@ -7,8 +7,8 @@ import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
 import xllm.kv.BlockAllocator;
 
 /**
- * Carries an engine's prefix-cache changes from its engine thread to an index: the shared {@link KvIndex}
- * of a worker, or the set a node publishes to etcd. The engine side only copies a key into a preallocated
+ * Carries an engine's prefix-cache changes from its engine thread to an index: a worker's next heartbeat
+ * (for the router's {@link KvIndex}), or the set a node publishes to etcd. The engine side only copies a key into a preallocated
  * ring (no allocation, no lock, no I/O); another thread drains the ring into the index. A full ring drops
  * changes: the index is a routing hint, and a stale entry costs at most a cache miss.
  */
@@ -32,21 +32,6 @@ public final class KvIndexFeed implements BlockAllocator.CacheListener {
         this.target = target;
     }
 
-    /** A worker's feed into the shared index. */
-    static KvIndexFeed ofWorker(int worker, KvIndex index) {
-        return new KvIndexFeed(new Target() {
-            @Override
-            public void stored(long key) {
-                index.stored(worker, key);
-            }
-
-            @Override
-            public void evicted(long key) {
-                index.evicted(worker, key);
-            }
-        });
-    }
-
     @Override
     public void stored(long key) {
         scratch.putLong(0, key);
@@ -61,6 +46,11 @@ public final class KvIndexFeed implements BlockAllocator.CacheListener {
 
     /** Applies the changes queued so far; called by one thread, not the engine's. */
     public void drain() {
+        drain(Integer.MAX_VALUE);
+    }
+
+    /** Applies at most {@code limit} of the changes queued so far, oldest first; called by one thread, not the engine's. */
+    public void drain(int limit) {
         ring.read((type, buffer, offset, length) -> {
             long key = buffer.getLong(offset);
             if (type == STORED) {
@@ -68,6 +58,6 @@ public final class KvIndexFeed implements BlockAllocator.CacheListener {
             } else {
                 target.evicted(key);
             }
-        });
+        }, limit);
     }
 }

@@ -338,6 +338,13 @@ final class MessageCodec {
                 out.writeLong(steps.decodeContext()[i]);
                 out.writeLong(steps.decodeNanos()[i]);
             }
+            CacheChanges cache = beat.cache();
+            int changes = Math.min(cache.size(), CacheChanges.MAX_PER_HEARTBEAT);
+            out.writeInt(changes);
+            for (int i = 0; i < changes; i++) {
+                out.writeBoolean(cache.stored()[i]);
+                out.writeLong(cache.keys()[i]);
+            }
         }
     }
 
@@ -371,8 +378,16 @@ final class MessageCodec {
             context[i] = in.readLong();
             decodeNanos[i] = in.readLong();
         }
+        int changes = Math.min(in.readInt(), CacheChanges.MAX_PER_HEARTBEAT);
+        long[] keys = new long[changes];
+        boolean[] stored = new boolean[changes];
+        for (int i = 0; i < changes; i++) {
+            stored[i] = in.readBoolean();
+            keys[i] = in.readLong();
+        }
         return new Heartbeat(pid, load, freeBlocks, totalBlocks, kvUsage, spec,
-                new StepTimes.Taken(prefillTokens, prefillNanos, batch, context, decodeNanos));
+                new StepTimes.Taken(prefillTokens, prefillNanos, batch, context, decodeNanos),
+                changes == 0 ? CacheChanges.NONE : new CacheChanges(keys, stored));
     }
 
     private static void writeInts(Bytes<?> out, int[] values) {

@@ -85,7 +85,12 @@ final class WorkerSupervisor implements AutoCloseable {
             return;
         }
         System.err.println("xllm: worker " + worker + " (pid " + p.pid() + ") ended with status " + p.exitValue() + "; restarting it");
-        onDeath.accept(worker);
+        try {
+            onDeath.accept(worker);
+        } catch (RuntimeException e) {
+            // this runs in a CompletableFuture stage, which would swallow the exception and the restart with it
+            System.err.println("xllm: moving the work of worker " + worker + " failed; restarting it anyway: " + e);
+        }
         long lived = System.currentTimeMillis() - p.info().startInstant().map(java.time.Instant::toEpochMilli).orElse(0L);
         if (lived < QUICK_DEATH_MILLIS) {
             // a worker that cannot even start would otherwise be restarted in a tight loop
@@ -102,6 +107,12 @@ final class WorkerSupervisor implements AutoCloseable {
     /** The worker's current process id, or -1. */
     synchronized long pid(int worker) {
         return processes[worker] == null ? -1 : processes[worker].pid();
+    }
+
+    /** Whether {@code pid} is the running process of {@code worker}: not one that ended or was replaced. */
+    synchronized boolean runs(int worker, long pid) {
+        Process p = processes[worker];
+        return p != null && p.pid() == pid && p.isAlive();
     }
 
     /** Kills a worker that stopped answering; its death is then handled as any other. */
