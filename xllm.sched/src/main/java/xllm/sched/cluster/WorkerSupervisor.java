@@ -13,8 +13,8 @@ import xllm.kv.files.PrivateFiles;
 
 /**
  * Starts the worker processes, notices when one ends (exit, crash, kill -9) and starts it again, and
- * keeps their process ids on file so that a restarted router can end the strays of its predecessor. The
- * death callback runs on a JDK process-reaper thread.
+ * keeps their process ids on file so that a restarted router can end the strays of its predecessor. Each death
+ * is handled on a thread of its own, which tries the restart until it succeeds or the supervisor closes.
  */
 final class WorkerSupervisor implements AutoCloseable {
     private static final String WORKER_MARK = " worker ";
@@ -73,10 +73,17 @@ final class WorkerSupervisor implements AutoCloseable {
             builder.environment().keySet().removeAll(withheldVariables);
             Process p = builder.start();
             processes[worker] = p;
-            writePids();
-            p.onExit().thenRun(() -> ended(worker, p));
+            // on a thread of its own: a stage added to a process that has already ended runs at once in this thread,
+            // which holds the lock and, at start-up, is the router's
+            p.onExit().thenRunAsync(() -> ended(worker, p), r -> Thread.ofPlatform().name("xllm-restart-" + worker).daemon().start(r));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start worker " + worker + " (" + String.join(" ", args) + ")", e);
+        }
+        try {
+            writePids();
+        } catch (IOException e) {
+            // the worker runs; only a later router's clean-up of strays misses it
+            System.err.println("xllm: cannot record the worker pids in " + layout.workerPids() + ": " + e.getMessage());
         }
     }
 
@@ -92,16 +99,32 @@ final class WorkerSupervisor implements AutoCloseable {
             System.err.println("xllm: moving the work of worker " + worker + " failed; restarting it anyway: " + e);
         }
         long lived = System.currentTimeMillis() - p.info().startInstant().map(java.time.Instant::toEpochMilli).orElse(0L);
-        if (lived < QUICK_DEATH_MILLIS) {
-            // a worker that cannot even start would otherwise be restarted in a tight loop
-            try {
-                Thread.sleep(QUICK_DEATH_MILLIS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+        // a worker that cannot even start would otherwise be restarted in a tight loop
+        boolean pause = lived < QUICK_DEATH_MILLIS;
+        while (!closing) {
+            if (pause && !pauseBeforeRestart()) {
                 return;
             }
+            try {
+                start(worker);
+                return;
+            } catch (RuntimeException e) {
+                String why = e.getCause() == null ? e.getMessage() : e.getMessage() + ": " + e.getCause().getMessage();
+                System.err.println("xllm: cannot restart worker " + worker + "; trying again in " + QUICK_DEATH_MILLIS + " ms: " + why);
+                pause = true;
+            }
         }
-        start(worker);
+    }
+
+    /** False when interrupted. */
+    private static boolean pauseBeforeRestart() {
+        try {
+            Thread.sleep(QUICK_DEATH_MILLIS);
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 
     /** The worker's current process id, or -1. */
