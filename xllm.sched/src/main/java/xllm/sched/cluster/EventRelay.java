@@ -10,8 +10,9 @@ import xllm.api.Usage;
 
 /**
  * The event thread of one worker, the only reader of its event queue: relays its tokens and ends to the
- * clients through the flights, its heartbeats to the watchdog (and their cache changes to the KV index), and its KV handoffs to the router. Reads the queue from its start, which
- * the router emptied before starting any worker.
+ * clients through the flights, its heartbeats to the watchdog (and their cache changes to the KV index), and
+ * its KV handoffs to the router. Reads the queue from its start, which the router emptied before starting any
+ * worker.
  */
 final class EventRelay implements Runnable, MessageCodec.WorkerMessages {
     private final WorkerLink link;

@@ -8,9 +8,9 @@ import xllm.kv.BlockAllocator;
 
 /**
  * Carries an engine's prefix-cache changes from its engine thread to an index: a worker's next heartbeat
- * (for the router's {@link KvIndex}), or the set a node publishes to etcd. The engine side only copies a key into a preallocated
- * ring (no allocation, no lock, no I/O); another thread drains the ring into the index. A full ring drops
- * changes: the index is a routing hint, and a stale entry costs at most a cache miss.
+ * (for the router's {@link KvIndex}), or the set a node publishes to etcd. The engine side only copies a key
+ * into a preallocated ring (no allocation, no lock, no I/O); another thread drains the ring into the index. A
+ * full ring drops changes: the index is a routing hint, and a stale entry costs at most a cache miss.
  */
 public final class KvIndexFeed implements BlockAllocator.CacheListener {
     /** Where drained changes go; called on the draining thread. */
