@@ -404,6 +404,11 @@ async function nodesScenario(browser) {
   await context.close();
 }
 
+/** At most the first and last 600 characters of {@code text}. */
+function shortened(text) {
+  return text.length <= 1200 ? text : text.slice(0, 600) + `\n[… ${text.length - 1200} characters …]\n` + text.slice(-600);
+}
+
 const scenarios = { open: openScenario, key: keyScenario, nodes: nodesScenario };
 
 async function main() {
@@ -413,13 +418,16 @@ async function main() {
     await scenarios[args.scenario](browser);
     console.log(`playground ${args.scenario}: every check passed`);
   } catch (e) {
+    // the reason first: a long reply on the page would push it out of a report that keeps only the start
+    console.log('failed: ' + (e.stack || String(e)));
     for (const context of browser.contexts()) {
       for (const page of context.pages()) {
         await page.screenshot({ path: join(args.shots, `failure-${args.scenario}.png`), fullPage: true }).catch(() => {});
-        console.log('page text at the failure:\n' + (await page.locator('body').innerText().catch(() => '?')));
+        console.log('page text at the failure:\n' + shortened(await page.locator('body').innerText().catch(() => '?')));
       }
     }
-    throw e;
+    process.exitCode = 1;
+    return;
   } finally {
     await browser.close();
   }
