@@ -70,6 +70,7 @@ class ServingBehaviourTest {
                 + ",\"max_tokens\":1500,\"temperature\":0,\"ignore_eos\":true,\"stream\":true}";
         HttpRequest request = HttpRequest.newBuilder(server.uri("/v1/completions")).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+        double abortsBefore = Http.metric(server, "vllm:request_success_total", "finished_reason=\"abort\"");
         HttpResponse<InputStream> response = Http.CLIENT.send(request, HttpResponse.BodyHandlers.ofInputStream());
         assertEquals(200, response.statusCode());
         try (InputStream in = response.body()) {
@@ -89,6 +90,8 @@ class ServingBehaviourTest {
         Await.until("the aborted request to release its KV blocks (vllm:kv_cache_usage_perc 0)", Duration.ofSeconds(20),
                 () -> Http.metric(server, "vllm:kv_cache_usage_perc") == 0);
         assertEquals(0.0, Http.metric(server, "vllm:num_requests_running"));
+        // the blocks went back because the request was aborted, not because it ran to its end unread
+        assertEquals(abortsBefore + 1, Http.metric(server, "vllm:request_success_total", "finished_reason=\"abort\""));
     }
 
     @Test
